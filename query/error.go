@@ -1,0 +1,35 @@
+package query
+
+import "fmt"
+
+// Error codes: the first words of every error reply (SPEC.md §4).
+const (
+	CodeSyntax   = "ERR SYNTAX"
+	CodeBadID    = "ERR BADID"
+	CodeNotFound = "ERR NOTFOUND"
+	CodeTooLarge = "ERR TOOLARGE"
+	CodeNoAuth   = "ERR NOAUTH"
+	CodeReadOnly = "ERR READONLY"
+	CodeGeneric  = "ERR"
+)
+
+// Error is a statement's failure as the client sees it: a code, the 1-based
+// position of the offending word (0 when no single word is at fault) and a
+// sentence a person can act on.
+type Error struct {
+	Code string
+	Pos  int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Pos > 0 {
+		return fmt.Sprintf("%s at word %d: %s", e.Code, e.Pos, e.Msg)
+	}
+	return e.Code + " " + e.Msg
+}
+
+// Errorf builds an *Error.
+func Errorf(code string, pos int, format string, args ...any) *Error {
+	return &Error{Code: code, Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
