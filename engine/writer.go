@@ -1,0 +1,489 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/idgraph/idgraph/index"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// request is a caller's list of operations, acknowledged together.
+type request struct {
+	ops  []op
+	res  []Result
+	errs []error
+	err  error
+	done chan struct{}
+}
+
+// txnEntriesSoftLimit is where the writer commits mid-batch, between
+// operations, to stay clear of Badger's transaction size limit.
+const txnEntriesSoftLimit = 20000
+
+// profile is the writer's decoded profile record.
+type profile struct {
+	rec    profRec
+	counts map[int]int // members per type code
+}
+
+// writer is the single goroutine's state: the open transaction and caches of
+// what it has read or written. Only the writer goroutine touches it.
+type writer struct {
+	db      *DB
+	tt      *typeTable
+	meta    metaRec
+	txn     *badger.Txn
+	entries int
+
+	ids   map[string]uint32 // identKey → node, 0 = known absent
+	nodes map[uint32]*nodeRec
+	profs map[uint32]*profile
+
+	dirtyNodes map[uint32]bool
+	dirtyProfs map[uint32]bool
+	metaDirty  bool
+
+	idxOps  []func(*index.Index) // applied after the commit
+	touched map[uint32]bool      // profiles whose attributes changed in this op
+	now     int64                // ms, fixed per operation
+	seq     uint64               // arrival seq of the current operation
+	forgot  bool                 // a FORGET committed: schedule erasure
+}
+
+func newWriter(db *DB, meta metaRec) *writer {
+	w := &writer{db: db, meta: meta}
+	w.resetCache()
+	return w
+}
+
+func (w *writer) resetCache() {
+	w.ids = make(map[string]uint32)
+	w.nodes = make(map[uint32]*nodeRec)
+	w.profs = make(map[uint32]*profile)
+	w.dirtyNodes = make(map[uint32]bool)
+	w.dirtyProfs = make(map[uint32]bool)
+	w.touched = make(map[uint32]bool)
+}
+
+// run is the writer goroutine: it takes whatever requests are queued (up to
+// MaxBatch operations), applies them in order and commits once.
+func (db *DB) run() {
+	defer close(db.done)
+	for {
+		select {
+		case r := <-db.reqs:
+			db.applyBatch(db.collect(r))
+		case <-db.quit:
+			for {
+				select {
+				case r := <-db.reqs:
+					db.applyBatch(db.collect(r))
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (db *DB) collect(first *request) []*request {
+	batch := []*request{first}
+	n := len(first.ops)
+	for n < db.opts.MaxBatch {
+		select {
+		case r := <-db.reqs:
+			batch = append(batch, r)
+			n += len(r.ops)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+type opRef struct {
+	r *request
+	i int
+}
+
+func (db *DB) applyBatch(batch []*request) {
+	w := db.w
+	w.tt = db.types.Load()
+	var inTxn []opRef
+	fail := func(err error) {
+		for _, ref := range inTxn {
+			ref.r.errs[ref.i] = err
+		}
+		inTxn = inTxn[:0]
+		if w.txn != nil {
+			w.txn.Discard()
+			w.txn = nil
+		}
+		w.reload()
+	}
+	commit := func() {
+		if w.txn == nil {
+			return
+		}
+		if err := w.commit(); err != nil {
+			fail(fmt.Errorf("commit: %w", err))
+			return
+		}
+		inTxn = inTxn[:0]
+	}
+	for _, r := range batch {
+		for i := range r.ops {
+			if w.entries > txnEntriesSoftLimit {
+				commit()
+			}
+			if w.txn == nil {
+				w.begin()
+			}
+			res, err := w.apply(&r.ops[i])
+			switch {
+			case err == nil:
+				r.res[i] = res
+				inTxn = append(inTxn, opRef{r, i})
+			case clean(err):
+				r.errs[i] = err
+			default:
+				r.errs[i] = err
+				fail(fmt.Errorf("aborted by an earlier failure in the same batch: %w", err))
+			}
+		}
+	}
+	commit()
+	db.stats.batches.Add(1)
+	for _, r := range batch {
+		db.stats.ops.Add(uint64(len(r.ops)))
+		close(r.done)
+	}
+	if len(w.nodes)+len(w.profs)+len(w.ids) > db.opts.CacheSize {
+		w.resetCache()
+	}
+}
+
+// clean reports an error raised before its operation changed anything.
+func clean(err error) bool {
+	return errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotFound)
+}
+
+func (w *writer) begin() {
+	w.txn = w.db.bdb.NewTransaction(true)
+	w.entries = 0
+	w.idxOps = w.idxOps[:0]
+}
+
+// reload drops everything the writer believed after a failed transaction.
+func (w *writer) reload() {
+	w.resetCache()
+	w.idxOps = w.idxOps[:0]
+	w.forgot = false
+	_ = w.db.bdb.View(func(txn *badger.Txn) error { return getMsg(txn, metaKey, &w.meta) })
+}
+
+func (w *writer) commit() error {
+	for n := range w.dirtyNodes {
+		rec := w.nodes[n]
+		var err error
+		if rec == nil {
+			err = w.del(nodeKey(n))
+		} else {
+			err = w.put(nodeKey(n), rec)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for p := range w.dirtyProfs {
+		pr := w.profs[p]
+		var err error
+		if pr == nil {
+			err = w.del(profileKey(p))
+		} else {
+			pr.rec.Counts = w.countNames(pr.counts)
+			err = w.put(profileKey(p), &pr.rec)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	w.meta.Gen++
+	if err := w.put(metaKey, &w.meta); err != nil {
+		return err
+	}
+	err := w.txn.Commit()
+	w.txn = nil
+	clear(w.dirtyNodes)
+	clear(w.dirtyProfs)
+	if err != nil {
+		return err
+	}
+	for _, f := range w.idxOps {
+		f(w.db.idx)
+	}
+	w.idxOps = w.idxOps[:0]
+	if w.forgot {
+		w.forgot = false
+		select {
+		case w.db.gcKick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+func (w *writer) countNames(c map[int]int) map[string]int {
+	out := make(map[string]int, len(c))
+	for t, n := range c {
+		if n > 0 {
+			out[w.tt.specs[t].Name] = n
+		}
+	}
+	return out
+}
+
+func (w *writer) put(key []byte, v any) error {
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return w.setRaw(key, b)
+}
+
+func (w *writer) setRaw(key, val []byte) error {
+	w.entries++
+	return w.txn.Set(key, val)
+}
+
+func (w *writer) del(key []byte) error {
+	w.entries++
+	return w.txn.Delete(key)
+}
+
+func (w *writer) index(f func(*index.Index)) { w.idxOps = append(w.idxOps, f) }
+
+// --- reads through the transaction and the cache ---
+
+func (w *writer) lookup(id ID) (uint32, error) {
+	k := identKey(id.Type, id.Value)
+	if n, ok := w.ids[string(k)]; ok {
+		return n, nil
+	}
+	item, err := w.txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		w.ids[string(k)] = 0
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var n uint32
+	err = item.Value(func(v []byte) error {
+		if len(v) != 4 {
+			return fmt.Errorf("corrupt identifier record for %s", id)
+		}
+		n = uint32(v[0])<<24 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3])
+		return nil
+	})
+	w.ids[string(k)] = n
+	return n, err
+}
+
+func (w *writer) node(n uint32) (*nodeRec, error) {
+	if rec, ok := w.nodes[n]; ok && rec != nil {
+		return rec, nil
+	}
+	rec := new(nodeRec)
+	if err := getMsg(w.txn, nodeKey(n), rec); err != nil {
+		return nil, fmt.Errorf("node %d: %w", n, err)
+	}
+	w.nodes[n] = rec
+	return rec, nil
+}
+
+func (w *writer) prof(p uint32) (*profile, error) {
+	if pr, ok := w.profs[p]; ok && pr != nil {
+		return pr, nil
+	}
+	pr := &profile{}
+	if err := getMsg(w.txn, profileKey(p), &pr.rec); err != nil {
+		return nil, fmt.Errorf("profile %d: %w", p, err)
+	}
+	pr.counts = make(map[int]int, len(pr.rec.Counts))
+	for name, c := range pr.rec.Counts {
+		t, ok := w.tt.byName[name]
+		if !ok {
+			return nil, fmt.Errorf("profile %d counts unknown type %q", p, name)
+		}
+		pr.counts[t] = c
+	}
+	w.profs[p] = pr
+	return pr, nil
+}
+
+// live follows forwarding pointers from p to the profile that holds its
+// members now; 0 when there is none (forgotten or never existed).
+func (w *writer) live(p uint32) (uint32, error) {
+	for hops := 0; hops < 64 && p != 0; hops++ {
+		pr, err := w.prof(p)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if pr.rec.Into == 0 {
+			return p, nil
+		}
+		p = pr.rec.Into
+	}
+	return 0, nil
+}
+
+func (w *writer) facts(n uint32) (*factsRec, error) {
+	f := new(factsRec)
+	err := getMsg(w.txn, factsKey(n), f)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return f, nil
+	}
+	return f, err
+}
+
+func (w *writer) members(p uint32) ([]uint32, error) {
+	var out []uint32
+	pre := memberPrefix(p)
+	it := w.txn.NewIterator(badger.IteratorOptions{Prefix: pre})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		out = append(out, uint32(k[5])<<24|uint32(k[6])<<16|uint32(k[7])<<8|uint32(k[8]))
+	}
+	return out, nil
+}
+
+// anchored is an event as the index and the profile counters need it.
+type anchored struct {
+	key []byte
+	ev  index.Event
+}
+
+func (w *writer) nodeEvents(n uint32) ([]anchored, error) {
+	var out []anchored
+	it := w.txn.NewIterator(badger.IteratorOptions{Prefix: eventPrefix(n), PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		_, t, _ := parseEventKey(item.Key())
+		var er eventRec
+		if err := item.Value(func(v []byte) error { return msgpack.Unmarshal(v, &er) }); err != nil {
+			return nil, err
+		}
+		out = append(out, anchored{key: item.KeyCopy(nil), ev: index.Event{Name: er.Name, Source: er.Source, Time: t}})
+	}
+	return out, nil
+}
+
+func evs(as []anchored) []index.Event {
+	out := make([]index.Event, len(as))
+	for i, a := range as {
+		out[i] = a.ev
+	}
+	return out
+}
+
+// --- writes ---
+
+func (w *writer) newNode(id ID) (uint32, error) {
+	w.meta.Node++
+	n := w.meta.Node
+	k := identKey(id.Type, id.Value)
+	if err := w.setRaw(k, []byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}); err != nil {
+		return 0, err
+	}
+	w.ids[string(k)] = n
+	w.nodes[n] = &nodeRec{Type: id.Type, Value: id.Value}
+	w.dirtyNodes[n] = true
+	return n, nil
+}
+
+func (w *writer) newProfile() (uint32, *profile) {
+	w.meta.Profile++
+	p := w.meta.Profile
+	pr := &profile{rec: profRec{Created: w.now}, counts: map[int]int{}}
+	w.profs[p] = pr
+	w.dirtyProfs[p] = true
+	w.touched[p] = true
+	return p, pr
+}
+
+func (w *writer) setMember(p, n uint32, rec *nodeRec) error {
+	return w.setRaw(memberKey(p, n), []byte(rec.Type+":"+rec.Value))
+}
+
+// attrs is what the index needs to know of a live profile.
+func (w *writer) attrs(pr *profile) index.Attrs {
+	a := index.Attrs{Traits: map[string]string{}, Consent: map[string]bool{}}
+	for t, c := range pr.counts {
+		if c > 0 {
+			a.Types = append(a.Types, w.tt.specs[t].Name)
+		}
+	}
+	sort.Strings(a.Types)
+	for k, v := range pr.rec.Traits {
+		if v.V != "" {
+			a.Traits[k] = v.V
+		}
+	}
+	for k, v := range pr.rec.Consent {
+		a.Consent[k] = v.Grant
+	}
+	return a
+}
+
+// flushAttrs tells the index the attributes of every profile the current
+// operation touched that is still live.
+func (w *writer) flushAttrs() {
+	ps := make([]uint32, 0, len(w.touched))
+	for p := range w.touched {
+		ps = append(ps, p)
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
+	for _, p := range ps {
+		pr := w.profs[p]
+		if pr == nil || pr.rec.Into != 0 {
+			continue
+		}
+		a := w.attrs(pr)
+		p := p
+		w.index(func(x *index.Index) { x.SetAttrs(p, a) })
+	}
+	clear(w.touched)
+}
+
+func mergeTraits(dst map[string]stamped, src map[string]stamped) map[string]stamped {
+	for k, v := range src {
+		if cur, ok := dst[k]; !ok || newer(v.T, v.S, cur.T, cur.S) {
+			if dst == nil {
+				dst = map[string]stamped{}
+			}
+			dst[k] = v
+		}
+	}
+	return dst
+}
+
+func mergeConsent(dst map[string]consentVal, src map[string]consentVal) map[string]consentVal {
+	for k, v := range src {
+		if cur, ok := dst[k]; !ok || newer(v.T, v.S, cur.T, cur.S) {
+			if dst == nil {
+				dst = map[string]consentVal{}
+			}
+			dst[k] = v
+		}
+	}
+	return dst
+}
