@@ -106,7 +106,7 @@ func (g *ingest) merge(a, b uint32) uint32 {
 		}
 		rec.Profile = s
 		w.dirtyNodes[n] = true
-		g.fail(w.del(memberKey(o, n)))
+		g.fail(w.delMember(o, n))
 		g.fail(w.setMember(s, n, rec))
 		if op.rec.Events > 0 {
 			as, err := w.nodeEvents(n)
@@ -171,7 +171,7 @@ func (g *ingest) move(n uint32, typ int, p uint32) {
 		g.fail(err)
 		return
 	}
-	g.fail(w.del(memberKey(old, n)))
+	g.fail(w.delMember(old, n))
 	opr.counts[typ]--
 	opr.rec.Members--
 	w.dirtyProfs[old] = true

@@ -9,7 +9,7 @@ import "encoding/binary"
 //	n node                 → nodeRec                  node → type, value, profile
 //	t node                 → factsRec                 traits and consent said of this node
 //	p profile              → profRec                  profile (or its forwarding pointer)
-//	m profile node         → "type:value"             members of a profile
+//	m profile              → []memberEntry            members of a profile (one value: WHO is point reads)
 //	v node time seq        → eventRec                 events, keyed by their anchor
 //	s seq                  → groupRec                 link groups in arrival order
 //	g node seq             → (empty)                  the link groups a node is in
@@ -47,23 +47,19 @@ func u32Key(prefix byte, n uint32) []byte {
 	return k
 }
 
-func nodeKey(n uint32) []byte    { return u32Key(pNode, n) }
-func factsKey(n uint32) []byte   { return u32Key(pFacts, n) }
-func profileKey(p uint32) []byte { return u32Key(pProfile, p) }
-func memberPrefix(p uint32) []byte {
-	return u32Key(pMember, p)
-}
+func nodeKey(n uint32) []byte     { return u32Key(pNode, n) }
+func factsKey(n uint32) []byte    { return u32Key(pFacts, n) }
+func profileKey(p uint32) []byte  { return u32Key(pProfile, p) }
+func memberKey(p uint32) []byte   { return u32Key(pMember, p) }
 func eventPrefix(n uint32) []byte { return u32Key(pEvent, n) }
 func nodeGroupPrefix(n uint32) []byte {
 	return u32Key(pNodeGrp, n)
 }
 
-func memberKey(p, n uint32) []byte {
-	k := make([]byte, 9)
-	k[0] = pMember
-	binary.BigEndian.PutUint32(k[1:], p)
-	binary.BigEndian.PutUint32(k[5:], n)
-	return k
+// memberEntry is one member of a profile: its node and "type:value".
+type memberEntry struct {
+	Node uint32 `msgpack:"n"`
+	ID   string `msgpack:"i"`
 }
 
 // timeBits maps a signed Unix-ms time onto an unsigned that sorts the same.

@@ -320,7 +320,7 @@ func (w *writer) link(o *op) (Result, error) {
 			return Result{}, err
 		}
 		for _, n := range nodes {
-			if err := w.setRaw(nodeGroupKey(n, w.seq), nil); err != nil {
+			if err := w.addNodeGroup(n, w.seq); err != nil {
 				return Result{}, err
 			}
 		}
@@ -331,7 +331,8 @@ func (w *writer) link(o *op) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		if err := w.setRaw(eventKey(ms[0].node, t, w.seq), b); err != nil {
+		ev := index.Event{Name: o.event, Source: src, Time: t}
+		if err := w.addEvent(anchored{key: eventKey(ms[0].node, t, w.seq), ev: ev}, b); err != nil {
 			return Result{}, err
 		}
 		pr, err := w.prof(prof)
@@ -341,7 +342,6 @@ func (w *writer) link(o *op) (Result, error) {
 		pr.rec.First, pr.rec.Last = spanUnion(pr.rec.Events, pr.rec.First, pr.rec.Last, 1, t, t)
 		pr.rec.Events++
 		w.dirtyProfs[prof] = true
-		ev := index.Event{Name: o.event, Source: src, Time: t}
 		w.index(func(x *index.Index) { x.Add(prof, ev) })
 	}
 	return res, nil

@@ -113,28 +113,33 @@ func (r *reader) profile(p uint32) (*Profile, error) {
 	for k, v := range pr.Consent {
 		out.Consent[k] = v.Grant
 	}
-	it := r.txn.NewIterator(badger.IteratorOptions{Prefix: memberPrefix(p), PrefetchValues: true})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		v, err := it.Item().ValueCopy(nil)
-		if err != nil {
-			return nil, err
-		}
-		out.IDs = append(out.IDs, string(v))
+	mem, err := r.members(p)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range mem {
+		out.IDs = append(out.IDs, m.ID)
 	}
 	sort.Strings(out.IDs)
 	return out, nil
 }
 
-func (r *reader) memberNodes(p uint32) ([]uint32, error) {
-	var out []uint32
-	it := r.txn.NewIterator(badger.IteratorOptions{Prefix: memberPrefix(p)})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().Key()
-		out = append(out, uint32(k[5])<<24|uint32(k[6])<<16|uint32(k[7])<<8|uint32(k[8]))
+func (r *reader) members(p uint32) ([]memberEntry, error) {
+	var mem []memberEntry
+	err := getMsg(r.txn, memberKey(p), &mem)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		err = nil
 	}
-	return out, nil
+	return mem, err
+}
+
+func (r *reader) memberNodes(p uint32) ([]uint32, error) {
+	mem, err := r.members(p)
+	out := make([]uint32, len(mem))
+	for i, m := range mem {
+		out[i] = m.Node
+	}
+	return out, err
 }
 
 func (r *reader) ident(n uint32) (string, error) {

@@ -26,8 +26,8 @@ func newScratch() *scratch {
 	return &scratch{label: map[uint32]uint32{}, cnt: map[uint32]map[int]int{}, members: map[uint32][]uint32{}}
 }
 
-func (s *scratch) profileOf(n uint32) uint32     { return s.label[n] }
-func (s *scratch) counts(p uint32) map[int]int   { return s.cnt[p] }
+func (s *scratch) profileOf(n uint32) uint32   { return s.label[n] }
+func (s *scratch) counts(p uint32) map[int]int { return s.cnt[p] }
 func (s *scratch) create(n uint32, typ int) uint32 {
 	s.next++
 	s.cnt[s.next] = map[int]int{}
@@ -77,7 +77,8 @@ func (w *writer) group(seq uint64) (*groupRec, error) {
 
 func (w *writer) nodeGroups(n uint32) ([]uint64, error) {
 	var out []uint64
-	it := w.txn.NewIterator(badger.IteratorOptions{Prefix: nodeGroupPrefix(n)})
+	d := w.ov.groups[n]
+	it := w.snap.NewIterator(badger.IteratorOptions{Prefix: nodeGroupPrefix(n)})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		k := it.Item().Key()
@@ -85,8 +86,16 @@ func (w *writer) nodeGroups(n uint32) ([]uint64, error) {
 		for _, b := range k[5:13] {
 			seq = seq<<8 | uint64(b)
 		}
-		out = append(out, seq)
+		if _, changed := d[seq]; !changed {
+			out = append(out, seq)
+		}
 	}
+	for seq, present := range d {
+		if present {
+			out = append(out, seq)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out, nil
 }
 
@@ -236,7 +245,7 @@ func (w *writer) reresolve(start []uint32) error {
 		rec.Profile = np
 		w.dirtyNodes[n] = true
 		if op != 0 {
-			if err := w.del(memberKey(op, n)); err != nil {
+			if err := w.delMember(op, n); err != nil {
 				return err
 			}
 		}
@@ -408,7 +417,7 @@ func (w *writer) rewriteGroup(seq uint64, g *groupRec, sets [][]uint32, before m
 	after := nodesOf(g)
 	for n := range before {
 		if !after[n] {
-			if err := w.del(nodeGroupKey(n, seq)); err != nil {
+			if err := w.delNodeGroup(n, seq); err != nil {
 				return err
 			}
 		}
@@ -505,7 +514,7 @@ func (w *writer) forget(o *op) (Result, error) {
 			return Result{}, err
 		}
 		for _, a := range as {
-			if err := w.del(a.key); err != nil {
+			if err := w.delEvent(a.key); err != nil {
 				return Result{}, err
 			}
 		}
@@ -558,9 +567,6 @@ func (w *writer) forget(o *op) (Result, error) {
 		}
 		w.ids[string(identKey(rec.Type, rec.Value))] = 0
 		if err := w.del(factsKey(n)); err != nil {
-			return Result{}, err
-		}
-		if err := w.del(memberKey(p, n)); err != nil {
 			return Result{}, err
 		}
 		if o.suppress {

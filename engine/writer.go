@@ -27,6 +27,11 @@ const txnEntriesSoftLimit = 20000
 type profile struct {
 	rec    profRec
 	counts map[int]int // members per type code
+	// mem is the member list, loaded on first use; memDirty marks it for
+	// writing at commit.
+	mem       []memberEntry
+	memLoaded bool
+	memDirty  bool
 }
 
 // writer is the single goroutine's state: the open transaction and caches of
@@ -36,7 +41,9 @@ type writer struct {
 	tt      *typeTable
 	meta    metaRec
 	txn     *badger.Txn
+	snap    *badger.Txn // read-only view of what is committed; prefix scans read it plus the overlay
 	entries int
+	ov      overlay // what the open transaction changed under scanned prefixes
 
 	ids   map[string]uint32 // identKey → node, 0 = known absent
 	nodes map[uint32]*nodeRec
@@ -121,6 +128,7 @@ func (db *DB) applyBatch(batch []*request) {
 		if w.txn != nil {
 			w.txn.Discard()
 			w.txn = nil
+			w.snap.Discard()
 		}
 		w.reload()
 	}
@@ -173,6 +181,8 @@ func clean(err error) bool {
 
 func (w *writer) begin() {
 	w.txn = w.db.bdb.NewTransaction(true)
+	w.snap = w.db.bdb.NewTransaction(false)
+	w.ov.reset()
 	w.entries = 0
 	w.idxOps = w.idxOps[:0]
 }
@@ -203,9 +213,20 @@ func (w *writer) commit() error {
 		var err error
 		if pr == nil {
 			err = w.del(profileKey(p))
+			if err == nil {
+				err = w.del(memberKey(p))
+			}
 		} else {
 			pr.rec.Counts = w.countNames(pr.counts)
 			err = w.put(profileKey(p), &pr.rec)
+			if err == nil && pr.memDirty {
+				if len(pr.mem) == 0 {
+					err = w.del(memberKey(p))
+				} else {
+					err = w.put(memberKey(p), pr.mem)
+				}
+				pr.memDirty = false
+			}
 		}
 		if err != nil {
 			return err
@@ -217,6 +238,7 @@ func (w *writer) commit() error {
 	}
 	err := w.txn.Commit()
 	w.txn = nil
+	w.snap.Discard()
 	clear(w.dirtyNodes)
 	clear(w.dirtyProfs)
 	if err != nil {
@@ -354,15 +376,30 @@ func (w *writer) facts(n uint32) (*factsRec, error) {
 }
 
 func (w *writer) members(p uint32) ([]uint32, error) {
-	var out []uint32
-	pre := memberPrefix(p)
-	it := w.txn.NewIterator(badger.IteratorOptions{Prefix: pre})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().Key()
-		out = append(out, uint32(k[5])<<24|uint32(k[6])<<16|uint32(k[7])<<8|uint32(k[8]))
+	pr, err := w.loadMembers(p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]uint32, len(pr.mem))
+	for i, m := range pr.mem {
+		out[i] = m.Node
 	}
 	return out, nil
+}
+
+func (w *writer) loadMembers(p uint32) (*profile, error) {
+	pr, err := w.prof(p)
+	if err != nil {
+		return nil, err
+	}
+	if !pr.memLoaded {
+		err := getMsg(w.txn, memberKey(p), &pr.mem)
+		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+			return nil, fmt.Errorf("members of %d: %w", p, err)
+		}
+		pr.memLoaded = true
+	}
+	return pr, nil
 }
 
 // anchored is an event as the index and the profile counters need it.
@@ -373,10 +410,19 @@ type anchored struct {
 
 func (w *writer) nodeEvents(n uint32) ([]anchored, error) {
 	var out []anchored
-	it := w.txn.NewIterator(badger.IteratorOptions{Prefix: eventPrefix(n), PrefetchValues: true})
+	d := w.ov.events[n]
+	for _, a := range d {
+		if a != nil {
+			out = append(out, *a)
+		}
+	}
+	it := w.snap.NewIterator(badger.IteratorOptions{Prefix: eventPrefix(n), PrefetchValues: true})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
+		if _, changed := d[string(item.Key())]; changed {
+			continue
+		}
 		_, t, _ := parseEventKey(item.Key())
 		var er eventRec
 		if err := item.Value(func(v []byte) error { return msgpack.Unmarshal(v, &er) }); err != nil {
@@ -413,7 +459,7 @@ func (w *writer) newNode(id ID) (uint32, error) {
 func (w *writer) newProfile() (uint32, *profile) {
 	w.meta.Profile++
 	p := w.meta.Profile
-	pr := &profile{rec: profRec{Created: w.now}, counts: map[int]int{}}
+	pr := &profile{rec: profRec{Created: w.now}, counts: map[int]int{}, memLoaded: true}
 	w.profs[p] = pr
 	w.dirtyProfs[p] = true
 	w.touched[p] = true
@@ -421,7 +467,84 @@ func (w *writer) newProfile() (uint32, *profile) {
 }
 
 func (w *writer) setMember(p, n uint32, rec *nodeRec) error {
-	return w.setRaw(memberKey(p, n), []byte(rec.Type+":"+rec.Value))
+	pr, err := w.loadMembers(p)
+	if err != nil {
+		return err
+	}
+	pr.mem = append(pr.mem, memberEntry{Node: n, ID: rec.Type + ":" + rec.Value})
+	pr.memDirty = true
+	w.dirtyProfs[p] = true
+	return nil
+}
+
+func (w *writer) delMember(p, n uint32) error {
+	pr, err := w.loadMembers(p)
+	if err != nil {
+		return err
+	}
+	for i, m := range pr.mem {
+		if m.Node == n {
+			pr.mem = append(pr.mem[:i:i], pr.mem[i+1:]...)
+			break
+		}
+	}
+	pr.memDirty = true
+	w.dirtyProfs[p] = true
+	return nil
+}
+
+func (w *writer) addEvent(a anchored, val []byte) error {
+	anchor, _, _ := parseEventKey(a.key)
+	w.ov.setEvent(anchor, a.key, &a)
+	return w.setRaw(a.key, val)
+}
+
+func (w *writer) delEvent(key []byte) error {
+	anchor, _, _ := parseEventKey(key)
+	w.ov.setEvent(anchor, key, nil)
+	return w.del(key)
+}
+
+func (w *writer) addNodeGroup(n uint32, seq uint64) error {
+	w.ov.setGroup(n, seq, true)
+	return w.setRaw(nodeGroupKey(n, seq), nil)
+}
+
+func (w *writer) delNodeGroup(n uint32, seq uint64) error {
+	w.ov.setGroup(n, seq, false)
+	return w.del(nodeGroupKey(n, seq))
+}
+
+// overlay records what the open transaction added to or removed from the
+// prefixes the writer scans (events, node → groups), so scans read
+// the committed snapshot plus this, instead of making Badger sort all the
+// transaction's pending writes on every iterator.
+type overlay struct {
+	events map[uint32]map[string]*anchored
+	groups map[uint32]map[uint64]bool
+}
+
+func (o *overlay) reset() {
+	o.events = map[uint32]map[string]*anchored{}
+	o.groups = map[uint32]map[uint64]bool{}
+}
+
+func (o *overlay) setEvent(n uint32, key []byte, a *anchored) {
+	d := o.events[n]
+	if d == nil {
+		d = map[string]*anchored{}
+		o.events[n] = d
+	}
+	d[string(key)] = a
+}
+
+func (o *overlay) setGroup(n uint32, seq uint64, present bool) {
+	d := o.groups[n]
+	if d == nil {
+		d = map[uint64]bool{}
+		o.groups[n] = d
+	}
+	d[seq] = present
 }
 
 // attrs is what the index needs to know of a live profile.

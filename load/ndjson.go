@@ -1,0 +1,248 @@
+package load
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ourFields are the top-level fields of this project's own shape. Anything
+// else is rejected, so that a typo such as "evnt" cannot drop data silently.
+var ourFields = map[string]bool{
+	"event": true, "ids": true, "time": true, "source": true,
+	"props": true, "traits": true, "consent": true,
+}
+
+// parseJSONLine parses one non-blank NDJSON line. It returns the reason the
+// line is rejected, or "".
+func parseJSONLine(line []byte, format Format) (Record, string) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(line, &obj); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return Record{}, "not a JSON object"
+		}
+		return Record{}, "not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")
+	}
+	if obj == nil { // the line was null
+		return Record{}, "not a JSON object"
+	}
+	switch format {
+	case FormatSegment:
+		return parseSegment(obj)
+	case FormatNDJSON:
+		return parseOurs(obj)
+	}
+	if isSegmentCall(obj) {
+		return parseSegment(obj)
+	}
+	return parseOurs(obj)
+}
+
+// parseOurs maps this project's own event shape; see the package doc.
+func parseOurs(obj map[string]json.RawMessage) (Record, string) {
+	if unknown := unknownFields(obj); len(unknown) > 0 {
+		if len(unknown) == 1 {
+			return Record{}, fmt.Sprintf("unknown field %q (known: event, ids, time, source, props, traits, consent)", unknown[0])
+		}
+		return Record{}, fmt.Sprintf("unknown fields %s (known: event, ids, time, source, props, traits, consent)", quoteList(unknown))
+	}
+	var rec Record
+
+	if raw, ok := present(obj, "event"); ok {
+		var s string
+		if json.Unmarshal(raw, &s) != nil || s == "" {
+			return Record{}, `"event" must be a non-empty string`
+		}
+		rec.Event = s
+	}
+
+	raw, ok := present(obj, "ids")
+	if !ok {
+		return Record{}, "no identifiers"
+	}
+	var ids []json.RawMessage
+	if json.Unmarshal(raw, &ids) != nil {
+		return Record{}, `"ids" must be an array of strings`
+	}
+	if len(ids) == 0 {
+		return Record{}, "no identifiers"
+	}
+	rec.IDs = make([]string, len(ids))
+	for i, id := range ids {
+		if len(id) == 0 || id[0] != '"' || json.Unmarshal(id, &rec.IDs[i]) != nil {
+			return Record{}, `"ids" must be an array of strings`
+		}
+	}
+
+	if raw, ok := present(obj, "time"); ok {
+		t, reason := parseJSONTime(raw)
+		if reason != "" {
+			return Record{}, reason
+		}
+		rec.Time = t
+	}
+
+	if raw, ok := present(obj, "source"); ok {
+		if json.Unmarshal(raw, &rec.Source) != nil {
+			return Record{}, `"source" must be a string`
+		}
+	}
+
+	if raw, ok := present(obj, "props"); ok {
+		p, ok := compactObject(raw)
+		if !ok {
+			return Record{}, `"props" must be a JSON object`
+		}
+		rec.Props = p
+	}
+
+	if raw, ok := present(obj, "traits"); ok {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil {
+			return Record{}, `"traits" must be a JSON object`
+		}
+		for _, k := range sortedKeys(m) {
+			s, ok, err := scalarString(m[k])
+			if err != nil {
+				return Record{}, fmt.Sprintf("trait %q must be a string, number or boolean", k)
+			}
+			if ok {
+				if rec.Traits == nil {
+					rec.Traits = make(map[string]string, len(m))
+				}
+				rec.Traits[k] = s
+			}
+		}
+	}
+
+	if raw, ok := present(obj, "consent"); ok {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil {
+			return Record{}, `"consent" must be a JSON object`
+		}
+		for _, k := range sortedKeys(m) {
+			var s string
+			if json.Unmarshal(m[k], &s) != nil {
+				return Record{}, fmt.Sprintf(`consent %q must be "grant" or "deny"`, k)
+			}
+			var grant bool
+			switch strings.ToLower(s) {
+			case "grant":
+				grant = true
+			case "deny":
+			default:
+				return Record{}, fmt.Sprintf(`consent %q must be "grant" or "deny"`, k)
+			}
+			if rec.Consent == nil {
+				rec.Consent = make(map[string]bool, len(m))
+			}
+			rec.Consent[k] = grant
+		}
+	}
+	return rec, ""
+}
+
+func unknownFields(obj map[string]json.RawMessage) []string {
+	var unknown []string
+	for k := range obj {
+		if !ourFields[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	return unknown
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+// present returns obj[key] unless it is missing or JSON null: an optional
+// field set to null counts as not given.
+func present(obj map[string]json.RawMessage, key string) (json.RawMessage, bool) {
+	raw, ok := obj[key]
+	if !ok || isNull(raw) {
+		return nil, false
+	}
+	return raw, true
+}
+
+func isNull(raw json.RawMessage) bool {
+	return string(bytes.TrimSpace(raw)) == "null"
+}
+
+// parseJSONTime accepts an RFC 3339 string or a whole number of Unix
+// milliseconds.
+func parseJSONTime(raw json.RawMessage) (time.Time, string) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				return t, ""
+			}
+			return time.Time{}, fmt.Sprintf("bad time %q: use RFC 3339 or Unix milliseconds", s)
+		}
+	}
+	if ms, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+		return time.UnixMilli(ms).UTC(), ""
+	}
+	return time.Time{}, fmt.Sprintf("bad time %s: use RFC 3339 or Unix milliseconds", raw)
+}
+
+// scalarString converts a JSON scalar to a trait value: strings as they are,
+// numbers as their literal text, booleans as "true" or "false". A null gives
+// ok == false; an object or array is an error.
+func scalarString(raw json.RawMessage) (s string, ok bool, err error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "", false, nil
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", false, err
+		}
+		return s, true, nil
+	case c == 'n':
+		return "", false, nil
+	case c == 't', c == 'f':
+		return string(raw), true, nil
+	case c == '-' || c >= '0' && c <= '9':
+		return string(raw), true, nil
+	}
+	return "", false, fmt.Errorf("not a scalar")
+}
+
+// compactObject returns raw as a compact JSON object in fresh memory, or
+// false when it is not an object.
+func compactObject(raw json.RawMessage) (json.RawMessage, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, false
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return nil, false
+	}
+	return b.Bytes(), true
+}
