@@ -73,6 +73,8 @@ type DB struct {
 	stats    stats
 	snapPath string
 
+	restored bool // Restore replaced the store: Close must not save the index
+
 	supprMu sync.RWMutex
 	suppr   map[[32]byte]bool // suppressed identifiers' salted hashes
 
@@ -209,6 +211,8 @@ func (db *DB) load() error {
 	return nil
 }
 
+func removeFile(path string) { os.Remove(path) }
+
 func containsType(specs []TypeSpec, name string) bool {
 	for _, s := range specs {
 		if s.Name == name {
@@ -233,8 +237,10 @@ func (db *DB) Close() error {
 	close(db.gcKick)
 	<-db.gcDone
 	var errs []error
-	if err := db.saveIndex(); err != nil {
-		errs = append(errs, err)
+	if !db.restored {
+		if err := db.saveIndex(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := db.bdb.Close(); err != nil {
 		errs = append(errs, err)

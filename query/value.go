@@ -147,3 +147,65 @@ func (v Value) write(b *strings.Builder, depth int) {
 }
 
 func isScalar(v Value) bool { return v.Kind != KindArray && v.Kind != KindMap }
+
+// JSON returns the value as plain Go data for encoding/json: maps become
+// objects, arrays slices, nil nil.
+func (v Value) JSON() any {
+	switch v.Kind {
+	case KindNil:
+		return nil
+	case KindInt:
+		return v.Int
+	case KindBool:
+		return v.Int != 0
+	case KindDouble:
+		return v.Float
+	case KindArray:
+		out := make([]any, len(v.Arr))
+		for i, e := range v.Arr {
+			out[i] = e.JSON()
+		}
+		return out
+	case KindMap:
+		out := make(map[string]any, len(v.Map))
+		for _, p := range v.Map {
+			out[p.Key] = p.Val.JSON()
+		}
+		return out
+	default:
+		return v.Str
+	}
+}
+
+// FromRESP converts a value decoded by a Redis client (nil, string, int64,
+// []any, map[any]any, error) back into a Value. A RESP2 flat array whose
+// odd items are strings is left an array: the shape is the caller's to know.
+func FromRESP(x any) Value {
+	switch x := x.(type) {
+	case nil:
+		return Nil()
+	case string:
+		return String(x)
+	case int64:
+		return Int(x)
+	case bool:
+		return Bool(x)
+	case float64:
+		return Double(x)
+	case error:
+		return Value{Kind: KindError, Str: x.Error()}
+	case []any:
+		out := make([]Value, len(x))
+		for i, e := range x {
+			out[i] = FromRESP(e)
+		}
+		return Array(out...)
+	case map[any]any:
+		out := make([]Pair, 0, len(x))
+		for k, e := range x {
+			out = append(out, Pair{fmt.Sprint(k), FromRESP(e)})
+		}
+		return Map(out...)
+	}
+	return String(fmt.Sprint(x))
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+)
+
+func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("check", "check --data DIR", stderr)
+	st := addStoreFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if _, err := os.Stat(*st.data); err != nil {
+		return fmt.Errorf("no store at %s: %w", *st.data, err)
+	}
+	db, err := st.open(nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	problems, err := db.Check()
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintln(stdout, p)
+	}
+	if len(problems) > 0 {
+		return exitError{1, fmt.Sprintf("%d problem(s) found", len(problems))}
+	}
+	fmt.Fprintln(stdout, "ok: every invariant holds")
+	return nil
+}
+
+func cmdBackup(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("backup", "backup --data DIR --out FILE", stderr)
+	st := addStoreFlags(fs)
+	out := fs.String("out", "", "file to write the backup to")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return exitError{2, "--out FILE is required"}
+	}
+	db, err := st.open(nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	n, err := db.Backup(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(*out)
+		return err
+	}
+	fmt.Fprintf(stdout, "backup written to %s (%d bytes)\n", *out, n)
+	return nil
+}
+
+func cmdRestore(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("restore", "restore --data DIR FILE", stderr)
+	st := addStoreFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return exitError{2, "name the backup FILE"}
+	}
+	if entries, err := os.ReadDir(*st.data); err == nil && len(entries) > 0 {
+		return exitError{1, fmt.Sprintf("%s is not empty; restore only into an empty directory", *st.data)}
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	db, err := st.open(nil)
+	if err != nil {
+		return err
+	}
+	if err := db.Restore(f); err != nil {
+		db.Close()
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "restored %s into %s\n", fs.Arg(0), *st.data)
+	return nil
+}

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idgraph/idgraph/engine"
+	"github.com/idgraph/idgraph/load"
+	"github.com/redis/go-redis/v9"
+)
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// loadChunk is how many records go to the engine (or the wire) at once.
+const loadChunk = 1000
+
+func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("load", "load [--data DIR | --addr HOST:PORT] FILE... (- for standard input)", stderr)
+	st := addStoreFlags(fs)
+	addr := fs.String("addr", "", "load over TCP into a running server (instead of --data)")
+	pass := fs.String("password", "", "password for --addr")
+	csv := fs.Bool("csv", false, "read CSV (also chosen by a .csv or .csv.gz name)")
+	var ids multiFlag
+	fs.Var(&ids, "id", "CSV: TYPE=COLUMN, an identifier column (repeatable)")
+	event := fs.String("event", "", "CSV: the column holding the event name")
+	eventName := fs.String("event-name", "", "CSV: a constant event name when there is no event column")
+	timeCol := fs.String("time", "", "CSV: the column holding the event time")
+	source := fs.String("source", "", "CSV: the source of every row")
+	maxRejects := fs.Int("max-rejects", -1, "stop after this many rejected lines (-1: never)")
+	progress := fs.Bool("progress", true, "show progress on standard error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return exitError{2, "name at least one FILE (- for standard input)"}
+	}
+	opts := load.Options{}
+	if *csv {
+		opts.Format = load.FormatCSV
+	}
+	for _, s := range ids {
+		c, err := load.ParseIDColumn(s)
+		if err != nil {
+			return exitError{2, err.Error()}
+		}
+		opts.CSV.IDs = append(opts.CSV.IDs, c)
+	}
+	opts.CSV.Event, opts.CSV.EventName, opts.CSV.Time, opts.CSV.Source = *event, *eventName, *timeCol, *source
+
+	var sink loadSink
+	if *addr != "" {
+		if flagSet(args, "data") {
+			return exitError{2, "give --data or --addr, not both"}
+		}
+		c := redis.NewClient(&redis.Options{Addr: *addr, Password: *pass, Protocol: 2, DisableIdentity: true})
+		defer c.Close()
+		if err := c.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("connect %s: %w", *addr, err)
+		}
+		sink = &remoteSink{c: c}
+	} else {
+		db, err := st.open(nil)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		sink = &engineSink{db: db, nodes0: db.Stats().Nodes}
+	}
+	l := &loader{sink: sink, stderr: stderr, maxRejects: *maxRejects, start: time.Now()}
+	style := load.ProgressAuto
+	if !*progress {
+		style = load.ProgressOff
+	}
+	err := l.run(ctx, fs.Args(), opts, style)
+	l.sum.Elapsed = time.Since(l.start)
+	l.sum.IDsCreated = sink.created()
+	fmt.Fprintln(stdout, l.sum.String())
+	if err != nil {
+		return err
+	}
+	if l.sum.Rejected > 0 {
+		return exitError{1, fmt.Sprintf("%d line(s) rejected", l.sum.Rejected)}
+	}
+	return nil
+}
+
+// loadSink applies a chunk of records and returns, per record, the links
+// refused and an error (nil when applied).
+type loadSink interface {
+	apply(ctx context.Context, recs []load.Record) ([]int, []error, error)
+	created() int64
+}
+
+type loader struct {
+	sink       loadSink
+	stderr     io.Writer
+	maxRejects int
+	start      time.Time
+	sum        load.Summary
+	pending    []load.Record
+}
+
+func (l *loader) run(ctx context.Context, files []string, opts load.Options, style load.ProgressStyle) error {
+	var total int64
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && f != "-" {
+			total += fi.Size()
+		}
+	}
+	prog := load.NewProgress(load.ProgressOptions{Out: l.stderr, Total: total, Style: style})
+	defer prog.Finish()
+	var done int64
+	for _, f := range files {
+		r, closer, err := load.Open(f, opts)
+		if err != nil {
+			return err
+		}
+		err = l.file(ctx, r, func(n int64) { prog.Update(done+n, l.sum) })
+		done += r.BytesRead()
+		closer.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return l.flush(ctx)
+}
+
+func (l *loader) file(ctx context.Context, r *load.Reader, progress func(int64)) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			l.flush(context.Background())
+			return fmt.Errorf("interrupted in %s after %d lines; everything before that is loaded", r.Name(), l.sum.Lines)
+		}
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		var le *load.LineError
+		if errors.As(err, &le) {
+			if rerr := l.reject(le.Error()); rerr != nil {
+				return rerr
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		l.pending = append(l.pending, rec)
+		if len(l.pending) >= loadChunk {
+			if err := l.flush(ctx); err != nil {
+				return err
+			}
+			progress(r.BytesRead())
+		}
+	}
+}
+
+func (l *loader) reject(msg string) error {
+	fmt.Fprintln(l.stderr, msg)
+	l.sum.Reject()
+	if l.maxRejects >= 0 && l.sum.Rejected > int64(l.maxRejects) {
+		return exitError{1, fmt.Sprintf("more than %d rejected lines; stopped", l.maxRejects)}
+	}
+	return nil
+}
+
+func (l *loader) flush(ctx context.Context) error {
+	if len(l.pending) == 0 {
+		return nil
+	}
+	refused, errs, err := l.sink.apply(ctx, l.pending)
+	if err != nil {
+		return err
+	}
+	for i, rec := range l.pending {
+		if errs[i] != nil {
+			if rerr := l.reject(fmt.Sprintf("%s:%d: %v", rec.File, rec.Line, errs[i])); rerr != nil {
+				l.pending = l.pending[:0]
+				return rerr
+			}
+			continue
+		}
+		l.sum.Add(rec)
+		l.sum.Refused += int64(refused[i])
+	}
+	l.pending = l.pending[:0]
+	return nil
+}
+
+// engineSink applies records through the engine's batch path.
+type engineSink struct {
+	db     *engine.DB
+	nodes0 uint32
+}
+
+func (s *engineSink) created() int64 { return int64(s.db.Stats().Nodes - s.nodes0) }
+
+// recordOps turns a record into engine operations: an event (or a merge of
+// its identifiers), then its traits and consent on the first identifier.
+func recordOps(r load.Record) []engine.Op {
+	var ops []engine.Op
+	if r.Event != "" {
+		ops = append(ops, engine.TrackOp(engine.Event{Name: r.Event, IDs: r.IDs, Time: r.Time, Source: r.Source, Props: r.Props}))
+	} else if len(r.IDs) >= 2 {
+		ops = append(ops, engine.MergeOp(r.IDs, r.Source, r.Time))
+	}
+	if len(r.Traits) > 0 && len(r.IDs) > 0 {
+		var ts []engine.Trait
+		for _, k := range sortedKeys(r.Traits) {
+			ts = append(ts, engine.Trait{Name: k, Value: r.Traits[k]})
+		}
+		ops = append(ops, engine.SetOp(r.IDs[0], ts, r.Time))
+	}
+	for _, k := range sortedKeys(r.Consent) {
+		ops = append(ops, engine.ConsentOp(r.IDs[0], k, r.Consent[k], r.Time))
+	}
+	return ops
+}
+
+func (s *engineSink) apply(ctx context.Context, recs []load.Record) ([]int, []error, error) {
+	var ops []engine.Op
+	owner := make([]int, 0, len(recs))
+	for i, r := range recs {
+		for _, o := range recordOps(r) {
+			ops = append(ops, o)
+			owner = append(owner, i)
+		}
+	}
+	refused := make([]int, len(recs))
+	errs := make([]error, len(recs))
+	res, opErrs, err := s.db.Apply(ctx, ops)
+	if err != nil {
+		return nil, nil, err
+	}
+	for j, i := range owner {
+		if opErrs[j] != nil && errs[i] == nil {
+			errs[i] = opErrs[j]
+		}
+		refused[i] += len(res[j].Refused)
+	}
+	for i, r := range recs {
+		if len(recordOps(r)) == 0 {
+			errs[i] = errors.New("nothing to do: an event needs an identifier, a merge two")
+		}
+	}
+	return refused, errs, nil
+}
+
+// remoteSink pipelines statements to a server.
+type remoteSink struct {
+	c     *redis.Client
+	nodes int64
+}
+
+func (s *remoteSink) created() int64 { return -1 }
+
+func recordStatements(r load.Record) [][]any {
+	var out [][]any
+	when := func(st []any) []any {
+		if !r.Time.IsZero() {
+			st = append(st, "AT", strconv.FormatInt(r.Time.UnixMilli(), 10))
+		}
+		return st
+	}
+	from := func(st []any) []any {
+		if r.Source != "" {
+			st = append(st, "FROM", r.Source)
+		}
+		return st
+	}
+	if r.Event != "" {
+		st := []any{"TRACK", r.Event}
+		for _, id := range r.IDs {
+			st = append(st, id)
+		}
+		st = from(when(st))
+		if len(r.Props) > 0 {
+			st = append(st, "PROPS", string(r.Props))
+		}
+		out = append(out, st)
+	} else if len(r.IDs) >= 2 {
+		st := []any{"MERGE"}
+		for _, id := range r.IDs {
+			st = append(st, id)
+		}
+		out = append(out, from(st))
+	}
+	if len(r.Traits) > 0 && len(r.IDs) > 0 {
+		st := []any{"SET", r.IDs[0]}
+		for _, k := range sortedKeys(r.Traits) {
+			st = append(st, k+"="+r.Traits[k])
+		}
+		out = append(out, when(st))
+	}
+	for _, k := range sortedKeys(r.Consent) {
+		d := "DENY"
+		if r.Consent[k] {
+			d = "GRANT"
+		}
+		out = append(out, when([]any{"CONSENT", r.IDs[0], k, d}))
+	}
+	return out
+}
+
+func (s *remoteSink) apply(ctx context.Context, recs []load.Record) ([]int, []error, error) {
+	pipe := s.c.Pipeline()
+	var cmds []*redis.Cmd
+	owner := []int{}
+	for i, r := range recs {
+		for _, st := range recordStatements(r) {
+			cmds = append(cmds, pipe.Do(ctx, st...))
+			owner = append(owner, i)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isServerError(err) {
+		return nil, nil, err
+	}
+	refused := make([]int, len(recs))
+	errs := make([]error, len(recs))
+	for j, c := range cmds {
+		i := owner[j]
+		v, err := c.Result()
+		if err != nil {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+			continue
+		}
+		if arr, ok := v.([]any); ok {
+			for k := 0; k+1 < len(arr); k += 2 {
+				if arr[k] == "refused" {
+					if rs, ok := arr[k+1].([]any); ok {
+						refused[i] += len(rs)
+					}
+				}
+			}
+		}
+	}
+	for i, r := range recs {
+		if len(recordStatements(r)) == 0 {
+			errs[i] = errors.New("nothing to do: an event needs an identifier, a merge two")
+		}
+	}
+	return refused, errs, nil
+}
+
+func isServerError(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}

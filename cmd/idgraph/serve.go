@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/idgraph/idgraph/engine"
+	"github.com/idgraph/idgraph/query"
+	"github.com/idgraph/idgraph/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+type storeFlags struct {
+	data       *string
+	sync       *bool
+	encKeyFile *string
+}
+
+func addStoreFlags(fs interface {
+	String(string, string, string) *string
+	Bool(string, bool, string) *bool
+}) storeFlags {
+	return storeFlags{
+		data:       fs.String("data", "./idgraph-data", "data directory (created if missing)"),
+		sync:       fs.Bool("sync", false, "fsync every group commit (survives power loss, slower)"),
+		encKeyFile: fs.String("encryption-key-file", "", "file holding a 16, 24 or 32 byte key: encrypt data at rest"),
+	}
+}
+
+func (s storeFlags) open(logger *slog.Logger) (*engine.DB, error) {
+	opts := engine.DefaultOptions(*s.data)
+	opts.SyncWrites = *s.sync
+	opts.Logger = logger
+	if *s.encKeyFile != "" {
+		key, err := os.ReadFile(*s.encKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("encryption key: %w", err)
+		}
+		key = []byte(strings.TrimSpace(string(key)))
+		if n := len(key); n != 16 && n != 24 && n != 32 {
+			return nil, fmt.Errorf("encryption key: %d bytes; it must be 16, 24 or 32", n)
+		}
+		opts.EncryptionKey = key
+	}
+	return engine.Open(opts)
+}
+
+func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "serve [flags]", stderr)
+	listen := fs.String("listen", "127.0.0.1:7380", "address to listen on; a non-loopback address needs a password")
+	st := addStoreFlags(fs)
+	pass := fs.String("requirepass", "", "password clients must AUTH with")
+	passFile := fs.String("password-file", "", "file holding the password (instead of --requirepass)")
+	roPass := fs.String("readonly-pass", "", "password of the read-only user \"reader\"")
+	certFile := fs.String("tls-cert", "", "TLS certificate (PEM); with --tls-key the server speaks TLS only")
+	keyFile := fs.String("tls-key", "", "TLS private key (PEM)")
+	metrics := fs.String("metrics", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9380")
+	idle := fs.Duration("idle-timeout", 5*time.Minute, "close connections idle this long (0: never)")
+	maxClients := fs.Int("max-clients", 10000, "most connections at once")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return exitError{2, fmt.Sprintf("bad --log-level %q", *logLevel)}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *passFile != "" {
+		b, err := os.ReadFile(*passFile)
+		if err != nil {
+			return fmt.Errorf("password file: %w", err)
+		}
+		*pass = strings.TrimSpace(string(b))
+	}
+	opts := server.DefaultOptions()
+	opts.Addr = *listen
+	opts.Password = *pass
+	opts.ReadOnlyPassword = *roPass
+	opts.IdleTimeout = *idle
+	opts.MaxClients = *maxClients
+	opts.Logger = logger
+	if *certFile != "" || *keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return fmt.Errorf("TLS: %w", err)
+		}
+		opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	var reg *prometheus.Registry
+	if *metrics != "" {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts.MetricsRegistry = reg
+	}
+	db, err := st.open(logger)
+	if err != nil {
+		return err
+	}
+	exec := query.NewExecutor(db)
+	opts.StoreInfo = exec.StoreInfo
+	srv, err := server.New(exec, opts)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	if reg != nil {
+		mln, err := net.Listen("tcp", *metrics)
+		if err != nil {
+			ln.Close()
+			db.Close()
+			return fmt.Errorf("metrics: %w", err)
+		}
+		hs := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(mln)
+		defer hs.Close()
+	}
+	logger.Info("idgraph serving", "addr", ln.Addr().String(), "data", *st.data)
+	fmt.Fprintf(stdout, "idgraph listening on %s (data in %s); try: redis-cli -p %s WHO email:ann@example.com\n",
+		ln.Addr(), *st.data, portOf(ln.Addr()))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = srv.Shutdown(sctx)
+		cancel()
+		<-errc
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+func portOf(a net.Addr) string {
+	_, p, _ := net.SplitHostPort(a.String())
+	return p
+}

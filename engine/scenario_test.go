@@ -1,0 +1,325 @@
+package engine_test
+
+import (
+	"context"
+	"math"
+	"strconv"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idgraph/idgraph/engine"
+	"github.com/idgraph/idgraph/index"
+)
+
+func openMem(t *testing.T) *engine.DB {
+	t.Helper()
+	opts := engine.DefaultOptions("")
+	opts.InMemory = true
+	db, err := engine.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+var ctx = context.Background()
+
+func at(h int) time.Time { return time.Date(2026, 11, 1, h, 0, 0, 0, time.UTC) }
+
+func track(t *testing.T, db *engine.DB, name string, h int, ids ...string) engine.Result {
+	t.Helper()
+	r, err := db.Track(ctx, engine.Event{Name: name, IDs: ids, Time: at(h)})
+	if err != nil {
+		t.Fatalf("TRACK %s %v: %v", name, ids, err)
+	}
+	return r
+}
+
+func who(t *testing.T, db *engine.DB, id string) *engine.Profile {
+	t.Helper()
+	p, err := db.Who(id)
+	if err != nil {
+		t.Fatalf("WHO %s: %v", id, err)
+	}
+	return p
+}
+
+func wantIDs(t *testing.T, db *engine.DB, id string, want ...string) *engine.Profile {
+	t.Helper()
+	p := who(t, db, id)
+	slices.Sort(want)
+	if !slices.Equal(p.IDs, want) {
+		t.Fatalf("WHO %s: ids %v, want %v", id, p.IDs, want)
+	}
+	return p
+}
+
+func TestAnonymousBrowsingBecomesCustomerHistory(t *testing.T) {
+	db := openMem(t)
+	anon := track(t, db, "page_view", 1, "cookie:abc")
+	track(t, db, "page_view", 2, "cookie:abc")
+	track(t, db, "add_to_cart", 3, "cookie:abc")
+	signup := track(t, db, "signup", 4, "user:42", "email:Ann@Example.com", "cookie:abc")
+	if signup.Profile != anon.Profile {
+		t.Fatalf("the older (anonymous) profile id survives: got %d want %d", signup.Profile, anon.Profile)
+	}
+	p := wantIDs(t, db, "user:42", "cookie:abc", "email:ann@example.com", "user:42")
+	if p.Events != 4 || !p.FirstSeen.Equal(at(1)) || !p.LastSeen.Equal(at(4)) {
+		t.Fatalf("history: events=%d first=%v last=%v", p.Events, p.FirstSeen, p.LastSeen)
+	}
+	tl, err := db.Timeline("email:ann@example.com", 2, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tl) != 2 || tl[0].Name != "signup" || tl[1].Name != "add_to_cart" {
+		t.Fatalf("timeline newest first: %+v", tl)
+	}
+}
+
+func TestWebAndAppJoinedByOneLogin(t *testing.T) {
+	db := openMem(t)
+	track(t, db, "page_view", 1, "cookie:web1")
+	track(t, db, "app_open", 2, "app:inst1", "device:D1", "push:tok1")
+	track(t, db, "login", 3, "user:7", "cookie:web1")
+	track(t, db, "login", 4, "user:7", "app:inst1")
+	wantIDs(t, db, "push:tok1", "app:inst1", "cookie:web1", "device:d1", "push:tok1", "user:7")
+}
+
+func TestDeviceAndPushMoveToNewOwnerAndBack(t *testing.T) {
+	db := openMem(t)
+	ann := track(t, db, "login", 1, "user:ann", "device:dev1", "push:p1").Profile
+	bob := track(t, db, "login", 2, "user:bob", "device:dev1", "push:p1").Profile
+	if ann == bob {
+		t.Fatal("two user ids merged")
+	}
+	wantIDs(t, db, "user:bob", "device:dev1", "push:p1", "user:bob")
+	wantIDs(t, db, "user:ann", "user:ann")
+	track(t, db, "login", 3, "user:ann", "device:dev1", "push:p1")
+	wantIDs(t, db, "user:ann", "device:dev1", "push:p1", "user:ann")
+	wantIDs(t, db, "user:bob", "user:bob")
+}
+
+func TestEventsMoveWithTheirDevice(t *testing.T) {
+	db := openMem(t)
+	track(t, db, "login", 1, "user:ann", "device:dev1")
+	track(t, db, "app_open", 2, "device:dev1")
+	track(t, db, "app_open", 3, "device:dev1")
+	track(t, db, "login", 4, "user:bob", "device:dev1")
+	if got := who(t, db, "user:bob").Events; got != 3 {
+		t.Fatalf("bob counts the device's events and his login: %d", got)
+	}
+	if got := who(t, db, "user:ann").Events; got != 1 {
+		t.Fatalf("ann keeps only her login: %d", got)
+	}
+}
+
+func TestTwoUserIDsNeverMergeThroughSharedBrowser(t *testing.T) {
+	db := openMem(t)
+	track(t, db, "login", 1, "user:a", "cookie:shared")
+	r := track(t, db, "login", 2, "user:b", "cookie:shared")
+	if len(r.Refused) != 1 || r.Refused[0].ID != "cookie:shared" || r.Refused[0].Rule != "limit user=1" {
+		t.Fatalf("refused: %+v", r.Refused)
+	}
+	wantIDs(t, db, "user:a", "cookie:shared", "user:a")
+	wantIDs(t, db, "user:b", "user:b")
+	w, err := db.Why("user:a", "user:b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Linked || len(w.Path) != 2 || !strings.Contains(w.Reason, "limit user=1") {
+		t.Fatalf("WHY: %+v", w)
+	}
+}
+
+func TestJunkValuesNeverGlueStrangers(t *testing.T) {
+	db := openMem(t)
+	zero := "idfa:00000000-0000-0000-0000-000000000000"
+	r1 := track(t, db, "install", 1, "user:a", zero, "cookie:null")
+	r2 := track(t, db, "install", 2, "user:b", zero, "email:UNDEFINED")
+	if r1.Profile == r2.Profile {
+		t.Fatal("strangers glued by junk")
+	}
+	if !slices.Equal(r1.Dropped, []string{zero, "cookie:null"}) || !slices.Equal(r2.Dropped, []string{zero, "email:UNDEFINED"}) {
+		t.Fatalf("dropped: %v / %v", r1.Dropped, r2.Dropped)
+	}
+	if _, err := db.Who(zero); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("a blocked value never becomes a node: %v", err)
+	}
+	if _, err := db.Track(ctx, engine.Event{Name: "x", IDs: []string{"cookie:null"}}); !errors.Is(err, engine.ErrBadID) {
+		t.Fatalf("only junk is an error: %v", err)
+	}
+}
+
+func TestSurvivorAndForwardingIDs(t *testing.T) {
+	db := openMem(t)
+	old := track(t, db, "view", 1, "cookie:c1").Profile
+	young := track(t, db, "view", 2, "email:e@x.io").Profile
+	r, err := db.Merge(ctx, []string{"email:e@x.io", "cookie:c1"}, "crm", at(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Profile != old {
+		t.Fatalf("survivor %d, want the older %d", r.Profile, old)
+	}
+	p := who(t, db, "profile:"+itoa(young))
+	if p.ID != old {
+		t.Fatalf("profile:%d forwards to %d, got %d", young, old, p.ID)
+	}
+}
+
+func TestUnlinkSplitsAndReResolves(t *testing.T) {
+	db := openMem(t)
+	track(t, db, "login", 1, "user:u", "cookie:c")
+	track(t, db, "login", 2, "user:u", "email:e@x.io")
+	r, err := db.Unlink(ctx, "user:u", "cookie:c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Removed != 1 || r.Profiles[0] == r.Profiles[1] {
+		t.Fatalf("unlink: %+v", r)
+	}
+	wantIDs(t, db, "user:u", "email:e@x.io", "user:u")
+	wantIDs(t, db, "cookie:c", "cookie:c")
+	if _, err := db.Unlink(ctx, "user:u", "user:u"); !errors.Is(err, engine.ErrInvalid) {
+		t.Fatalf("unlink with itself: %v", err)
+	}
+}
+
+func TestForgetErasesProfile(t *testing.T) {
+	db := openMem(t)
+	track(t, db, "login", 1, "user:u", "email:e@x.io", "cookie:c")
+	track(t, db, "login", 2, "user:other", "cookie:c") // refused: cookie stays with u
+	if _, err := db.SetTraits(ctx, "user:u", []engine.Trait{{Name: "name", Value: "Ann"}}, at(3)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.Forget(ctx, "email:e@x.io", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Removed != 3 || r.Events != 1 {
+		t.Fatalf("forget: %+v", r)
+	}
+	for _, id := range []string{"user:u", "email:e@x.io", "cookie:c"} {
+		if _, err := db.Who(id); !errors.Is(err, engine.ErrNotFound) {
+			t.Fatalf("WHO %s after FORGET: %v", id, err)
+		}
+	}
+	wantIDs(t, db, "user:other", "user:other")
+	// Suppressed: a new event carrying the erased email drops it.
+	r2 := track(t, db, "view", 4, "email:E@x.io", "cookie:new")
+	if !slices.Equal(r2.Dropped, []string{"email:E@x.io"}) {
+		t.Fatalf("suppressed id not dropped: %+v", r2)
+	}
+	if _, err := db.Forget(ctx, "email:nobody@x.io", false); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("forget unknown: %v", err)
+	}
+}
+
+func TestTraitsAndConsentLaterWins(t *testing.T) {
+	db := openMem(t)
+	track(t, db, "login", 1, "user:u", "email:e@x.io")
+	set := func(id, v string, h int) {
+		if _, err := db.SetTraits(ctx, id, []engine.Trait{{Name: "tier", Value: v}}, at(h)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("user:u", "gold", 5)
+	set("email:e@x.io", "silver", 4) // older: loses
+	if got := who(t, db, "user:u").Traits["tier"]; got != "gold" {
+		t.Fatalf("tier %q", got)
+	}
+	db.Consent(ctx, "user:u", "email", true, at(2))
+	db.Consent(ctx, "email:e@x.io", "email", false, at(1))
+	if got := who(t, db, "user:u").Consent; !got["email"] {
+		t.Fatalf("consent %v", got)
+	}
+	// A trait set on a new identifier creates it.
+	if _, err := db.SetTraits(ctx, "phone:+1 (555) 010-9999", []engine.Trait{{Name: "city", Value: "Oslo"}}, at(1)); err != nil {
+		t.Fatal(err)
+	}
+	wantIDs(t, db, "phone:+15550109999", "phone:+15550109999")
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	db := openMem(t)
+	bad := [][]string{
+		{"cookie:a", "nocolon"},
+		{"cookie:a", "Email:x"},
+		{"cookie:a", "fax:123"},
+		{"cookie:a", "profile:1"},
+		{"cookie:a", "email:" + strings.Repeat("x", 1100)},
+		{"cookie:a", "email:\xff"},
+		{},
+	}
+	for _, ids := range bad {
+		if _, err := db.Track(ctx, engine.Event{Name: "x", IDs: ids}); !errors.Is(err, engine.ErrInvalid) {
+			t.Fatalf("TRACK %q: %v", ids, err)
+		}
+	}
+	many := make([]string, 33)
+	for i := range many {
+		many[i] = "cookie:c" + itoa(uint32(i))
+	}
+	if _, err := db.Track(ctx, engine.Event{Name: "x", IDs: many}); !errors.Is(err, engine.ErrTooLarge) {
+		t.Fatalf("33 ids: %v", err)
+	}
+	if _, err := db.Track(ctx, engine.Event{Name: "x", IDs: []string{"cookie:a"}, Props: []byte("[1]")}); !errors.Is(err, engine.ErrInvalid) {
+		t.Fatalf("props not an object: %v", err)
+	}
+	if _, err := db.Track(ctx, engine.Event{Name: "", IDs: []string{"cookie:a"}}); !errors.Is(err, engine.ErrInvalid) {
+		t.Fatalf("empty event name: %v", err)
+	}
+	if _, err := db.Who("cookie:a"); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("a failed call created cookie:a: %v", err)
+	}
+}
+
+func TestCustomTypeDeclared(t *testing.T) {
+	db := openMem(t)
+	if err := db.DeclareType(ctx, engine.TypeSpec{Name: "loyalty", Limit: 1, Priority: 2, Normalize: engine.NormUpper}); err != nil {
+		t.Fatal(err)
+	}
+	track(t, db, "join", 1, "loyalty:ab12", "cookie:x")
+	wantIDs(t, db, "cookie:x", "cookie:x", "loyalty:AB12")
+	if err := db.DeclareType(ctx, engine.TypeSpec{Name: "user", Limit: 3, Priority: 1}); !errors.Is(err, engine.ErrInvalid) {
+		t.Fatalf("redeclaring a built-in: %v", err)
+	}
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	dir := t.TempDir()
+	db, err := engine.Open(engine.DefaultOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	track(t, db, "login", 1, "user:u", "cookie:c")
+	track(t, db, "view", 2, "cookie:c")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = engine.Open(engine.DefaultOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p := wantIDs(t, db, "cookie:c", "cookie:c", "user:u")
+	if p.Events != 2 {
+		t.Fatalf("events %d", p.Events)
+	}
+	if got := db.Index().Did(didEver("view")).GetCardinality(); got != 1 {
+		t.Fatalf("index after reopen: %d", got)
+	}
+	if problems, err := db.Check(); err != nil || len(problems) > 0 {
+		t.Fatalf("check: %v %v", err, problems)
+	}
+}
+
+func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
+
+func didEver(name string) index.DidQuery {
+	return index.DidQuery{Name: name, From: math.MinInt64, To: math.MaxInt64}
+}

@@ -1,0 +1,529 @@
+package query
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Statement is one parsed statement. Its String method prints valid source:
+// ParseLine(s.String()) gives back a statement equal to s.
+type Statement interface {
+	String() string
+	stmt()
+}
+
+// Expr is a segment expression. Its String method prints valid source:
+// ParseExprString(e.String()) gives back an expression equal to e.
+type Expr interface {
+	String() string
+	expr()
+}
+
+// IsWrite reports whether s changes the database (and so is refused on a
+// read-only session).
+func IsWrite(s Statement) bool {
+	switch s.(type) {
+	case *Track, *Merge, *Set, *Consent, *Unlink, *Forget,
+		*SegmentSave, *SegmentDrop, *TypesDeclare:
+		return true
+	}
+	return false
+}
+
+// Track is TRACK <event> <id> [<id> ...] [AT <time>] [FROM <source>]
+// [PROPS <json-object>]: an event that shows its identifiers together.
+type Track struct {
+	Event string
+	IDs   []string   // at least one; each holds a colon
+	At    *time.Time // nil: when the statement runs
+	From  string     // "": the session's default source
+	Props string     // a compacted JSON object, or "" for none
+}
+
+// Merge is MERGE <id> <id> [<id> ...] [FROM <source>]: an explicit link.
+type Merge struct {
+	IDs  []string // at least two
+	From string
+}
+
+// Set is SET <id> <name>=<value> [...] [AT <time>]: profile traits.
+type Set struct {
+	ID     string
+	Traits []Trait // at least one, in the order given
+	At     *time.Time
+}
+
+// Trait is one name=value pair of a SET.
+type Trait struct {
+	Name, Value string
+}
+
+// Consent is CONSENT <id> <purpose> GRANT|DENY [AT <time>].
+type Consent struct {
+	ID, Purpose string
+	Grant       bool
+	At          *time.Time
+}
+
+// Who is WHO <id>: the whole profile holding the identifier.
+type Who struct{ ID string }
+
+// Why is WHY <id> <id>: how (or why not) two identifiers are linked.
+type Why struct{ A, B string }
+
+// Timeline is TIMELINE <id> [LIMIT <n>] [BEFORE <time>].
+type Timeline struct {
+	ID     string
+	Limit  int // 0: the executor's default
+	Before *time.Time
+}
+
+// Unlink is UNLINK <id> <id>: forget that two identifiers were seen together.
+type Unlink struct{ A, B string }
+
+// Forget is FORGET <id> [SUPPRESS]: erase the profile holding the identifier.
+type Forget struct {
+	ID       string
+	Suppress bool
+}
+
+// SegmentCount is SEGMENT COUNT <expr> [ASOF <time>].
+type SegmentCount struct {
+	Expr Expr
+	AsOf *time.Time // nil: now
+}
+
+// SegmentIDs is SEGMENT IDS <expr> [ASOF <time>] [LIMIT <n>] [AFTER <profile id>].
+type SegmentIDs struct {
+	Expr  Expr
+	AsOf  *time.Time
+	Limit int    // 0: the executor's default
+	After uint32 // 0: from the first profile
+}
+
+// SegmentSave is SEGMENT SAVE <name> <expr>.
+type SegmentSave struct {
+	Name string
+	Expr Expr
+}
+
+// SegmentDrop is SEGMENT DROP <name>.
+type SegmentDrop struct{ Name string }
+
+// SegmentList is SEGMENT LIST.
+type SegmentList struct{}
+
+// Types is TYPES: list the identifier types and their rules.
+type Types struct{}
+
+// TypesDeclare is TYPES DECLARE <name> LIMIT <n> PRIORITY <n> [EXCLUSIVE]
+// [NORMALIZE trim|lower|upper|phone].
+type TypesDeclare struct {
+	Name      string
+	Limit     int
+	Priority  int
+	Exclusive bool
+	Normalize string // trim (the default), lower, upper or phone
+}
+
+// Info is INFO [<section>].
+type Info struct{ Section string }
+
+// Ping is PING [<message>].
+type Ping struct{ Msg string }
+
+func (*Track) stmt()        {}
+func (*Merge) stmt()        {}
+func (*Set) stmt()          {}
+func (*Consent) stmt()      {}
+func (*Who) stmt()          {}
+func (*Why) stmt()          {}
+func (*Timeline) stmt()     {}
+func (*Unlink) stmt()       {}
+func (*Forget) stmt()       {}
+func (*SegmentCount) stmt() {}
+func (*SegmentIDs) stmt()   {}
+func (*SegmentSave) stmt()  {}
+func (*SegmentDrop) stmt()  {}
+func (*SegmentList) stmt()  {}
+func (*Types) stmt()        {}
+func (*TypesDeclare) stmt() {}
+func (*Info) stmt()         {}
+func (*Ping) stmt()         {}
+
+// Or is L OR R.
+type Or struct{ L, R Expr }
+
+// And is L AND R.
+type And struct{ L, R Expr }
+
+// Not is NOT X.
+type Not struct{ X Expr }
+
+// Did is DID <event> [FROM <source>] [<cmp> <n> TIMES] [<window>]: the
+// profile did the event (from that source), a number of times, in a window.
+type Did struct {
+	Event  string
+	Source string // "": any source
+	Cmp    string // "", ">=", ">", "=", "<" or "<="; "" means at least once
+	N      int    // the count Cmp compares with; 0 when Cmp is ""
+	Window Window
+}
+
+// WindowKind says which time window a DID has.
+type WindowKind uint8
+
+// The windows of a DID.
+const (
+	WindowNone    WindowKind = iota // ever, up to now
+	WindowWithin                    // WITHIN <n>d: the last n UTC calendar days up to now
+	WindowSince                     // SINCE <time>
+	WindowBetween                   // BETWEEN <time> AND <time>
+)
+
+// Window is the time window of a DID. Days is set for WindowWithin, From for
+// WindowSince, From and To (From < To) for WindowBetween; the rest is zero.
+type Window struct {
+	Kind     WindowKind
+	Days     int
+	From, To time.Time
+}
+
+// Has is HAS <type>: the profile holds an identifier of that type.
+type Has struct{ Type string }
+
+// TraitCmp is TRAIT <name> <op> <value>.
+type TraitCmp struct {
+	Name, Op, Value string
+}
+
+// ConsentIs is CONSENT <purpose>: the latest decision for the purpose is GRANT.
+type ConsentIs struct{ Purpose string }
+
+// In is IN <segment name>: the profile is in the named segment.
+type In struct{ Name string }
+
+func (*Or) expr()        {}
+func (*And) expr()       {}
+func (*Not) expr()       {}
+func (*Did) expr()       {}
+func (*Has) expr()       {}
+func (*TraitCmp) expr()  {}
+func (*ConsentIs) expr() {}
+func (*In) expr()        {}
+
+// printer collects the words of a statement. Words are added raw and quoted
+// when needed; parentheses are glued to their neighbours when that is safe.
+type printer struct {
+	b    strings.Builder
+	glue bool // the last thing written was "(" and may be glued to a word
+	bare bool // the last thing written was an unquoted word
+}
+
+func (p *printer) word(w string) { p.raw(quoteWord(w)) }
+
+// raw writes an already printable word.
+func (p *printer) raw(s string) {
+	bare := s != "" && s[0] != '"' && s[0] != '\''
+	if p.b.Len() > 0 && !(p.glue && bare) {
+		p.b.WriteByte(' ')
+	}
+	p.b.WriteString(s)
+	p.glue, p.bare = false, bare
+}
+
+func (p *printer) lparen() {
+	if p.b.Len() > 0 && !p.glue {
+		p.b.WriteByte(' ')
+	}
+	p.b.WriteByte('(')
+	p.glue, p.bare = true, false
+}
+
+func (p *printer) rparen() {
+	if p.b.Len() > 0 && !p.bare {
+		p.b.WriteByte(' ')
+	}
+	p.b.WriteByte(')')
+	p.glue, p.bare = false, true
+}
+
+func (p *printer) time(t time.Time) { p.raw(formatTime(t)) }
+
+func (p *printer) int(n int64) { p.raw(strconv.FormatInt(n, 10)) }
+
+// formatTime prints a time the way parseTime reads it back.
+func formatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.999Z07:00")
+}
+
+// precedence of an expression node: OR binds loosest.
+func precedence(e Expr) int {
+	switch e.(type) {
+	case *Or:
+		return 1
+	case *And:
+		return 2
+	}
+	return 3
+}
+
+// expr prints e, in parentheses when its precedence is below min.
+func (p *printer) expr(e Expr, min int) {
+	if precedence(e) < min {
+		p.lparen()
+		p.expr(e, 0)
+		p.rparen()
+		return
+	}
+	switch e := e.(type) {
+	case *Or:
+		p.expr(e.L, 1)
+		p.raw("OR")
+		p.expr(e.R, 2) // a right-hand OR needs parentheses: OR is left-associative
+	case *And:
+		p.expr(e.L, 2)
+		p.raw("AND")
+		p.expr(e.R, 3)
+	case *Not:
+		p.raw("NOT")
+		p.expr(e.X, 3)
+	case *Did:
+		p.raw("DID")
+		p.word(e.Event)
+		if e.Source != "" {
+			p.raw("FROM")
+			p.word(e.Source)
+		}
+		if e.Cmp != "" {
+			p.raw(e.Cmp)
+			p.int(int64(e.N))
+			p.raw("TIMES")
+		}
+		switch e.Window.Kind {
+		case WindowWithin:
+			p.raw("WITHIN")
+			p.raw(strconv.Itoa(e.Window.Days) + "d")
+		case WindowSince:
+			p.raw("SINCE")
+			p.time(e.Window.From)
+		case WindowBetween:
+			p.raw("BETWEEN")
+			p.time(e.Window.From)
+			p.raw("AND")
+			p.time(e.Window.To)
+		}
+	case *Has:
+		p.raw("HAS")
+		p.word(e.Type)
+	case *TraitCmp:
+		p.raw("TRAIT")
+		p.word(e.Name)
+		p.raw(e.Op)
+		p.word(e.Value)
+	case *ConsentIs:
+		p.raw("CONSENT")
+		p.word(e.Purpose)
+	case *In:
+		p.raw("IN")
+		p.word(e.Name)
+	case nil:
+		// Only a hand-built AST has a nil expression; print nothing.
+	}
+}
+
+func exprString(e Expr) string {
+	var p printer
+	p.expr(e, 0)
+	return p.b.String()
+}
+
+func (e *Or) String() string        { return exprString(e) }
+func (e *And) String() string       { return exprString(e) }
+func (e *Not) String() string       { return exprString(e) }
+func (e *Did) String() string       { return exprString(e) }
+func (e *Has) String() string       { return exprString(e) }
+func (e *TraitCmp) String() string  { return exprString(e) }
+func (e *ConsentIs) String() string { return exprString(e) }
+func (e *In) String() string        { return exprString(e) }
+
+func (s *Track) String() string {
+	var p printer
+	p.raw("TRACK")
+	p.word(s.Event)
+	for _, id := range s.IDs {
+		p.word(id)
+	}
+	if s.At != nil {
+		p.raw("AT")
+		p.time(*s.At)
+	}
+	if s.From != "" {
+		p.raw("FROM")
+		p.word(s.From)
+	}
+	if s.Props != "" {
+		p.raw("PROPS")
+		p.word(s.Props)
+	}
+	return p.b.String()
+}
+
+func (s *Merge) String() string {
+	var p printer
+	p.raw("MERGE")
+	for _, id := range s.IDs {
+		p.word(id)
+	}
+	if s.From != "" {
+		p.raw("FROM")
+		p.word(s.From)
+	}
+	return p.b.String()
+}
+
+func (s *Set) String() string {
+	var p printer
+	p.raw("SET")
+	p.word(s.ID)
+	for _, t := range s.Traits {
+		// name=value with only the value quoted: SplitLine joins
+		// name='a b' into one word, as redis-cli does.
+		v := t.Value
+		if v != "" {
+			v = quoteWord(v)
+		}
+		p.raw(t.Name + "=" + v)
+	}
+	if s.At != nil {
+		p.raw("AT")
+		p.time(*s.At)
+	}
+	return p.b.String()
+}
+
+func (s *Consent) String() string {
+	var p printer
+	p.raw("CONSENT")
+	p.word(s.ID)
+	p.word(s.Purpose)
+	if s.Grant {
+		p.raw("GRANT")
+	} else {
+		p.raw("DENY")
+	}
+	if s.At != nil {
+		p.raw("AT")
+		p.time(*s.At)
+	}
+	return p.b.String()
+}
+
+func (s *Who) String() string { return "WHO " + quoteWord(s.ID) }
+
+func (s *Why) String() string { return "WHY " + quoteWord(s.A) + " " + quoteWord(s.B) }
+
+func (s *Timeline) String() string {
+	var p printer
+	p.raw("TIMELINE")
+	p.word(s.ID)
+	if s.Limit != 0 {
+		p.raw("LIMIT")
+		p.int(int64(s.Limit))
+	}
+	if s.Before != nil {
+		p.raw("BEFORE")
+		p.time(*s.Before)
+	}
+	return p.b.String()
+}
+
+func (s *Unlink) String() string { return "UNLINK " + quoteWord(s.A) + " " + quoteWord(s.B) }
+
+func (s *Forget) String() string {
+	if s.Suppress {
+		return "FORGET " + quoteWord(s.ID) + " SUPPRESS"
+	}
+	return "FORGET " + quoteWord(s.ID)
+}
+
+func (s *SegmentCount) String() string {
+	var p printer
+	p.raw("SEGMENT")
+	p.raw("COUNT")
+	p.expr(s.Expr, 0)
+	if s.AsOf != nil {
+		p.raw("ASOF")
+		p.time(*s.AsOf)
+	}
+	return p.b.String()
+}
+
+func (s *SegmentIDs) String() string {
+	var p printer
+	p.raw("SEGMENT")
+	p.raw("IDS")
+	p.expr(s.Expr, 0)
+	if s.AsOf != nil {
+		p.raw("ASOF")
+		p.time(*s.AsOf)
+	}
+	if s.Limit != 0 {
+		p.raw("LIMIT")
+		p.int(int64(s.Limit))
+	}
+	if s.After != 0 {
+		p.raw("AFTER")
+		p.int(int64(s.After))
+	}
+	return p.b.String()
+}
+
+func (s *SegmentSave) String() string {
+	var p printer
+	p.raw("SEGMENT")
+	p.raw("SAVE")
+	p.word(s.Name)
+	p.expr(s.Expr, 0)
+	return p.b.String()
+}
+
+func (s *SegmentDrop) String() string { return "SEGMENT DROP " + quoteWord(s.Name) }
+
+func (*SegmentList) String() string { return "SEGMENT LIST" }
+
+func (*Types) String() string { return "TYPES" }
+
+func (s *TypesDeclare) String() string {
+	var p printer
+	p.raw("TYPES")
+	p.raw("DECLARE")
+	p.word(s.Name)
+	p.raw("LIMIT")
+	p.int(int64(s.Limit))
+	p.raw("PRIORITY")
+	p.int(int64(s.Priority))
+	if s.Exclusive {
+		p.raw("EXCLUSIVE")
+	}
+	if s.Normalize != "" && s.Normalize != "trim" {
+		p.raw("NORMALIZE")
+		p.word(s.Normalize)
+	}
+	return p.b.String()
+}
+
+func (s *Info) String() string {
+	if s.Section == "" {
+		return "INFO"
+	}
+	return "INFO " + quoteWord(s.Section)
+}
+
+func (s *Ping) String() string {
+	if s.Msg == "" {
+		return "PING"
+	}
+	return "PING " + quoteWord(s.Msg)
+}

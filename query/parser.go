@@ -1,0 +1,986 @@
+package query
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Limits of the language.
+const (
+	maxDepth        = 100             // nesting of NOT and parentheses in an expression
+	maxTimelinePage = 10000           // TIMELINE ... LIMIT
+	maxSegmentPage  = 100000          // SEGMENT IDS ... LIMIT
+	maxTypeLimit    = 100000          // TYPES DECLARE ... LIMIT
+	maxPriority     = 1000            // TYPES DECLARE ... PRIORITY
+	maxWithinDays   = 3650            // DID ... WITHIN <n>d
+	maxTimes        = 1000000000      // DID ... <cmp> <n> TIMES
+	maxUnixMilli    = 253402300799999 // 9999-12-31T23:59:59.999Z
+	endOfStatement  = "the end of the statement"
+	nameRule        = "a letter or _ then up to 63 letters, digits, _ . or -"
+	typeRule        = "a lower-case letter then up to 31 lower-case letters, digits or _"
+	timeRule        = "use RFC 3339 or Unix milliseconds"
+)
+
+// ParseLine parses one typed line: SplitLine, then Parse.
+func ParseLine(line string) (Statement, error) {
+	words, err := SplitLine(line)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(words)
+}
+
+// Parse parses one statement given as words (over RESP each argument is one
+// word). Keywords are case-insensitive. Every error is an *Error, with
+// CodeSyntax (CodeTooLarge for a page LIMIT above its maximum) and Pos the
+// 1-based number of the offending word, or len(words)+1 when a word is
+// missing at the end.
+func Parse(words []string) (Statement, error) {
+	p := &parser{words: words, toks: wordTokens(words, 1), endPos: len(words) + 1}
+	s, err := p.statement()
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ParseExpr parses a segment expression given as words, as stored for a
+// named segment.
+func ParseExpr(words []string) (Expr, error) {
+	p := &parser{words: words, toks: exprTokens(words, 1), endPos: len(words) + 1}
+	e, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := p.peek(); ok {
+		return nil, p.afterExpr(false)
+	}
+	return e, nil
+}
+
+// ParseExprString parses a segment expression written as a line.
+func ParseExprString(s string) (Expr, error) {
+	words, err := SplitLine(s)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExpr(words)
+}
+
+// parser is a recursive-descent parser over tokens. Outside an expression a
+// token is a word; where an expression starts, the remaining words are split
+// into expression tokens (see exprTokens).
+type parser struct {
+	words  []string
+	toks   []token
+	i      int // the next token
+	endPos int // the position reported when a word is missing at the end
+	depth  int // nesting of the factor being parsed
+
+	follow  []string // keywords that may follow the expression of this statement
+	lastDid *Did     // the atom just parsed when it is a DID, for suggestions
+}
+
+func (p *parser) peek() (token, bool) {
+	if p.i >= len(p.toks) {
+		return token{}, false
+	}
+	return p.toks[p.i], true
+}
+
+func (p *parser) next() (token, bool) {
+	t, ok := p.peek()
+	if ok {
+		p.i++
+	}
+	return t, ok
+}
+
+// at reports whether the next token is the keyword kw.
+func (p *parser) at(kw string) bool {
+	t, ok := p.peek()
+	return ok && t.is(kw)
+}
+
+// errAt is a syntax error at t, or at the end when ok is false.
+func (p *parser) errAt(t token, ok bool, format string, args ...any) *Error {
+	if !ok {
+		return Errorf(CodeSyntax, p.endPos, format, args...)
+	}
+	return Errorf(CodeSyntax, t.pos, format, args...)
+}
+
+// describe names a token in a message: keywords and parentheses as they
+// are, other words quoted (and shortened when long).
+func describe(t token, ok bool) string {
+	switch {
+	case !ok:
+		return endOfStatement
+	case t.kind != tokWord:
+		return t.text
+	case isKeyword(t.text):
+		return strings.ToUpper(t.text)
+	case len(t.text) > 40:
+		return strconv.Quote(t.text[:40]) + "..."
+	}
+	return strconv.Quote(t.text)
+}
+
+// suggestion is suggest for a token that may be missing.
+func suggestion(t token, ok bool, candidates ...string) string {
+	if !ok || t.kind != tokWord {
+		return ""
+	}
+	return suggest(t.text, candidates...)
+}
+
+// expectEnd fails unless every word has been read.
+func (p *parser) expectEnd(cmd string) *Error {
+	if t, ok := p.peek(); ok {
+		return p.errAt(t, ok, "unexpected %s at the end of %s", describe(t, ok), cmd)
+	}
+	return nil
+}
+
+func (p *parser) statement() (Statement, *Error) {
+	t, ok := p.next()
+	if !ok {
+		return nil, Errorf(CodeSyntax, 1, "empty statement")
+	}
+	cmd := strings.ToUpper(t.text)
+	switch cmd {
+	case "TRACK":
+		return p.track()
+	case "MERGE":
+		return p.merge()
+	case "SET":
+		return p.set()
+	case "CONSENT":
+		return p.consent()
+	case "WHO":
+		id, err := p.id("WHO")
+		if err != nil {
+			return nil, err
+		}
+		return &Who{ID: id}, p.expectEnd("WHO")
+	case "WHY", "UNLINK":
+		a, err := p.id(cmd)
+		if err != nil {
+			return nil, err
+		}
+		b, err := p.id(cmd)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expectEnd(cmd); err != nil {
+			return nil, err
+		}
+		if cmd == "WHY" {
+			return &Why{A: a, B: b}, nil
+		}
+		return &Unlink{A: a, B: b}, nil
+	case "TIMELINE":
+		return p.timeline()
+	case "FORGET":
+		return p.forget()
+	case "SEGMENT":
+		return p.segment()
+	case "TYPES":
+		return p.types()
+	case "INFO", "PING":
+		arg := ""
+		if t, ok := p.next(); ok {
+			arg = t.text
+		}
+		if err := p.expectEnd(cmd); err != nil {
+			return nil, err
+		}
+		if cmd == "INFO" {
+			return &Info{Section: arg}, nil
+		}
+		return &Ping{Msg: arg}, nil
+	}
+	for _, c := range serverCommands {
+		if cmd == c {
+			return nil, p.errAt(t, ok, "%s is handled by the server, not by the query language", cmd)
+		}
+	}
+	return nil, p.errAt(t, ok, "unknown command %s%s", strconv.Quote(t.text), suggest(t.text, commands...))
+}
+
+// id reads an identifier: a word with a colon.
+func (p *parser) id(cmd string) (string, *Error) {
+	t, ok := p.next()
+	if !ok || !strings.Contains(t.text, ":") {
+		return "", p.errAt(t, ok, "%s expects an identifier type:value, found %s", cmd, describe(t, ok))
+	}
+	return t.text, nil
+}
+
+// idList reads identifiers up to the end or a word that is one of stops.
+func (p *parser) idList(stops ...string) ([]string, *Error) {
+	var ids []string
+	for {
+		t, ok := p.peek()
+		if !ok {
+			return ids, nil
+		}
+		for _, s := range stops {
+			if t.is(s) {
+				return ids, nil
+			}
+		}
+		if !strings.Contains(t.text, ":") {
+			return nil, p.errAt(t, ok, "expected an identifier type:value, found %s%s",
+				describe(t, ok), suggest(t.text, stops...))
+		}
+		ids = append(ids, t.text)
+		p.i++
+	}
+}
+
+func (p *parser) track() (Statement, *Error) {
+	ev, ok := p.next()
+	if !ok || ev.text == "" {
+		return nil, p.errAt(ev, ok, "expected an event name after TRACK, found %s", describe(ev, ok))
+	}
+	s := &Track{Event: ev.text}
+	var err *Error
+	if s.IDs, err = p.idList("AT", "FROM", "PROPS"); err != nil {
+		return nil, err
+	}
+	if len(s.IDs) == 0 {
+		t, ok := p.peek()
+		return nil, p.errAt(t, ok, "TRACK needs at least one identifier type:value after the event name, found %s", describe(t, ok))
+	}
+	seen := map[string]bool{}
+	for {
+		t, ok := p.next()
+		if !ok {
+			return s, nil
+		}
+		kw := strings.ToUpper(t.text)
+		if seen[kw] {
+			return nil, p.errAt(t, ok, "%s is given twice", kw)
+		}
+		seen[kw] = true
+		switch {
+		case t.is("AT"):
+			if s.At, err = p.time("AT"); err != nil {
+				return nil, err
+			}
+		case t.is("FROM"):
+			if s.From, err = p.source(); err != nil {
+				return nil, err
+			}
+		case t.is("PROPS"):
+			if s.Props, err = p.props(); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, p.errAt(t, ok, "expected AT, FROM or PROPS, found %s%s",
+				describe(t, ok), suggest(t.text, "AT", "FROM", "PROPS"))
+		}
+	}
+}
+
+func (p *parser) merge() (Statement, *Error) {
+	s := &Merge{}
+	var err *Error
+	if s.IDs, err = p.idList("FROM"); err != nil {
+		return nil, err
+	}
+	if len(s.IDs) < 2 {
+		t, ok := p.peek()
+		return nil, p.errAt(t, ok, "MERGE needs at least two identifiers type:value, found %s", describe(t, ok))
+	}
+	if p.at("FROM") {
+		p.i++
+		if s.From, err = p.source(); err != nil {
+			return nil, err
+		}
+	}
+	return s, p.expectEnd("MERGE")
+}
+
+// source reads the word after FROM.
+func (p *parser) source() (string, *Error) {
+	t, ok := p.next()
+	if !ok || t.kind != tokWord || t.text == "" {
+		return "", p.errAt(t, ok, "expected a source after FROM, found %s", describe(t, ok))
+	}
+	return t.text, nil
+}
+
+// props reads the JSON object after PROPS and compacts it.
+func (p *parser) props() (string, *Error) {
+	t, ok := p.next()
+	if !ok {
+		return "", p.errAt(t, ok, "expected a JSON object after PROPS, found %s", endOfStatement)
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(t.text)); err != nil {
+		return "", p.errAt(t, ok, "PROPS is not valid JSON (%v); quote it: PROPS '{\"key\":\"value\"}'", err)
+	}
+	if b.Len() == 0 || b.Bytes()[0] != '{' {
+		return "", p.errAt(t, ok, "PROPS must be a JSON object {...}, found %s", describe(t, ok))
+	}
+	return b.String(), nil
+}
+
+func (p *parser) set() (Statement, *Error) {
+	id, err := p.id("SET")
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{ID: id}
+	for {
+		t, ok := p.next()
+		if ok && t.is("AT") && len(s.Traits) > 0 {
+			if s.At, err = p.time("AT"); err != nil {
+				return nil, err
+			}
+			return s, p.expectEnd("SET")
+		}
+		if !ok && len(s.Traits) > 0 {
+			return s, nil
+		}
+		eq := strings.IndexByte(t.text, '=')
+		if !ok || eq < 0 {
+			return nil, p.errAt(t, ok, "expected a trait name=value, found %s%s", describe(t, ok), suggestion(t, ok, "AT"))
+		}
+		name := t.text[:eq]
+		if !validName(name) {
+			return nil, p.errAt(t, ok, "bad trait name %s: a name is %s", strconv.Quote(name), nameRule)
+		}
+		s.Traits = append(s.Traits, Trait{Name: name, Value: t.text[eq+1:]})
+	}
+}
+
+func (p *parser) consent() (Statement, *Error) {
+	id, err := p.id("CONSENT")
+	if err != nil {
+		return nil, err
+	}
+	s := &Consent{ID: id}
+	if s.Purpose, err = p.name("a purpose", "CONSENT <id>"); err != nil {
+		return nil, err
+	}
+	t, ok := p.next()
+	switch {
+	case ok && t.is("GRANT"):
+		s.Grant = true
+	case ok && t.is("DENY"):
+	default:
+		return nil, p.errAt(t, ok, "expected GRANT or DENY, found %s%s", describe(t, ok), suggestion(t, ok, "GRANT", "DENY"))
+	}
+	if t, ok := p.next(); ok {
+		if !t.is("AT") {
+			return nil, p.errAt(t, ok, "expected AT or the end of the statement, found %s%s", describe(t, ok), suggest(t.text, "AT"))
+		}
+		if s.At, err = p.time("AT"); err != nil {
+			return nil, err
+		}
+	}
+	return s, p.expectEnd("CONSENT")
+}
+
+func (p *parser) timeline() (Statement, *Error) {
+	id, err := p.id("TIMELINE")
+	if err != nil {
+		return nil, err
+	}
+	s := &Timeline{ID: id}
+	seen := map[string]bool{}
+	for {
+		t, ok := p.next()
+		if !ok {
+			return s, nil
+		}
+		kw := strings.ToUpper(t.text)
+		if seen[kw] {
+			return nil, p.errAt(t, ok, "%s is given twice", kw)
+		}
+		seen[kw] = true
+		switch {
+		case t.is("LIMIT"):
+			n, err := p.number("LIMIT", 1, maxTimelinePage, CodeTooLarge)
+			if err != nil {
+				return nil, err
+			}
+			s.Limit = int(n)
+		case t.is("BEFORE"):
+			if s.Before, err = p.time("BEFORE"); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, p.errAt(t, ok, "expected LIMIT or BEFORE, found %s%s", describe(t, ok), suggest(t.text, "LIMIT", "BEFORE"))
+		}
+	}
+}
+
+func (p *parser) forget() (Statement, *Error) {
+	id, err := p.id("FORGET")
+	if err != nil {
+		return nil, err
+	}
+	s := &Forget{ID: id}
+	if t, ok := p.next(); ok {
+		if !t.is("SUPPRESS") {
+			return nil, p.errAt(t, ok, "expected SUPPRESS or the end of the statement, found %s%s", describe(t, ok), suggest(t.text, "SUPPRESS"))
+		}
+		s.Suppress = true
+	}
+	return s, p.expectEnd("FORGET")
+}
+
+func (p *parser) segment() (Statement, *Error) {
+	t, ok := p.next()
+	verb := strings.ToUpper(t.text)
+	switch {
+	case !ok:
+		return nil, p.errAt(t, ok, "expected COUNT, IDS, SAVE, DROP or LIST after SEGMENT, found %s", endOfStatement)
+	case verb == "COUNT":
+		s := &SegmentCount{}
+		p.follow = []string{"ASOF"}
+		var err *Error
+		if s.Expr, err = p.exprHere(); err != nil {
+			return nil, err
+		}
+		for t, ok := p.next(); ok; t, ok = p.next() {
+			if !t.is("ASOF") {
+				p.i--
+				return nil, p.afterExpr(false)
+			}
+			if s.AsOf != nil {
+				return nil, p.errAt(t, ok, "ASOF is given twice")
+			}
+			if s.AsOf, err = p.time("ASOF"); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	case verb == "IDS":
+		s := &SegmentIDs{}
+		p.follow = []string{"ASOF", "LIMIT", "AFTER"}
+		var err *Error
+		if s.Expr, err = p.exprHere(); err != nil {
+			return nil, err
+		}
+		seen := map[string]bool{}
+		for t, ok := p.next(); ok; t, ok = p.next() {
+			kw := strings.ToUpper(t.text)
+			if seen[kw] {
+				return nil, p.errAt(t, ok, "%s is given twice", kw)
+			}
+			seen[kw] = true
+			switch {
+			case t.is("ASOF"):
+				s.AsOf, err = p.time("ASOF")
+			case t.is("LIMIT"):
+				var n int64
+				n, err = p.number("LIMIT", 1, maxSegmentPage, CodeTooLarge)
+				s.Limit = int(n)
+			case t.is("AFTER"):
+				var n int64
+				n, err = p.number("AFTER", 0, math.MaxUint32, CodeSyntax)
+				s.After = uint32(n)
+			default:
+				p.i--
+				return nil, p.afterExpr(false)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	case verb == "SAVE":
+		s := &SegmentSave{}
+		var err *Error
+		if s.Name, err = p.name("a segment name", "SEGMENT SAVE"); err != nil {
+			return nil, err
+		}
+		if s.Expr, err = p.exprHere(); err != nil {
+			return nil, err
+		}
+		if _, ok := p.peek(); ok {
+			return nil, p.afterExpr(false)
+		}
+		return s, nil
+	case verb == "DROP":
+		name, err := p.name("a segment name", "SEGMENT DROP")
+		if err != nil {
+			return nil, err
+		}
+		return &SegmentDrop{Name: name}, p.expectEnd("SEGMENT DROP")
+	case verb == "LIST":
+		return &SegmentList{}, p.expectEnd("SEGMENT LIST")
+	}
+	return nil, p.errAt(t, ok, "unknown SEGMENT command %s: expected COUNT, IDS, SAVE, DROP or LIST%s",
+		strconv.Quote(t.text), suggest(t.text, segmentVerbs...))
+}
+
+// exprHere parses an expression from the next word on: the remaining words
+// are split into expression tokens first.
+func (p *parser) exprHere() (Expr, *Error) {
+	p.toks = append(p.toks[:p.i:p.i], exprTokens(p.words[p.i:], p.i+1)...)
+	return p.expr()
+}
+
+func (p *parser) types() (Statement, *Error) {
+	t, ok := p.next()
+	if !ok {
+		return &Types{}, nil
+	}
+	if !t.is("DECLARE") {
+		return nil, p.errAt(t, ok, "expected DECLARE or the end of the statement after TYPES, found %s%s",
+			describe(t, ok), suggest(t.text, "DECLARE"))
+	}
+	nt, ok := p.next()
+	if !ok || !validType(nt.text) {
+		return nil, p.errAt(nt, ok, "expected a type name after TYPES DECLARE, found %s: a type is %s", describe(nt, ok), typeRule)
+	}
+	s := &TypesDeclare{Name: nt.text, Normalize: "trim"}
+	seen := map[string]bool{}
+	var err *Error
+	for {
+		t, ok := p.next()
+		if !ok {
+			break
+		}
+		kw := strings.ToUpper(t.text)
+		if seen[kw] {
+			return nil, p.errAt(t, ok, "%s is given twice", kw)
+		}
+		seen[kw] = true
+		switch {
+		case t.is("LIMIT"):
+			var n int64
+			n, err = p.number("LIMIT", 1, maxTypeLimit, CodeSyntax)
+			s.Limit = int(n)
+		case t.is("PRIORITY"):
+			var n int64
+			n, err = p.number("PRIORITY", 1, maxPriority, CodeSyntax)
+			s.Priority = int(n)
+		case t.is("EXCLUSIVE"):
+			s.Exclusive = true
+		case t.is("NORMALIZE"):
+			n, ok := p.next()
+			s.Normalize = strings.ToLower(n.text)
+			switch s.Normalize {
+			case "trim", "lower", "upper", "phone":
+			default:
+				return nil, p.errAt(n, ok, "expected trim, lower, upper or phone after NORMALIZE, found %s", describe(n, ok))
+			}
+		default:
+			return nil, p.errAt(t, ok, "expected LIMIT, PRIORITY, EXCLUSIVE or NORMALIZE, found %s%s",
+				describe(t, ok), suggest(t.text, "LIMIT", "PRIORITY", "EXCLUSIVE", "NORMALIZE"))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case s.Limit == 0:
+		return nil, Errorf(CodeSyntax, p.endPos, "TYPES DECLARE needs LIMIT <n>, the most identifiers of the type a profile may hold")
+	case s.Priority == 0:
+		return nil, Errorf(CodeSyntax, p.endPos, "TYPES DECLARE needs PRIORITY <n>, the type's rank when choosing an event's anchor")
+	}
+	return s, nil
+}
+
+// name reads a name: a trait, a segment or a consent purpose.
+func (p *parser) name(what, after string) (string, *Error) {
+	t, ok := p.next()
+	if !ok || t.kind != tokWord {
+		return "", p.errAt(t, ok, "expected %s after %s, found %s", what, after, describe(t, ok))
+	}
+	if !validName(t.text) {
+		return "", p.errAt(t, ok, "bad name %s: a name is %s", describe(t, ok), nameRule)
+	}
+	return t.text, nil
+}
+
+// number reads a decimal integer from lo to hi; above hi is an error with
+// code over.
+func (p *parser) number(kw string, lo, hi int64, over string) (int64, *Error) {
+	t, ok := p.next()
+	if !ok || !allDigits(t.text) {
+		return 0, p.errAt(t, ok, "expected a number after %s, found %s", kw, describe(t, ok))
+	}
+	n, err := strconv.ParseUint(t.text, 10, 64)
+	if err != nil || n > uint64(hi) {
+		return 0, Errorf(over, t.pos, "%s must be from %d to %d, found %s", kw, lo, hi, t.text)
+	}
+	if n < uint64(lo) {
+		return 0, Errorf(CodeSyntax, t.pos, "%s must be from %d to %d, found %s", kw, lo, hi, t.text)
+	}
+	return int64(n), nil
+}
+
+// time reads the time after kw.
+func (p *parser) time(kw string) (*time.Time, *Error) {
+	t, ok := p.next()
+	if !ok {
+		return nil, p.errAt(t, ok, "expected a time after %s, found %s", kw, endOfStatement)
+	}
+	tm, err := parseTime(t)
+	if err != nil {
+		return nil, err
+	}
+	return &tm, nil
+}
+
+// parseTime reads RFC 3339 or Unix milliseconds, from 1970 to the end of
+// 9999, as a UTC time truncated to the millisecond.
+func parseTime(t token) (time.Time, *Error) {
+	var ms int64
+	if allDigits(t.text) {
+		n, err := strconv.ParseInt(t.text, 10, 64)
+		if err != nil || n > maxUnixMilli {
+			return time.Time{}, Errorf(CodeSyntax, t.pos, "time %s is out of range: Unix milliseconds go from 0 to %d", t.text, int64(maxUnixMilli))
+		}
+		ms = n
+	} else {
+		tm, err := time.Parse(time.RFC3339, t.text)
+		if err != nil {
+			return time.Time{}, Errorf(CodeSyntax, t.pos, "bad time %s: %s", describe(t, true), timeRule)
+		}
+		ms = tm.UnixMilli()
+		if tm.Before(time.Unix(0, 0)) || ms > maxUnixMilli {
+			return time.Time{}, Errorf(CodeSyntax, t.pos, "time %s is out of range: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z", t.text)
+		}
+	}
+	return time.UnixMilli(ms).UTC(), nil
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// validName reports whether s is [A-Za-z_][A-Za-z0-9_.-]{0,63}: a trait,
+// segment or purpose name.
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '_':
+		case i > 0 && ('0' <= c && c <= '9' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validType reports whether s is [a-z][a-z0-9_]{0,31}: an identifier type.
+func validType(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '_'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Expressions.
+
+func (p *parser) expr() (Expr, *Error) {
+	l, err := p.term()
+	if err != nil {
+		return nil, err
+	}
+	for p.at("OR") {
+		p.i++
+		r, err := p.term()
+		if err != nil {
+			return nil, err
+		}
+		l = &Or{L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *parser) term() (Expr, *Error) {
+	l, err := p.factor()
+	if err != nil {
+		return nil, err
+	}
+	for p.at("AND") {
+		p.i++
+		r, err := p.factor()
+		if err != nil {
+			return nil, err
+		}
+		l = &And{L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *parser) factor() (Expr, *Error) {
+	t, ok := p.peek()
+	p.lastDid = nil
+	if ok && (t.kind == tokLParen || t.is("NOT")) {
+		if p.depth >= maxDepth {
+			return nil, p.errAt(t, ok, "the expression is nested too deeply: at most %d levels of NOT and parentheses", maxDepth)
+		}
+		p.depth++
+		defer func() { p.depth-- }()
+		p.i++
+		if t.kind == tokLParen {
+			e, err := p.expr()
+			if err != nil {
+				return nil, err
+			}
+			c, ok := p.peek()
+			if !ok || c.kind != tokRParen {
+				return nil, p.afterExpr(true)
+			}
+			p.i++
+			p.lastDid = nil
+			return e, nil
+		}
+		x, err := p.factor()
+		if err != nil {
+			return nil, err
+		}
+		return &Not{X: x}, nil
+	}
+	if ok {
+		switch {
+		case t.is("DID"):
+			p.i++
+			return p.did()
+		case t.is("HAS"):
+			p.i++
+			ty, ok := p.next()
+			if !ok || ty.kind != tokWord || !validType(ty.text) {
+				return nil, p.errAt(ty, ok, "expected a type after HAS, found %s: a type is %s", describe(ty, ok), typeRule)
+			}
+			return &Has{Type: ty.text}, nil
+		case t.is("TRAIT"):
+			p.i++
+			return p.trait()
+		case t.is("CONSENT"):
+			p.i++
+			purpose, err := p.name("a purpose", "CONSENT")
+			if err != nil {
+				return nil, err
+			}
+			return &ConsentIs{Purpose: purpose}, nil
+		case t.is("IN"):
+			p.i++
+			name, err := p.name("a segment name", "IN")
+			if err != nil {
+				return nil, err
+			}
+			return &In{Name: name}, nil
+		}
+	}
+	after := ""
+	if p.i > 0 {
+		if prev := p.toks[p.i-1]; prev.kind != tokWord || isKeyword(prev.text) {
+			after = " after " + describe(prev, true)
+		}
+	}
+	hint := suggestion(t, ok, exprKeywords...)
+	switch {
+	case hint != "" || !ok || t.kind != tokWord || isKeyword(t.text):
+	case hasSpace(t.text):
+		hint = " (a quoted word is one token: write the expression without quotes)"
+	default:
+		hint = " (an atom starts with DID, HAS, TRAIT, CONSENT, IN, NOT or a parenthesis)"
+	}
+	return nil, p.errAt(t, ok, "expected an atom%s, found %s%s", after, describe(t, ok), hint)
+}
+
+// afterExpr is the error for a token that cannot follow a complete
+// expression (or one in parentheses, when closing).
+func (p *parser) afterExpr(closing bool) *Error {
+	t, ok := p.peek()
+	cands := []string{"AND", "OR"}
+	if d := p.lastDid; d != nil && d.Window.Kind == WindowNone {
+		if d.Source == "" && d.Cmp == "" {
+			cands = append(cands, "FROM")
+		}
+		if d.Cmp == "" {
+			cands = append(cands, "TIMES")
+		}
+		cands = append(cands, "WITHIN", "SINCE", "BETWEEN")
+	}
+	want := "AND, OR or the end of the statement"
+	if closing {
+		want = "AND, OR or ) to close a parenthesis"
+	} else {
+		if len(p.follow) > 0 {
+			want = "AND, OR, " + strings.Join(p.follow, ", ") + " or the end of the statement"
+		}
+		cands = append(cands, p.follow...)
+	}
+	if ok && t.kind == tokRParen && !closing {
+		return p.errAt(t, ok, "found ) without a matching (")
+	}
+	hint := suggestion(t, ok, cands...)
+	if hint == "" && ok && p.lastDid != nil && p.lastDid.Window.Kind == WindowNone && isDays(t.text) {
+		hint = " (did you mean WITHIN " + t.text + "?)"
+	}
+	return p.errAt(t, ok, "expected %s, found %s%s", want, describe(t, ok), hint)
+}
+
+func isDays(s string) bool {
+	return len(s) > 1 && (s[len(s)-1] == 'd' || s[len(s)-1] == 'D') && allDigits(s[:len(s)-1])
+}
+
+// cmpOps are the comparisons of DID ... TIMES, longest first.
+var cmpOps = []string{">=", "<=", ">", "<", "="}
+
+// traitOps are the comparisons of TRAIT, longest first.
+var traitOps = []string{"!=", ">=", "<=", ">", "<", "="}
+
+// opPrefix splits s into the longest op of ops it starts with and the rest.
+func opPrefix(s string, ops []string) (op, rest string, ok bool) {
+	for _, o := range ops {
+		if strings.HasPrefix(s, o) {
+			return o, s[len(o):], true
+		}
+	}
+	return "", "", false
+}
+
+func (p *parser) did() (Expr, *Error) {
+	ev, ok := p.next()
+	if !ok || ev.kind != tokWord || ev.text == "" {
+		return nil, p.errAt(ev, ok, "expected an event name after DID, found %s", describe(ev, ok))
+	}
+	d := &Did{Event: ev.text}
+	var err *Error
+	if p.at("FROM") {
+		p.i++
+		if d.Source, err = p.source(); err != nil {
+			return nil, err
+		}
+	}
+	if t, ok := p.peek(); ok && t.kind == tokWord {
+		// ">= 2" or ">=2"
+		if op, rest, isOp := opPrefix(t.text, cmpOps); isOp && (rest == "" || allDigits(rest)) {
+			p.i++
+			nt, ok := t, true
+			if rest == "" {
+				nt, ok = p.next()
+			} else {
+				nt.text = rest
+			}
+			if !ok || !allDigits(nt.text) {
+				return nil, p.errAt(nt, ok, "expected a number after DID %s %s, found %s", ev.text, op, describe(nt, ok))
+			}
+			n, perr := strconv.ParseUint(nt.text, 10, 64)
+			if perr != nil || n > maxTimes {
+				return nil, p.errAt(nt, ok, "the number of TIMES must be from 0 to %d, found %s", maxTimes, nt.text)
+			}
+			d.Cmp, d.N = op, int(n)
+			if tt, ok := p.next(); !ok || !tt.is("TIMES") {
+				return nil, p.errAt(tt, ok, "expected TIMES after %s %d, found %s%s", op, n, describe(tt, ok), suggestion(tt, ok, "TIMES"))
+			}
+		}
+	}
+	t, ok := p.peek()
+	switch {
+	case ok && t.is("WITHIN"):
+		p.i++
+		nt, ok := p.next()
+		if !ok || !isDays(nt.text) {
+			return nil, p.errAt(nt, ok, "expected a number of days like 30d after WITHIN, found %s", describe(nt, ok))
+		}
+		n, perr := strconv.ParseUint(nt.text[:len(nt.text)-1], 10, 64)
+		if perr != nil || n < 1 || n > maxWithinDays {
+			return nil, p.errAt(nt, ok, "WITHIN must be from 1d to %dd, found %s", maxWithinDays, nt.text)
+		}
+		d.Window = Window{Kind: WindowWithin, Days: int(n)}
+	case ok && t.is("SINCE"):
+		p.i++
+		from, err := p.time("SINCE")
+		if err != nil {
+			return nil, err
+		}
+		d.Window = Window{Kind: WindowSince, From: *from}
+	case ok && t.is("BETWEEN"):
+		p.i++
+		from, err := p.time("BETWEEN")
+		if err != nil {
+			return nil, err
+		}
+		if at, ok := p.next(); !ok || !at.is("AND") {
+			return nil, p.errAt(at, ok, "expected AND between the two times of BETWEEN, found %s", describe(at, ok))
+		}
+		to, err := p.time("BETWEEN ... AND")
+		if err != nil {
+			return nil, err
+		}
+		if !from.Before(*to) {
+			return nil, Errorf(CodeSyntax, p.toks[p.i-1].pos, "BETWEEN needs the earlier time first: %s is not before %s",
+				formatTime(*from), formatTime(*to))
+		}
+		d.Window = Window{Kind: WindowBetween, From: *from, To: *to}
+	}
+	p.lastDid = d
+	return d, nil
+}
+
+func (p *parser) trait() (Expr, *Error) {
+	nt, ok := p.next()
+	if !ok || nt.kind != tokWord {
+		return nil, p.errAt(nt, ok, "expected a trait name after TRAIT, found %s", describe(nt, ok))
+	}
+	name, op, rest := nt.text, "", ""
+	if i := strings.IndexAny(name, "=!<>"); i >= 0 {
+		var isOp bool
+		if op, rest, isOp = opPrefix(name[i:], traitOps); !isOp {
+			return nil, p.errAt(nt, ok, "bad comparison in %s: use = != < <= > or >=", describe(nt, ok))
+		}
+		name = name[:i]
+	}
+	if !validName(name) {
+		return nil, p.errAt(nt, ok, "bad trait name %s: a name is %s", strconv.Quote(name), nameRule)
+	}
+	if op == "" {
+		ot, ok := p.next()
+		isOp := false
+		if ok && ot.kind == tokWord {
+			op, rest, isOp = opPrefix(ot.text, traitOps)
+		}
+		if !isOp {
+			return nil, p.errAt(ot, ok, "expected a comparison (= != < <= > >=) after TRAIT %s, found %s", name, describe(ot, ok))
+		}
+	}
+	value := rest
+	if rest == "" {
+		vt, ok := p.next()
+		if !ok || vt.kind != tokWord {
+			return nil, p.errAt(vt, ok, "expected a value after TRAIT %s %s, found %s", name, op, describe(vt, ok))
+		}
+		value = vt.text
+	}
+	return &TraitCmp{Name: name, Op: op, Value: value}, nil
+}
