@@ -2,10 +2,10 @@ package engine_test
 
 import (
 	"context"
-	"math"
-	"strconv"
 	"errors"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"

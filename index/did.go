@@ -1,0 +1,434 @@
+package index
+
+import (
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// DidQuery selects profiles by their events: those with a number of matching
+// events that satisfies Cmp N. An event matches when its name is Name (any
+// name if Name is ""), its source is Source (any if ""), and From <= Time <=
+// To, both bounds inclusive, to the millisecond. Use math.MinInt64 and
+// math.MaxInt64 for open ends.
+type DidQuery struct {
+	Name, Source string
+	From, To     int64
+	// Cmp is "" (at least one matching event; N is ignored) or one of
+	// >= > = < <= comparing the number of matching events with N. Another
+	// value yields the empty set.
+	Cmp string
+	N   int
+}
+
+// Ever is the From of a query without a lower time bound.
+const Ever = math.MinInt64
+
+// queryKind classifies a (Cmp, N) pair; most reduce to set operations that
+// need no counting.
+type queryKind int
+
+const (
+	kindNone      queryKind = iota // no profile
+	kindAll                        // every live profile
+	kindExists                     // count >= 1
+	kindNotExists                  // count == 0
+	kindCount                      // count cmp N, needs counting
+)
+
+func classify(cmp string, n int) (queryKind, func(c int64) bool) {
+	N := int64(n)
+	var pred func(c int64) bool
+	switch cmp {
+	case "":
+		return kindExists, nil
+	case ">=":
+		pred = func(c int64) bool { return c >= N }
+	case ">":
+		pred = func(c int64) bool { return c > N }
+	case "=":
+		pred = func(c int64) bool { return c == N }
+	case "<":
+		pred = func(c int64) bool { return c < N }
+	case "<=":
+		pred = func(c int64) bool { return c <= N }
+	default:
+		return kindNone, nil
+	}
+	// Counts are >= 0. Decide from pred(0), pred(1) and whether the predicate
+	// is constant over all counts >= 1 (true for cmp >=/>/ with N <= 1 etc.).
+	p0, p1 := pred(0), pred(1)
+	constAbove := false
+	switch cmp {
+	case ">=":
+		constAbove = N <= 1
+	case ">":
+		constAbove = N <= 0
+	case "=":
+		constAbove = N <= 0
+	case "<":
+		constAbove = N <= 1
+	case "<=":
+		constAbove = N <= 0
+	}
+	if !constAbove {
+		return kindCount, pred
+	}
+	switch {
+	case p0 && p1:
+		return kindAll, nil
+	case !p0 && !p1:
+		return kindNone, nil
+	case p1:
+		return kindExists, nil
+	default:
+		return kindNotExists, nil
+	}
+}
+
+// Did returns the live profiles selected by q (see DidQuery). With Cmp "",
+// or >= 1, the result is the live profiles with at least one matching event;
+// with a comparison that holds for zero (< n, <= n, = 0, >= 0) it includes
+// the live profiles without any matching event. The result is always a
+// subset of All. The caller owns it.
+func (x *Index) Did(q DidQuery) *roaring.Bitmap {
+	kind, pred := classify(q.Cmp, q.N)
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	switch kind {
+	case kindNone:
+		return roaring.New()
+	case kindAll:
+		return x.live.Clone()
+	case kindExists:
+		return roaring.And(x.exists(q), x.live)
+	case kindNotExists:
+		return roaring.AndNot(x.live, x.exists(q))
+	}
+	c := x.getCounter()
+	defer x.putCounter(c)
+	x.count(q, c)
+	if pred(0) {
+		// Start from everyone and take away those whose count fails.
+		res := x.live.Clone()
+		res.AndNot(c.pick(func(n uint32) bool { return !pred(int64(n)) }))
+		return res
+	}
+	res := c.pick(func(n uint32) bool { return pred(int64(n)) })
+	res.And(x.live)
+	return res
+}
+
+// span is the part of a query that concerns one bucket.
+type span struct {
+	d0, d1 int64  // first and last day touched
+	m0, m1 uint32 // ms within d0 from which, within d1 up to which, events count
+}
+
+func newSpan(from, to int64) span {
+	var s span
+	s.d0, s.m0 = splitTime(from)
+	s.d1, s.m1 = splitTime(to)
+	return s
+}
+
+// bounds returns, for bucket day d, the inclusive ms range that counts and
+// whether that range is the whole day.
+func (s span) bounds(d int64) (lo, hi uint32, whole bool) {
+	lo, hi = 0, dayMS-1
+	if d == s.d0 {
+		lo = s.m0
+	}
+	if d == s.d1 {
+		hi = s.m1
+	}
+	return lo, hi, lo == 0 && hi == dayMS-1
+}
+
+// selected returns the series q names.
+func (x *Index) selected(q DidQuery) []*series {
+	if q.Name != "" {
+		if s := x.series[q.Name]; s != nil {
+			return []*series{s}
+		}
+		return nil
+	}
+	all := make([]*series, 0, len(x.series))
+	for _, s := range x.series {
+		all = append(all, s)
+	}
+	return all
+}
+
+// source resolves q.Source; ok is false when no stored event can match it.
+func (x *Index) source(q DidQuery) (src uint32, filter, ok bool) {
+	if q.Source == "" {
+		return 0, false, true
+	}
+	src, ok = x.sourceID[q.Source]
+	return src, true, ok
+}
+
+// exists returns the profiles (live or not) with at least one event
+// matching q. Whole days without a source filter are their day bitmaps (an
+// OR of many of them is cached); partial days at the ends, and every day
+// under a source filter, are scanned exactly.
+func (x *Index) exists(q DidQuery) *roaring.Bitmap {
+	src, filter, ok := x.source(q)
+	if !ok || q.From > q.To {
+		return roaring.New()
+	}
+	sp := newSpan(q.From, q.To)
+	var parts []*roaring.Bitmap
+	var ids []uint32
+	for _, s := range x.selected(q) {
+		// sp.d1 is at most about 1.1e11 (MaxInt64 / dayMS): d1+1 cannot overflow.
+		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
+		// Whole days form a contiguous run of buckets [w0, w1).
+		w0, w1 := -1, -1
+		for i := i0; i < i1; i++ {
+			b := s.buckets[i]
+			lo, hi, whole := sp.bounds(b.day)
+			if whole && !filter {
+				if w0 < 0 {
+					w0 = i
+				}
+				w1 = i + 1
+				continue
+			}
+			// Entries are sorted by profile, so ids come out sorted and
+			// AddMany appends without searching.
+			ids = ids[:0]
+			for _, c := range b.ev.chunks {
+				for _, e := range c {
+					if e.ms >= lo && e.ms <= hi && (!filter || e.src == src) &&
+						(len(ids) == 0 || ids[len(ids)-1] != e.p) {
+						ids = append(ids, e.p)
+					}
+				}
+			}
+			if len(ids) > 0 {
+				bm := roaring.New()
+				bm.AddMany(ids)
+				parts = append(parts, bm)
+			}
+		}
+		if w0 >= 0 {
+			parts = append(parts, x.wholeDays(s, w0, w1))
+		}
+	}
+	if len(parts) == 1 {
+		return parts[0] // callers only read it
+	}
+	return roaring.FastOr(parts...)
+}
+
+// count adds, for every event matching q, one to its profile's counter.
+func (x *Index) count(q DidQuery, c *counter) {
+	src, filter, ok := x.source(q)
+	if !ok || q.From > q.To {
+		return
+	}
+	sp := newSpan(q.From, q.To)
+	for _, s := range x.selected(q) {
+		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
+		for i := i0; i < i1; i++ {
+			b := s.buckets[i]
+			lo, hi, whole := sp.bounds(b.day)
+			for _, ch := range b.ev.chunks {
+				if whole && !filter {
+					for _, e := range ch {
+						c.add(e.p)
+					}
+					continue
+				}
+				for _, e := range ch {
+					if e.ms >= lo && e.ms <= hi && (!filter || e.src == src) {
+						c.add(e.p)
+					}
+				}
+			}
+		}
+	}
+}
+
+// wholeDays returns the OR of the bitmaps of buckets [w0, w1) of s. The
+// result may be shared (cached); callers must not modify it.
+func (x *Index) wholeDays(s *series, w0, w1 int) *roaring.Bitmap {
+	if w1-w0 == 1 {
+		return s.buckets[w0].bm
+	}
+	key := spanKey{s: s, d0: s.buckets[w0].day, d1: s.buckets[w1-1].day}
+	if w1-w0 >= cacheMinDays {
+		if bm := x.cache.get(key); bm != nil {
+			return bm
+		}
+	}
+	bms := make([]*roaring.Bitmap, 0, w1-w0)
+	for _, b := range s.buckets[w0:w1] {
+		bms = append(bms, b.bm)
+	}
+	bm := roaring.FastOr(bms...)
+	if w1-w0 >= cacheMinDays {
+		x.cache.put(key, bm)
+	}
+	return bm
+}
+
+// cacheMinDays is the shortest whole-day span worth caching.
+const cacheMinDays = 4
+
+// cacheMax bounds the number of cached spans; when full the cache is reset.
+const cacheMax = 256
+
+// spanCache maps a run of whole-day buckets of one name, identified by its
+// first and last day, to the OR of their bitmaps. An entry is removed when
+// any bucket whose day lies in [d0, d1] is written; a bucket added outside
+// that range changes the key of the spans that include it, so those miss.
+// Entries are grouped by series so that a write looks only at its own
+// name's spans, and not even at those when it writes after all of them
+// (live traffic writes today; cached spans end at yesterday at the latest).
+type spanCache struct {
+	mu sync.Mutex
+	m  map[*series]*seriesSpans
+	n  int // entries over all series
+}
+
+type seriesSpans struct {
+	spans map[[2]int64]*roaring.Bitmap
+	last  int64 // the largest d1 in spans
+}
+
+type spanKey struct {
+	s      *series
+	d0, d1 int64
+}
+
+func (c *spanCache) get(k spanKey) *roaring.Bitmap {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ss := c.m[k.s]; ss != nil {
+		return ss.spans[[2]int64{k.d0, k.d1}]
+	}
+	return nil
+}
+
+func (c *spanCache) put(k spanKey, bm *roaring.Bitmap) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || c.n >= cacheMax {
+		c.m, c.n = make(map[*series]*seriesSpans), 0
+	}
+	ss := c.m[k.s]
+	if ss == nil {
+		ss = &seriesSpans{spans: make(map[[2]int64]*roaring.Bitmap), last: k.d1}
+		c.m[k.s] = ss
+	}
+	if _, ok := ss.spans[[2]int64{k.d0, k.d1}]; !ok {
+		c.n++
+	}
+	ss.spans[[2]int64{k.d0, k.d1}] = bm
+	ss.last = max(ss.last, k.d1)
+}
+
+// invalidate is called by the writer (under Index.mu.Lock) after writing
+// bucket (s, day).
+func (c *spanCache) invalidate(s *series, day int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ss := c.m[s]
+	if ss == nil || day > ss.last {
+		return
+	}
+	for k := range ss.spans {
+		if k[0] <= day && day <= k[1] {
+			delete(ss.spans, k)
+			c.n--
+		}
+	}
+}
+
+// counter counts events per profile: densely when profile ids are small
+// (the normal case: they are dense), in a map otherwise.
+type counter struct {
+	dense   []uint32
+	sparse  map[uint32]uint32
+	touched []uint32
+}
+
+// maxDense bounds the dense counter array (64 MiB).
+const maxDense = 1 << 24
+
+func (c *counter) add(p uint32) {
+	if c.sparse == nil {
+		if c.dense[p] == 0 {
+			c.touched = append(c.touched, p)
+		}
+		c.dense[p]++
+		return
+	}
+	if c.sparse[p] == 0 {
+		c.touched = append(c.touched, p)
+	}
+	c.sparse[p]++
+}
+
+func (c *counter) get(p uint32) uint32 {
+	if c.sparse == nil {
+		return c.dense[p]
+	}
+	return c.sparse[p]
+}
+
+// pick returns the counted profiles whose count satisfies keep. Sorted
+// input makes building the bitmap cheap: when many profiles were counted,
+// walking the dense array in order is cheaper than sorting them.
+func (c *counter) pick(keep func(n uint32) bool) *roaring.Bitmap {
+	var ids []uint32
+	if c.sparse == nil && len(c.touched) > len(c.dense)/32 {
+		for p, n := range c.dense {
+			if n > 0 && keep(n) {
+				ids = append(ids, uint32(p))
+			}
+		}
+	} else {
+		for _, p := range c.touched {
+			if keep(c.get(p)) {
+				ids = append(ids, p)
+			}
+		}
+		slices.Sort(ids)
+	}
+	bm := roaring.New()
+	bm.AddMany(ids)
+	return bm
+}
+
+func (x *Index) getCounter() *counter {
+	c, _ := x.counters.Get().(*counter)
+	if c == nil {
+		c = new(counter)
+	}
+	if x.maxP > maxDense {
+		c.sparse = make(map[uint32]uint32)
+		return c
+	}
+	c.sparse = nil
+	if int64(len(c.dense)) < x.maxP {
+		c.dense = make([]uint32, x.maxP+x.maxP/8)
+	}
+	return c
+}
+
+func (x *Index) putCounter(c *counter) {
+	if c.sparse == nil {
+		for _, p := range c.touched {
+			c.dense[p] = 0
+		}
+	}
+	c.sparse = nil
+	c.touched = c.touched[:0]
+	x.counters.Put(c)
+}
