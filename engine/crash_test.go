@@ -1,0 +1,111 @@
+package engine_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/idgraph/idgraph/engine"
+)
+
+// TestMain lets the test binary act as the child that the crash test kills.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("IDGRAPH_CRASH_CHILD"); dir != "" {
+		crashChild(dir)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// crashChild tracks logins forever, printing the number of each one the
+// engine acknowledged, until it is killed.
+func crashChild(dir string) {
+	db, err := engine.Open(engine.DefaultOptions(dir))
+	if err != nil {
+		fmt.Println("open:", err)
+		os.Exit(1)
+	}
+	start, _ := strconv.Atoi(os.Getenv("IDGRAPH_CRASH_START"))
+	out := bufio.NewWriter(os.Stdout)
+	for i := start; ; i++ {
+		ids := []string{fmt.Sprintf("user:u%d", i), fmt.Sprintf("cookie:c%d", i/3), fmt.Sprintf("device:d%d", i%17)}
+		if _, err := db.Track(context.Background(), engine.Event{Name: "login", IDs: ids}); err != nil {
+			fmt.Println("track:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(out, "%d\n", i)
+		out.Flush()
+	}
+}
+
+func TestKillNineLosesNothingAcknowledged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	dir := t.TempDir()
+	next := 0
+	for round := 0; round < 3; round++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "IDGRAPH_CRASH_CHILD="+dir, "IDGRAPH_CRASH_START="+strconv.Itoa(next))
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stdout)
+		acked := -1
+		deadline := time.Now().Add(time.Duration(300+round*200) * time.Millisecond)
+		for sc.Scan() {
+			line := sc.Text()
+			n, err := strconv.Atoi(line)
+			if err != nil {
+				t.Fatalf("child: %s", line)
+			}
+			acked = n
+			if time.Now().After(deadline) && acked >= next+50 {
+				break
+			}
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		if acked < next {
+			t.Fatalf("round %d: child acknowledged nothing", round)
+		}
+		db, err := engine.Open(engine.DefaultOptions(dir))
+		if err != nil {
+			t.Fatalf("reopen after kill -9: %v", err)
+		}
+		for i := 0; i <= acked; i++ {
+			p, err := db.Who(fmt.Sprintf("user:u%d", i))
+			if err != nil {
+				t.Fatalf("round %d: acknowledged login %d lost: %v", round, i, err)
+			}
+			if !slices.Contains(p.IDs, fmt.Sprintf("user:u%d", i)) || p.Events < 1 {
+				t.Fatalf("round %d: login %d: %+v", round, i, p)
+			}
+		}
+		if problems, err := db.Check(); err != nil || len(problems) > 0 {
+			t.Fatalf("round %d: check after kill -9: %v %v", round, err, problems)
+		}
+		// Later rounds continue after what this round may also have written.
+		next = acked + 1
+		for {
+			if _, err := db.Who(fmt.Sprintf("user:u%d", next)); err != nil {
+				break
+			}
+			next++
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
