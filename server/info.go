@@ -1,0 +1,142 @@
+package server
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idgraph/idgraph/query"
+)
+
+// redisCompat is the Redis version whose protocol the server speaks, for
+// tools that read redis_version from INFO.
+const redisCompat = "7.2.0"
+
+// infoSections are the INFO sections in the order they are written.
+var infoSections = []string{"server", "clients", "stats", "store"}
+
+// info renders INFO [section ...] in Redis's format: "# Section" headers
+// and key:value lines, CRLF-terminated. No section, "all", "default" or
+// "everything" means all of them; unknown sections are skipped.
+func (s *Server) info(args [][]byte) string {
+	want := map[string]bool{}
+	for _, a := range args {
+		sec := strings.ToLower(string(a))
+		if sec == "all" || sec == "default" || sec == "everything" {
+			want = map[string]bool{}
+			args = nil
+			break
+		}
+		want[sec] = true
+	}
+	var b strings.Builder
+	for _, sec := range infoSections {
+		if len(args) > 0 && !want[sec] {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		switch sec {
+		case "server":
+			s.infoServer(&b)
+		case "clients":
+			s.infoClients(&b)
+		case "stats":
+			s.infoStats(&b)
+		case "store":
+			s.infoStore(&b)
+		}
+	}
+	return b.String()
+}
+
+func field(b *strings.Builder, key, val string) {
+	b.WriteString(key)
+	b.WriteByte(':')
+	b.WriteString(val)
+	b.WriteString("\r\n")
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func (s *Server) infoServer(b *strings.Builder) {
+	up := time.Since(s.started)
+	b.WriteString("# Server\r\n")
+	field(b, "idgraph_version", Version)
+	field(b, "redis_version", redisCompat)
+	field(b, "redis_mode", "standalone")
+	field(b, "os", runtime.GOOS+" "+runtime.GOARCH)
+	field(b, "arch_bits", strconv.Itoa(strconv.IntSize))
+	field(b, "go_version", runtime.Version())
+	field(b, "process_id", strconv.Itoa(os.Getpid()))
+	if a := s.Addr(); a != nil {
+		if _, port, err := splitPort(a.String()); err == nil {
+			field(b, "tcp_port", port)
+		}
+	}
+	field(b, "uptime_in_seconds", itoa(int64(up/time.Second)))
+	field(b, "uptime_in_days", itoa(int64(up/(24*time.Hour))))
+}
+
+func splitPort(addr string) (string, string, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return addr, "", strconv.ErrSyntax
+	}
+	return addr[:i], addr[i+1:], nil
+}
+
+func (s *Server) infoClients(b *strings.Builder) {
+	b.WriteString("# Clients\r\n")
+	field(b, "connected_clients", itoa(s.clients.Load()))
+	field(b, "maxclients", strconv.Itoa(s.opts.MaxClients))
+}
+
+func (s *Server) infoStats(b *strings.Builder) {
+	st := &s.stats
+	b.WriteString("# Stats\r\n")
+	field(b, "total_connections_received", itoa(st.connections.Load()))
+	field(b, "total_commands_processed", itoa(st.commands.Load()))
+	field(b, "rejected_connections", itoa(st.rejected.Load()))
+	field(b, "protocol_violations", itoa(st.violations.Load()))
+	for id := range numCmds {
+		calls := st.calls[id].Load()
+		if calls == 0 {
+			continue
+		}
+		usec := st.usec[id].Load()
+		perCall := strconv.FormatFloat(float64(usec)/float64(calls), 'f', 2, 64)
+		field(b, "cmdstat_"+cmdNames[id], "calls="+itoa(calls)+",usec="+itoa(usec)+
+			",usec_per_call="+perCall+",failed_calls="+itoa(st.errors[id].Load()))
+	}
+}
+
+func (s *Server) infoStore(b *strings.Builder) {
+	b.WriteString("# Store\r\n")
+	if s.opts.StoreInfo == nil {
+		return
+	}
+	for _, p := range s.opts.StoreInfo() {
+		field(b, oneLine(strings.ReplaceAll(p.Key, ":", "_")), oneLine(scalar(p.Val)))
+	}
+}
+
+// scalar renders a value on one line for INFO.
+func scalar(v query.Value) string {
+	switch v.Kind {
+	case query.KindInt:
+		return itoa(v.Int)
+	case query.KindBool:
+		return itoa(v.Int)
+	case query.KindDouble:
+		return strconv.FormatFloat(v.Float, 'f', -1, 64)
+	case query.KindString, query.KindStatus, query.KindError:
+		return v.Str
+	case query.KindNil:
+		return ""
+	}
+	return strings.ReplaceAll(v.String(), "\n", ",")
+}

@@ -1,0 +1,160 @@
+package server
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// cmdID names a command for statistics and metrics. The set is fixed so
+// that what a client sends cannot grow a label set or a map: every word not
+// listed counts as cmdOther.
+type cmdID uint8
+
+const (
+	cmdOther cmdID = iota
+	cmdPing
+	cmdEcho
+	cmdAuth
+	cmdHello
+	cmdQuit
+	cmdClient
+	cmdCommand
+	cmdSelect
+	cmdConfig
+	cmdInfo
+	cmdTrack
+	cmdMerge
+	cmdSet
+	cmdConsent
+	cmdWho
+	cmdWhy
+	cmdTimeline
+	cmdUnlink
+	cmdForget
+	cmdSegment
+	cmdTypes
+	numCmds
+)
+
+var cmdNames = [numCmds]string{
+	"other", "ping", "echo", "auth", "hello", "quit", "client", "command",
+	"select", "config", "info", "track", "merge", "set", "consent", "who",
+	"why", "timeline", "unlink", "forget", "segment", "types",
+}
+
+// cmdByName maps the upper-cased first word of a command to its id.
+var cmdByName = func() map[string]cmdID {
+	m := make(map[string]cmdID, numCmds)
+	for id := cmdPing; id < numCmds; id++ {
+		var up []byte
+		for _, c := range []byte(cmdNames[id]) {
+			up = append(up, c-'a'+'A')
+		}
+		m[string(up)] = id
+	}
+	return m
+}()
+
+// lookupCmd identifies a command by its first word, case-insensitively and
+// without allocating.
+func lookupCmd(name []byte) cmdID {
+	var up [16]byte
+	if len(name) > len(up) {
+		return cmdOther
+	}
+	for i, c := range name {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		up[i] = c
+	}
+	return cmdByName[string(up[:len(name)])] // no allocation: map index by converted slice
+}
+
+// stats are the counters behind INFO. Any goroutine may update them.
+type stats struct {
+	connections atomic.Int64 // accepted, ever
+	rejected    atomic.Int64 // refused for MaxClients
+	violations  atomic.Int64 // clients cut off for a limit or garbage
+	commands    atomic.Int64
+	calls       [numCmds]atomic.Int64
+	usec        [numCmds]atomic.Int64
+	errors      [numCmds]atomic.Int64
+}
+
+// metrics are the Prometheus collectors, resolved per command once so the
+// hot path does no label lookups. A nil *metrics records nothing.
+type metrics struct {
+	clients    prometheus.Gauge
+	rejected   *prometheus.CounterVec
+	commands   [numCmds]prometheus.Counter
+	errors     [numCmds]prometheus.Counter
+	latency    [numCmds]prometheus.Observer
+	collectors []prometheus.Collector
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	commands := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "idgraph", Subsystem: "server", Name: "commands_total",
+		Help: "Commands processed, by command (first word; unknown words count as other).",
+	}, []string{"command"})
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "idgraph", Subsystem: "server", Name: "command_errors_total",
+		Help: "Commands that got an error reply, by command.",
+	}, []string{"command"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "idgraph", Subsystem: "server", Name: "command_duration_seconds",
+		Help:    "Time from a command's arrival to its reply being buffered, by command.",
+		Buckets: prometheus.ExponentialBuckets(10e-6, 4, 10),
+	}, []string{"command"})
+	clients := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "idgraph", Subsystem: "server", Name: "connected_clients",
+		Help: "Connections currently open.",
+	})
+	rejected := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "idgraph", Subsystem: "server", Name: "rejected_clients_total",
+		Help: "Connections refused or cut off, by reason (maxclients, limit).",
+	}, []string{"reason"})
+	m := &metrics{clients: clients, rejected: rejected,
+		collectors: []prometheus.Collector{commands, errs, latency, clients, rejected}}
+	for _, c := range m.collectors {
+		if err := reg.Register(c); err != nil {
+			for _, done := range m.collectors {
+				if done == c {
+					break
+				}
+				reg.Unregister(done)
+			}
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	for id := range numCmds {
+		m.commands[id] = commands.WithLabelValues(cmdNames[id])
+		m.errors[id] = errs.WithLabelValues(cmdNames[id])
+		m.latency[id] = latency.WithLabelValues(cmdNames[id])
+	}
+	return m, nil
+}
+
+// record counts one command in the stats and, if enabled, the metrics.
+func (s *Server) record(id cmdID, took time.Duration, failed bool) {
+	s.stats.commands.Add(1)
+	s.stats.calls[id].Add(1)
+	s.stats.usec[id].Add(int64(took / time.Microsecond))
+	if failed {
+		s.stats.errors[id].Add(1)
+	}
+	if m := s.metrics; m != nil {
+		m.commands[id].Inc()
+		m.latency[id].Observe(took.Seconds())
+		if failed {
+			m.errors[id].Inc()
+		}
+	}
+}
