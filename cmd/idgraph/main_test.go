@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func runCmd(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServer runs `idgraph serve` in-process and returns its address.
+func startServer(t *testing.T, dir string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		var out, errb bytes.Buffer
+		done <- run(ctx, []string{"serve", "--listen", addr, "--data", dir, "--log-level", "error"}, nil, &out, &errb)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d", code)
+		}
+	})
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("server did not start")
+	return ""
+}
+
+func TestServeWithRedisClient(t *testing.T) {
+	addr := startServer(t, t.TempDir())
+	ctx := context.Background()
+	for _, proto := range []int{2, 3} {
+		c := redis.NewClient(&redis.Options{Addr: addr, Protocol: proto})
+		if err := c.Do(ctx, "TRACK", "signup", "user:42", "email:Ann@Example.com", "cookie:abc").Err(); err != nil {
+			t.Fatal(err)
+		}
+		v, err := c.Do(ctx, "WHO", "cookie:abc").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprint(v)
+		if !strings.Contains(got, "email:ann@example.com") || !strings.Contains(got, "user:42") {
+			t.Fatalf("RESP%d WHO: %s", proto, got)
+		}
+		if _, err := c.Do(ctx, "WHO", "cookie:nobody").Result(); err != redis.Nil {
+			t.Fatalf("unknown WHO should be nil: %v", err)
+		}
+		err = c.Do(ctx, "SEGMENT", "COUNT", "DID", "x", "AND", "AND").Err()
+		if err == nil || !strings.HasPrefix(err.Error(), "ERR SYNTAX at word 6") {
+			t.Fatalf("syntax error: %v", err)
+		}
+		c.Close()
+	}
+}
+
+func TestRedisCLIInterop(t *testing.T) {
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Skip("redis-cli not installed")
+	}
+	addr := startServer(t, t.TempDir())
+	host, port, _ := net.SplitHostPort(addr)
+	out, err := exec.Command(cli, "-h", host, "-p", port, "TRACK", "view", "cookie:c1").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "profile") {
+		t.Fatalf("redis-cli TRACK: %v %s", err, out)
+	}
+	out, err = exec.Command(cli, "-h", host, "-p", port, "WHO", "cookie:c1").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "cookie:c1") {
+		t.Fatalf("redis-cli WHO: %v %s", err, out)
+	}
+}
+
+func sample(t *testing.T, name string) string {
+	p := filepath.Join("..", "..", "..", "shared", "data", name, "events.csv")
+	if _, err := os.Stat(p); err != nil {
+		t.Skip("shared data not present")
+	}
+	return p
+}
+
+// countCSV counts rows and distinct values of a column, independently.
+func countCSV(t *testing.T, path, col string, where func(map[string]string) bool) (rows int, distinct map[string]bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct = map[string]bool{}
+	for _, r := range recs[1:] {
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = r[i]
+		}
+		if where(m) {
+			rows++
+			distinct[m[col]] = true
+		}
+	}
+	return rows, distinct
+}
+
+func TestLoadRetailrocketAndSegment(t *testing.T) {
+	path := sample(t, "retailrocket-sample")
+	dir := t.TempDir()
+	out, errb, code := runCmd(t, "load", "--data", dir, "--progress=false", "--csv", "--id", "cookie=visitorid", "--event", "event", "--time", "timestamp", path)
+	if code != 0 {
+		t.Fatalf("load exit %d: %s %s", code, out, errb)
+	}
+	if !strings.Contains(out, "2,771 events") || !strings.Contains(out, "1,500 ids created") {
+		t.Fatalf("summary: %s", out)
+	}
+	all := func(map[string]string) bool { return true }
+	_, visitors := countCSV(t, path, "visitorid", all)
+	_, carts := countCSV(t, path, "visitorid", func(m map[string]string) bool { return m["event"] == "addtocart" })
+	_, buyers := countCSV(t, path, "visitorid", func(m map[string]string) bool { return m["event"] == "transaction" })
+	cartNoBuy := 0
+	for v := range carts {
+		if !buyers[v] {
+			cartNoBuy++
+		}
+	}
+	check := func(stmt string, want int) {
+		t.Helper()
+		out, errb, code := runCmd(t, "query", "--data", dir, stmt)
+		if code != 0 || strings.TrimSpace(out) != fmt.Sprintf("(integer) %d", want) {
+			t.Fatalf("%s: got %q %s, want %d", stmt, out, errb, want)
+		}
+	}
+	check("SEGMENT COUNT HAS cookie", len(visitors))
+	check("SEGMENT COUNT DID addtocart", len(carts))
+	check("SEGMENT COUNT DID transaction", len(buyers))
+	check("SEGMENT COUNT DID addtocart AND NOT DID transaction", cartNoBuy)
+	out, _, code = runCmd(t, "check", "--data", dir)
+	if code != 0 {
+		t.Fatalf("check: %s", out)
+	}
+}
+
+func TestLoadOverTCPEqualsEmbedded(t *testing.T) {
+	path := sample(t, "rees46-head")
+	args := []string{"--progress=false", "--csv", "--id", "user=user_id", "--id", "cookie=user_session", "--event", "event_type", "--time", "event_time", path}
+	embDir := t.TempDir()
+	if out, errb, code := runCmd(t, append([]string{"load", "--data", embDir}, args...)...); code != 0 {
+		t.Fatalf("embedded load: %s %s", out, errb)
+	}
+	srvDir := t.TempDir()
+	addr := startServer(t, srvDir)
+	if out, errb, code := runCmd(t, append([]string{"load", "--addr", addr}, args...)...); code != 0 {
+		t.Fatalf("TCP load: %s %s", out, errb)
+	}
+	_, users := countCSV(t, path, "user_id", func(map[string]string) bool { return true })
+	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
+	defer c.Close()
+	for _, stmt := range []string{"SEGMENT COUNT HAS user", "SEGMENT COUNT HAS cookie", "SEGMENT COUNT DID purchase", "SEGMENT COUNT DID view >= 3 TIMES"} {
+		out, _, code := runCmd(t, "query", "--data", embDir, stmt)
+		if code != 0 {
+			t.Fatal(out)
+		}
+		words := strings.Fields(stmt)
+		args := make([]any, len(words))
+		for i, w := range words {
+			args[i] = w
+		}
+		n, err := c.Do(context.Background(), args...).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(out) != fmt.Sprintf("(integer) %d", n) {
+			t.Fatalf("%s: embedded %s, over TCP %d", stmt, out, n)
+		}
+		if stmt == "SEGMENT COUNT HAS user" && n != int64(len(users)) {
+			t.Fatalf("users: %d, CSV has %d", n, len(users))
+		}
+	}
+}
+
+func TestLoadRejectsBadLines(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(t.TempDir(), "in.ndjson")
+	os.WriteFile(f, []byte(`{"event":"view","ids":["cookie:a"]}
+not json
+{"event":"view","ids":["cookie:null"]}
+{"event":"view","ids":["cookie:b"],"time":"yesterday"}
+`), 0o600)
+	out, errb, code := runCmd(t, "load", "--data", dir, "--progress=false", f)
+	if code != 1 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	for _, want := range []string{f + ":2:", f + ":3:", f + ":4:"} {
+		if !strings.Contains(errb, want) {
+			t.Fatalf("stderr lacks %q:\n%s", want, errb)
+		}
+	}
+	if !strings.Contains(out, "1 events") || !strings.Contains(out, "3 rejected") {
+		t.Fatalf("summary: %s", out)
+	}
+}
+
+func TestBackupRestore(t *testing.T) {
+	dir := t.TempDir()
+	runCmd(t, "query", "--data", dir, "TRACK login user:u email:e@x.io")
+	bk := filepath.Join(t.TempDir(), "b.bak")
+	if out, errb, code := runCmd(t, "backup", "--data", dir, "--out", bk); code != 0 {
+		t.Fatalf("backup: %s %s", out, errb)
+	}
+	dst := filepath.Join(t.TempDir(), "restored")
+	if out, errb, code := runCmd(t, "restore", "--data", dst, bk); code != 0 {
+		t.Fatalf("restore: %s %s", out, errb)
+	}
+	a, _, _ := runCmd(t, "query", "--data", dir, "--json", "WHO email:e@x.io")
+	b, _, _ := runCmd(t, "query", "--data", dst, "--json", "WHO email:e@x.io")
+	if a != b || !strings.Contains(a, "user:u") {
+		t.Fatalf("restored store answers differently:\n%s\n%s", a, b)
+	}
+	if _, _, code := runCmd(t, "check", "--data", dst); code != 0 {
+		t.Fatal("check after restore failed")
+	}
+}
