@@ -75,6 +75,9 @@ type DB struct {
 
 	restored bool // Restore replaced the store: Close must not save the index
 
+	segMu sync.RWMutex
+	segs  map[string]string // saved segments; the writer updates it after commit
+
 	supprMu sync.RWMutex
 	suppr   map[[32]byte]bool // suppressed identifiers' salted hashes
 
@@ -159,6 +162,9 @@ func (db *DB) load() error {
 	var declared []TypeSpec
 	err := db.bdb.View(func(txn *badger.Txn) error {
 		if err := getMsg(txn, metaKey, &meta); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		if err := db.loadSegments(txn); err != nil {
 			return err
 		}
 		sit := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSuppr}})

@@ -180,8 +180,12 @@ func (w *writer) apply(o *op) (Result, error) {
 		err = w.declare(o.spec)
 	case opSaveSegment:
 		err = w.setRaw(segmentKey(o.name), []byte(o.expr))
+		name, expr := o.name, o.expr
+		w.after(func() { w.db.setSegment(name, expr, true) })
 	case opDropSegment:
 		err = w.del(segmentKey(o.name))
+		name := o.name
+		w.after(func() { w.db.setSegment(name, "", false) })
 	default:
 		err = invalid("unknown operation")
 	}

@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -29,41 +27,36 @@ func (db *DB) DropSegment(ctx context.Context, name string) (bool, error) {
 
 // Segment returns a saved segment's expression.
 func (db *DB) Segment(name string) (string, bool, error) {
-	var expr string
-	err := db.bdb.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(segmentKey(name))
+	db.segMu.RLock()
+	defer db.segMu.RUnlock()
+	expr, ok := db.segs[name]
+	return expr, ok, nil
+}
+
+// Segments returns every saved segment, name → expression. Saved segments
+// are few and read on every WHO, so they are kept in memory too.
+func (db *DB) Segments() (map[string]string, error) {
+	db.segMu.RLock()
+	defer db.segMu.RUnlock()
+	out := make(map[string]string, len(db.segs))
+	for k, v := range db.segs {
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (db *DB) loadSegments(txn *badger.Txn) error {
+	db.segs = map[string]string{}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSegment}, PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		v, err := it.Item().ValueCopy(nil)
 		if err != nil {
 			return err
 		}
-		v, err := item.ValueCopy(nil)
-		expr = string(v)
-		return err
-	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return "", false, nil
+		db.segs[string(it.Item().Key()[1:])] = string(v)
 	}
-	if err != nil {
-		return "", false, fmt.Errorf("segment %s: %w", name, err)
-	}
-	return expr, true, nil
-}
-
-// Segments returns every saved segment, name → expression.
-func (db *DB) Segments() (map[string]string, error) {
-	out := map[string]string{}
-	err := db.bdb.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSegment}, PrefetchValues: true})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			out[string(it.Item().Key()[1:])] = string(v)
-		}
-		return nil
-	})
-	return out, err
+	return nil
 }
 
 // Stats are figures for INFO.
@@ -82,4 +75,14 @@ func (db *DB) Stats() Stats {
 	lsm, vlog := db.bdb.Size()
 	return Stats{Nodes: meta.Node, Profiles: meta.Profile, Seq: meta.Seq,
 		Batches: db.stats.batches.Load(), Ops: db.stats.ops.Load(), LSMBytes: lsm, VlogBytes: vlog}
+}
+
+func (db *DB) setSegment(name, expr string, present bool) {
+	db.segMu.Lock()
+	defer db.segMu.Unlock()
+	if present {
+		db.segs[name] = expr
+	} else {
+		delete(db.segs, name)
+	}
 }

@@ -288,6 +288,9 @@ func (w *writer) del(key []byte) error {
 
 func (w *writer) index(f func(*index.Index)) { w.idxOps = append(w.idxOps, f) }
 
+// after runs f once the current transaction has committed.
+func (w *writer) after(f func()) { w.idxOps = append(w.idxOps, func(*index.Index) { f() }) }
+
 // --- reads through the transaction and the cache ---
 
 func (w *writer) lookup(id ID) (uint32, error) {
