@@ -114,6 +114,17 @@ func Open(opts Options) (*DB, error) {
 			return nil, fmt.Errorf("create %s: %w", opts.Dir, err)
 		}
 	}
+	db0 := &DB{opts: opts}
+	bo := db0.badgerOptions()
+	bdb, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", opts.Dir, err)
+	}
+	return openDB(opts, bdb)
+}
+
+func (db *DB) badgerOptions() badger.Options {
+	opts := db.opts
 	bo := badger.DefaultOptions(opts.Dir).
 		WithInMemory(opts.InMemory).
 		WithSyncWrites(opts.SyncWrites).
@@ -128,10 +139,10 @@ func Open(opts Options) (*DB, error) {
 	if len(opts.EncryptionKey) > 0 {
 		bo = bo.WithEncryptionKey(opts.EncryptionKey).WithIndexCacheSize(64 << 20)
 	}
-	bdb, err := badger.Open(bo)
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", opts.Dir, err)
-	}
+	return bo
+}
+
+func openDB(opts Options, bdb *badger.DB) (*DB, error) {
 	db := &DB{
 		opts:   opts,
 		bdb:    bdb,
@@ -143,7 +154,9 @@ func Open(opts Options) (*DB, error) {
 		gcDone: make(chan struct{}),
 		suppr:  map[[32]byte]bool{},
 	}
-	if !opts.InMemory {
+	// An encrypted store keeps no plaintext index snapshot beside it: the
+	// index is rebuilt from the (encrypted) events on open instead.
+	if !opts.InMemory && len(opts.EncryptionKey) == 0 {
 		db.snapPath = opts.Dir + "/index.snapshot"
 	}
 	if err := db.load(); err != nil {
@@ -228,6 +241,37 @@ func containsType(specs []TypeSpec, name string) bool {
 	return false
 }
 
+// compactErased runs after a FORGET, on the closed store: reopened, every
+// level is compacted into one, which drops deleted keys and superseded
+// versions, then the value log is garbage-collected. Only then are erased
+// values gone from the files (SPEC.md §5).
+func (db *DB) compactErased() error {
+	bdb, err := badger.Open(db.badgerOptions())
+	if err != nil {
+		return err
+	}
+	err = bdb.Flatten(1)
+	for err == nil {
+		if gcErr := bdb.RunValueLogGC(0.01); gcErr != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = bdb.Update(func(txn *badger.Txn) error {
+			var meta metaRec
+			if err := getMsg(txn, metaKey, &meta); err != nil {
+				return err
+			}
+			meta.Erase = false
+			return setMsg(txn, metaKey, &meta)
+		})
+	}
+	if cerr := bdb.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // Close stops accepting writes, finishes the queued ones, saves the index
 // snapshot and closes the store.
 func (db *DB) Close() error {
@@ -248,8 +292,14 @@ func (db *DB) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	erase := db.w.meta.Erase
 	if err := db.bdb.Close(); err != nil {
 		errs = append(errs, err)
+	}
+	if erase && len(errs) == 0 && !db.opts.InMemory {
+		if err := db.compactErased(); err != nil {
+			errs = append(errs, fmt.Errorf("erase forgotten values: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -175,4 +175,7 @@ type metaRec struct {
 	Seq     uint64 `msgpack:"s"`
 	Gen     uint64 `msgpack:"g"`
 	Salt    []byte `msgpack:"salt"`
+	// Erase is set by FORGET and cleared once a clean shutdown has
+	// compacted the erased values out of the files.
+	Erase bool `msgpack:"erase,omitempty"`
 }

@@ -587,6 +587,7 @@ func (w *writer) forget(o *op) (Result, error) {
 		x.Drop(p)
 	})
 	w.forgot = true
+	w.meta.Erase = true
 	var start []uint32
 	for n := range neighbours {
 		start = append(start, n)

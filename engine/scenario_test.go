@@ -323,3 +323,18 @@ func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
 func didEver(name string) index.DidQuery {
 	return index.DidQuery{Name: name, From: math.MinInt64, To: math.MaxInt64}
 }
+
+func TestHubsReportSharedIdentifiers(t *testing.T) {
+	db := openMem(t)
+	for i := 0; i < 5; i++ {
+		track(t, db, "login", i, "user:u"+itoa(uint32(i)), "email:office@corp.example")
+	}
+	track(t, db, "login", 9, "user:solo", "email:solo@x.io")
+	hubs, err := db.Hubs(3, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hubs) != 1 || hubs[0].ID != "email:office@corp.example" || hubs[0].Profiles != 4 || hubs[0].Refused != 4 {
+		t.Fatalf("hubs: %+v", hubs)
+	}
+}

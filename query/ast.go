@@ -150,6 +150,7 @@ func (*SegmentList) stmt()  {}
 func (*Types) stmt()        {}
 func (*TypesDeclare) stmt() {}
 func (*Info) stmt()         {}
+func (*Hubs) stmt()         {}
 func (*Ping) stmt()         {}
 
 // Or is L OR R.
@@ -512,6 +513,24 @@ func (s *TypesDeclare) String() string {
 		p.word(s.Normalize)
 	}
 	return p.b.String()
+}
+
+// Hubs is HUBS [MIN <n>] [LIMIT <n>]: identifiers whose links were refused
+// with at least MIN other profiles — shared office emails, default device
+// ids — worth blocking. Min 0 means the default (100), Limit 0 the default.
+type Hubs struct {
+	Min, Limit int
+}
+
+func (s *Hubs) String() string {
+	out := "HUBS"
+	if s.Min > 0 {
+		out += " MIN " + strconv.Itoa(s.Min)
+	}
+	if s.Limit > 0 {
+		out += " LIMIT " + strconv.Itoa(s.Limit)
+	}
+	return out
 }
 
 func (s *Info) String() string {

@@ -287,6 +287,23 @@ func (x *Executor) run(ctx context.Context, s *Session, st Statement, args []str
 			return Value{}, err
 		}
 		return Status("OK"), nil
+	case *Hubs:
+		min, limit := st.Min, st.Limit
+		if min <= 0 {
+			min = defaultHubsMin
+		}
+		if limit <= 0 {
+			limit = 100
+		}
+		hubs, err := x.db.Hubs(min, limit)
+		if err != nil {
+			return Value{}, err
+		}
+		out := make([]Value, len(hubs))
+		for i, h := range hubs {
+			out[i] = Map(Pair{"id", String(h.ID)}, Pair{"profiles", Int(int64(h.Profiles))}, Pair{"refused", Int(int64(h.Refused))})
+		}
+		return Array(out...), nil
 	case *Info:
 		return String(x.Info()), nil
 	case *Ping:

@@ -191,6 +191,8 @@ func (p *parser) statement() (Statement, *Error) {
 		return p.segment()
 	case "TYPES":
 		return p.types()
+	case "HUBS":
+		return p.hubs()
 	case "INFO", "PING":
 		arg := ""
 		if t, ok := p.next(); ok {
@@ -419,6 +421,44 @@ func (p *parser) timeline() (Statement, *Error) {
 			}
 		default:
 			return nil, p.errAt(t, ok, "expected LIMIT or BEFORE, found %s%s", describe(t, ok), suggest(t.text, "LIMIT", "BEFORE"))
+		}
+	}
+}
+
+// Limits of HUBS.
+const (
+	maxHubsPage    = 10000
+	defaultHubsMin = 100
+)
+
+func (p *parser) hubs() (Statement, *Error) {
+	s := &Hubs{}
+	seen := map[string]bool{}
+	for {
+		t, ok := p.next()
+		if !ok {
+			return s, nil
+		}
+		kw := strings.ToUpper(t.text)
+		if seen[kw] {
+			return nil, p.errAt(t, ok, "%s is given twice", kw)
+		}
+		seen[kw] = true
+		switch {
+		case t.is("MIN"):
+			n, err := p.number("MIN", 1, 1<<31-1, CodeSyntax)
+			if err != nil {
+				return nil, err
+			}
+			s.Min = int(n)
+		case t.is("LIMIT"):
+			n, err := p.number("LIMIT", 1, maxHubsPage, CodeTooLarge)
+			if err != nil {
+				return nil, err
+			}
+			s.Limit = int(n)
+		default:
+			return nil, p.errAt(t, ok, "expected MIN or LIMIT, found %s%s", describe(t, ok), suggest(t.text, "MIN", "LIMIT"))
 		}
 	}
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+
 	"fmt"
+	"github.com/idgraph/idgraph/engine"
 	"io"
 	"os"
 )
@@ -10,6 +12,7 @@ import (
 func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("check", "check --data DIR", stderr)
 	st := addStoreFlags(fs)
+	hubMin := fs.Int("hub-min", 100, "warn about identifiers refused with at least this many profiles")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -27,6 +30,13 @@ func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	for _, p := range problems {
 		fmt.Fprintln(stdout, p)
+	}
+	hubs, err := db.Hubs(*hubMin, 20)
+	if err != nil {
+		return err
+	}
+	for _, h := range hubs {
+		fmt.Fprintf(stdout, "warning: %s was refused with %d profiles (%d links): a shared or default value? Consider blocking it.\n", h.ID, h.Profiles, h.Refused)
 	}
 	if len(problems) > 0 {
 		return exitError{1, fmt.Sprintf("%d problem(s) found", len(problems))}
@@ -95,5 +105,28 @@ func cmdRestore(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		return err
 	}
 	fmt.Fprintf(stdout, "restored %s into %s\n", fs.Arg(0), *st.data)
+	return nil
+}
+
+func cmdRotateKey(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("rotate-key", "rotate-key --data DIR --encryption-key-file OLD --new-key-file NEW", stderr)
+	data := fs.String("data", "./idgraph-data", "data directory (the server must be stopped)")
+	oldFile := fs.String("encryption-key-file", "", "file holding the current key")
+	newFile := fs.String("new-key-file", "", "file holding the new key")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	oldKey, err := readKey(*oldFile)
+	if err != nil {
+		return err
+	}
+	newKey, err := readKey(*newFile)
+	if err != nil {
+		return err
+	}
+	if err := engine.RotateKey(*data, oldKey, newKey); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s now opens with the key in %s\n", *data, *newFile)
 	return nil
 }

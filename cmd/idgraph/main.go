@@ -23,6 +23,7 @@ Usage:
   idgraph check   --data DIR                                                    verify the store's invariants
   idgraph backup  --data DIR | --addr HOST:PORT  --out FILE                     write a backup
   idgraph restore --data DIR FILE                                               restore into an empty directory
+  idgraph rotate-key --data DIR --encryption-key-file OLD --new-key-file NEW   re-key an encrypted store
   idgraph bench   [flags]                                                       the benchmark suite
 
 Run "idgraph COMMAND --help" for a command's flags.
@@ -42,7 +43,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	cmds := map[string]func(context.Context, []string, io.Reader, io.Writer, io.Writer) error{
 		"serve": cmdServe, "query": cmdQuery, "load": cmdLoad, "check": cmdCheck,
-		"backup": cmdBackup, "restore": cmdRestore, "bench": cmdBench,
+		"backup": cmdBackup, "restore": cmdRestore, "bench": cmdBench, "rotate-key": cmdRotateKey,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

@@ -43,13 +43,9 @@ func (s storeFlags) open(logger *slog.Logger) (*engine.DB, error) {
 	opts.SyncWrites = *s.sync
 	opts.Logger = logger
 	if *s.encKeyFile != "" {
-		key, err := os.ReadFile(*s.encKeyFile)
+		key, err := readKey(*s.encKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("encryption key: %w", err)
-		}
-		key = []byte(strings.TrimSpace(string(key)))
-		if n := len(key); n != 16 && n != 24 && n != 32 {
-			return nil, fmt.Errorf("encryption key: %d bytes; it must be 16, 24 or 32", n)
+			return nil, err
 		}
 		opts.EncryptionKey = key
 	}
@@ -152,6 +148,23 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		err = nil
 	}
 	return err
+}
+
+// readKey reads an encryption key file: 16, 24 or 32 bytes, surrounding
+// white space ignored.
+func readKey(path string) ([]byte, error) {
+	if path == "" {
+		return nil, exitError{2, "no key file given"}
+	}
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("encryption key: %w", err)
+	}
+	key = []byte(strings.TrimSpace(string(key)))
+	if n := len(key); n != 16 && n != 24 && n != 32 {
+		return nil, fmt.Errorf("encryption key in %s: %d bytes; it must be 16, 24 or 32", path, n)
+	}
+	return key, nil
 }
 
 func portOf(a net.Addr) string {
