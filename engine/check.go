@@ -47,10 +47,16 @@ func (db *DB) Check() ([]string, error) {
 		idents := 0
 		if err := scan(txn, pIdent, func(k, v []byte) error {
 			idents++
-			n := binary.BigEndian.Uint32(v)
+			if len(v) != 8 {
+				report("identifier %q has a corrupt record", k[1:])
+				return nil
+			}
+			n, p := binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])
 			nr := nodes[n]
 			if nr == nil || string(identKey(nr.Type, nr.Value)) != string(k) {
 				report("identifier %q points at node %d, which does not hold it", k[1:], n)
+			} else if nr.Profile != p {
+				report("identifier %q says profile %d, its node says %d", k[1:], p, nr.Profile)
 			}
 			return nil
 		}); err != nil {
@@ -86,11 +92,7 @@ func (db *DB) Check() ([]string, error) {
 			if pr.Into != 0 {
 				continue
 			}
-			var mem []memberEntry
-			if err := getMsg(txn, memberKey(p), &mem); err != nil {
-				report("profile %d has no member list: %v", p, err)
-				continue
-			}
+			mem := pr.Mem
 			counts := map[string]int{}
 			var evs, first, last int64
 			for _, m := range mem {

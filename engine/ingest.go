@@ -212,7 +212,7 @@ func (w *writer) recompute(p uint32, pr *profile) error {
 	if err != nil {
 		return err
 	}
-	rec := profRec{Created: pr.rec.Created}
+	rec := profRec{Created: pr.rec.Created, Mem: pr.rec.Mem}
 	counts := map[int]int{}
 	for _, n := range ms {
 		nr, err := w.node(n)

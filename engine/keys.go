@@ -5,11 +5,10 @@ import "encoding/binary"
 // Key layout: one keyspace, one-byte prefixes, big-endian integers so prefix
 // scans come out ordered. Values are msgpack.
 //
-//	i type 0x00 value      → node id (4 bytes)        identifier → node
+//	i type 0x00 value      → node id, profile id      identifier → node and its profile (8 bytes)
 //	n node                 → nodeRec                  node → type, value, profile
 //	t node                 → factsRec                 traits and consent said of this node
-//	p profile              → profRec                  profile (or its forwarding pointer)
-//	m profile              → []memberEntry            members of a profile (one value: WHO is point reads)
+//	p profile              → profRec                  profile with its member list (or a forwarding pointer)
 //	v node time seq        → eventRec                 events, keyed by their anchor
 //	s seq                  → groupRec                 link groups in arrival order
 //	g node seq             → (empty)                  the link groups a node is in
@@ -22,7 +21,6 @@ const (
 	pNode    = 'n'
 	pFacts   = 't'
 	pProfile = 'p'
-	pMember  = 'm'
 	pEvent   = 'v'
 	pGroup   = 's'
 	pNodeGrp = 'g'
@@ -50,7 +48,7 @@ func u32Key(prefix byte, n uint32) []byte {
 func nodeKey(n uint32) []byte     { return u32Key(pNode, n) }
 func factsKey(n uint32) []byte    { return u32Key(pFacts, n) }
 func profileKey(p uint32) []byte  { return u32Key(pProfile, p) }
-func memberKey(p uint32) []byte   { return u32Key(pMember, p) }
+
 func eventPrefix(n uint32) []byte { return u32Key(pEvent, n) }
 func nodeGroupPrefix(n uint32) []byte {
 	return u32Key(pNodeGrp, n)
@@ -147,6 +145,9 @@ type profRec struct {
 	Last    int64                 `msgpack:"l,omitempty"`
 	Traits  map[string]stamped    `msgpack:"tr,omitempty"`
 	Consent map[string]consentVal `msgpack:"co,omitempty"`
+	// Mem lists the members, so WHO is two point reads: identifier → profile
+	// id, profile id → this record.
+	Mem []memberEntry `msgpack:"mm,omitempty"`
 }
 
 // eventRec is one tracked event, stored under its anchor node.
@@ -178,4 +179,12 @@ type metaRec struct {
 	// Erase is set by FORGET and cleared once a clean shutdown has
 	// compacted the erased values out of the files.
 	Erase bool `msgpack:"erase,omitempty"`
+}
+
+// identValue is the value of an identifier key: its node and profile.
+func identValue(n, p uint32) []byte {
+	v := make([]byte, 8)
+	binary.BigEndian.PutUint32(v, n)
+	binary.BigEndian.PutUint32(v[4:], p)
+	return v
 }

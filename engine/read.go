@@ -2,6 +2,7 @@ package engine
 
 import (
 	"container/heap"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -65,33 +66,26 @@ func (r *reader) resolveID(raw string) (p, node uint32, err error) {
 	if err != nil || blocked {
 		return 0, 0, err
 	}
-	n, err := r.lookup(id)
-	if err != nil || n == 0 {
-		return 0, 0, err
-	}
-	var nr nodeRec
-	if err := getMsg(r.txn, nodeKey(n), &nr); err != nil {
-		return 0, 0, err
-	}
-	return nr.Profile, n, nil
+	return r.lookup(id)
 }
 
-func (r *reader) lookup(id ID) (uint32, error) {
+// lookup returns an identifier's profile and node (zeros when unknown).
+func (r *reader) lookup(id ID) (p, n uint32, err error) {
 	item, err := r.txn.Get(identKey(id.Type, id.Value))
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return 0, nil
+		return 0, 0, nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	var n uint32
 	err = item.Value(func(v []byte) error {
-		if len(v) == 4 {
-			n = uint32(v[0])<<24 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3])
+		if len(v) != 8 {
+			return fmt.Errorf("corrupt identifier record for %s", id)
 		}
+		n, p = binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])
 		return nil
 	})
-	return n, err
+	return p, n, err
 }
 
 func (r *reader) profile(p uint32) (*Profile, error) {
@@ -113,11 +107,7 @@ func (r *reader) profile(p uint32) (*Profile, error) {
 	for k, v := range pr.Consent {
 		out.Consent[k] = v.Grant
 	}
-	mem, err := r.members(p)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range mem {
+	for _, m := range pr.Mem {
 		out.IDs = append(out.IDs, m.ID)
 	}
 	sort.Strings(out.IDs)
@@ -125,12 +115,9 @@ func (r *reader) profile(p uint32) (*Profile, error) {
 }
 
 func (r *reader) members(p uint32) ([]memberEntry, error) {
-	var mem []memberEntry
-	err := getMsg(r.txn, memberKey(p), &mem)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		err = nil
-	}
-	return mem, err
+	var pr profRec
+	err := getMsg(r.txn, profileKey(p), &pr)
+	return pr.Mem, err
 }
 
 func (r *reader) memberNodes(p uint32) ([]uint32, error) {

@@ -27,11 +27,6 @@ const txnEntriesSoftLimit = 20000
 type profile struct {
 	rec    profRec
 	counts map[int]int // members per type code
-	// mem is the member list, loaded on first use; memDirty marks it for
-	// writing at commit.
-	mem       []memberEntry
-	memLoaded bool
-	memDirty  bool
 }
 
 // writer is the single goroutine's state: the open transaction and caches of
@@ -203,6 +198,9 @@ func (w *writer) commit() error {
 			err = w.del(nodeKey(n))
 		} else {
 			err = w.put(nodeKey(n), rec)
+			if err == nil {
+				err = w.setRaw(identKey(rec.Type, rec.Value), identValue(n, rec.Profile))
+			}
 		}
 		if err != nil {
 			return err
@@ -213,20 +211,9 @@ func (w *writer) commit() error {
 		var err error
 		if pr == nil {
 			err = w.del(profileKey(p))
-			if err == nil {
-				err = w.del(memberKey(p))
-			}
 		} else {
 			pr.rec.Counts = w.countNames(pr.counts)
 			err = w.put(profileKey(p), &pr.rec)
-			if err == nil && pr.memDirty {
-				if len(pr.mem) == 0 {
-					err = w.del(memberKey(p))
-				} else {
-					err = w.put(memberKey(p), pr.mem)
-				}
-				pr.memDirty = false
-			}
 		}
 		if err != nil {
 			return err
@@ -308,7 +295,7 @@ func (w *writer) lookup(id ID) (uint32, error) {
 	}
 	var n uint32
 	err = item.Value(func(v []byte) error {
-		if len(v) != 4 {
+		if len(v) != 8 {
 			return fmt.Errorf("corrupt identifier record for %s", id)
 		}
 		n = uint32(v[0])<<24 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3])
@@ -383,8 +370,8 @@ func (w *writer) members(p uint32) ([]uint32, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]uint32, len(pr.mem))
-	for i, m := range pr.mem {
+	out := make([]uint32, len(pr.rec.Mem))
+	for i, m := range pr.rec.Mem {
 		out[i] = m.Node
 	}
 	return out, nil
@@ -394,13 +381,6 @@ func (w *writer) loadMembers(p uint32) (*profile, error) {
 	pr, err := w.prof(p)
 	if err != nil {
 		return nil, err
-	}
-	if !pr.memLoaded {
-		err := getMsg(w.txn, memberKey(p), &pr.mem)
-		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
-			return nil, fmt.Errorf("members of %d: %w", p, err)
-		}
-		pr.memLoaded = true
 	}
 	return pr, nil
 }
@@ -449,11 +429,7 @@ func evs(as []anchored) []index.Event {
 func (w *writer) newNode(id ID) (uint32, error) {
 	w.meta.Node++
 	n := w.meta.Node
-	k := identKey(id.Type, id.Value)
-	if err := w.setRaw(k, []byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}); err != nil {
-		return 0, err
-	}
-	w.ids[string(k)] = n
+	w.ids[string(identKey(id.Type, id.Value))] = n
 	w.nodes[n] = &nodeRec{Type: id.Type, Value: id.Value}
 	w.dirtyNodes[n] = true
 	return n, nil
@@ -462,7 +438,7 @@ func (w *writer) newNode(id ID) (uint32, error) {
 func (w *writer) newProfile() (uint32, *profile) {
 	w.meta.Profile++
 	p := w.meta.Profile
-	pr := &profile{rec: profRec{Created: w.now}, counts: map[int]int{}, memLoaded: true}
+	pr := &profile{rec: profRec{Created: w.now}, counts: map[int]int{}}
 	w.profs[p] = pr
 	w.dirtyProfs[p] = true
 	w.touched[p] = true
@@ -474,8 +450,7 @@ func (w *writer) setMember(p, n uint32, rec *nodeRec) error {
 	if err != nil {
 		return err
 	}
-	pr.mem = append(pr.mem, memberEntry{Node: n, ID: rec.Type + ":" + rec.Value})
-	pr.memDirty = true
+	pr.rec.Mem = append(pr.rec.Mem, memberEntry{Node: n, ID: rec.Type + ":" + rec.Value})
 	w.dirtyProfs[p] = true
 	return nil
 }
@@ -485,13 +460,12 @@ func (w *writer) delMember(p, n uint32) error {
 	if err != nil {
 		return err
 	}
-	for i, m := range pr.mem {
+	for i, m := range pr.rec.Mem {
 		if m.Node == n {
-			pr.mem = append(pr.mem[:i:i], pr.mem[i+1:]...)
+			pr.rec.Mem = append(pr.rec.Mem[:i:i], pr.rec.Mem[i+1:]...)
 			break
 		}
 	}
-	pr.memDirty = true
 	w.dirtyProfs[p] = true
 	return nil
 }

@@ -274,19 +274,6 @@ func (c *conn) call(args []string) (v query.Value, err error) {
 	return c.s.exec.Exec(c.s.ctx, c.sess, args)
 }
 
-// strings returns the last command's arguments as strings that the
-// Executor may keep: one allocation for the bytes, one for the slice.
-func (r *reader) strings() []string {
-	all := string(r.buf)
-	out := make([]string, len(r.ends))
-	start := 0
-	for i, end := range r.ends {
-		out[i] = all[start:end]
-		start = end
-	}
-	return out
-}
-
 // checkPassword reports which user, if any, the credentials name. An empty
 // user means "either": AUTH <password> alone.
 func (c *conn) checkPassword(user, pass string) (string, bool) {

@@ -4,8 +4,9 @@
 //
 // A Server answers the connection-level commands itself — PING, ECHO, AUTH,
 // HELLO, QUIT, CLIENT (SETNAME, GETNAME, ID, SETINFO, INFO), COMMAND (plain,
-// COUNT, DOCS, INFO), SELECT 0, CONFIG GET (always empty) and INFO — and hands
-// every other command to an Executor, with a query.Session per connection
+// COUNT, DOCS, INFO), SELECT 0, CONFIG GET (which knows only "save" and
+// "appendonly", for redis-benchmark) and INFO — and hands every other
+// command to an Executor, with a query.Session per connection
 // that carries the client's name and whether it logged in read-only.
 //
 // # Protocol

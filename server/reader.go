@@ -88,6 +88,19 @@ func (r *reader) read(lim limits) ([][]byte, error) {
 	return r.args, nil
 }
 
+// strings returns the last command's arguments as strings that the
+// Executor may keep: one allocation for the bytes, one for the slice.
+func (r *reader) strings() []string {
+	all := string(r.buf)
+	out := make([]string, len(r.ends))
+	start := 0
+	for i, end := range r.ends {
+		out[i] = all[start:end]
+		start = end
+	}
+	return out
+}
+
 // header reads a "<prefix><n>\r\n" line and returns n.
 func (r *reader) header(prefix byte) (int64, error) {
 	line, err := r.readLine(maxHeader)

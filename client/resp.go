@@ -1,0 +1,174 @@
+package client
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"time"
+)
+
+// Bounds on what the client accepts from a server, so a broken or hostile
+// server cannot make it allocate without limit.
+const (
+	maxReplyBulk  = 512 << 20
+	maxReplyArray = 1 << 24
+	maxReplyDepth = 64
+)
+
+// errProtocol is a reply the client cannot parse; the connection is dropped.
+var errProtocol = errors.New("idgraph: protocol error")
+
+// conn is one connection of the pool. It is used by one goroutine at a time:
+// the one that took it from the pool.
+type conn struct {
+	nc          net.Conn
+	br          *bufio.Reader
+	bw          *bufio.Writer
+	broken      bool // not to be reused
+	hasDeadline bool
+	num         [24]byte
+}
+
+func newConn(nc net.Conn) *conn {
+	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 8<<10)}
+}
+
+func (c *conn) writeHeader(prefix byte, n int) {
+	b := append(c.num[:0], prefix)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, '\r', '\n')
+	c.bw.Write(b)
+}
+
+// writeCommand buffers one command as a RESP array of bulk strings.
+func (c *conn) writeCommand(args []string) {
+	c.writeHeader('*', len(args))
+	for _, a := range args {
+		c.writeHeader('$', len(a))
+		c.bw.WriteString(a)
+		c.bw.WriteString("\r\n")
+	}
+}
+
+// readReply reads one reply. A server error reply is returned as a value
+// of type *Error, not as err; err is for the transport and the protocol.
+func (c *conn) readReply() (any, error) { return c.readValue(0) }
+
+func (c *conn) line() ([]byte, error) {
+	line, err := c.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		// Status and error lines may exceed the buffer; gather them.
+		buf := append([]byte(nil), line...)
+		for err == bufio.ErrBufferFull && len(buf) < maxReplyBulk {
+			line, err = c.br.ReadSlice('\n')
+			buf = append(buf, line...)
+		}
+		line = buf
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(line) < 3 || line[len(line)-2] != '\r' {
+		return nil, fmt.Errorf("%w: malformed line %q", errProtocol, line)
+	}
+	return line[:len(line)-2], nil
+}
+
+func parseInt(b []byte) (int64, error) {
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: bad integer %q", errProtocol, b)
+	}
+	return n, nil
+}
+
+func (c *conn) readValue(depth int) (any, error) {
+	if depth > maxReplyDepth {
+		return nil, fmt.Errorf("%w: reply nested too deep", errProtocol)
+	}
+	line, err := c.line()
+	if err != nil {
+		return nil, err
+	}
+	kind, body := line[0], line[1:]
+	switch kind {
+	case '+':
+		return string(body), nil
+	case '-':
+		return parseError(string(body)), nil
+	case ':':
+		return parseInt(body)
+	case '_':
+		return nil, nil
+	case '#':
+		switch string(body) {
+		case "t":
+			return int64(1), nil
+		case "f":
+			return int64(0), nil
+		}
+		return nil, fmt.Errorf("%w: bad boolean %q", errProtocol, body)
+	case ',', '(':
+		return string(body), nil
+	case '$', '=', '!':
+		n, err := parseInt(body)
+		if err != nil {
+			return nil, err
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		if n > maxReplyBulk {
+			return nil, fmt.Errorf("%w: bulk of %d bytes", errProtocol, n)
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(c.br, buf); err != nil {
+			return nil, err
+		}
+		s := string(buf[:n])
+		switch kind {
+		case '=': // verbatim string: "txt:" and the text
+			if len(s) >= 4 {
+				s = s[4:]
+			}
+		case '!':
+			return parseError(s), nil
+		}
+		return s, nil
+	case '*', '~', '%':
+		n, err := parseInt(body)
+		if err != nil {
+			return nil, err
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		if kind == '%' {
+			n *= 2 // maps are returned flat, key then value, as in RESP2
+		}
+		if n > maxReplyArray {
+			return nil, fmt.Errorf("%w: array of %d elements", errProtocol, n)
+		}
+		arr := make([]any, n)
+		for i := range arr {
+			if arr[i], err = c.readValue(depth + 1); err != nil {
+				return nil, err
+			}
+		}
+		return arr, nil
+	}
+	return nil, fmt.Errorf("%w: unexpected reply type %q", errProtocol, kind)
+}
+
+// setDeadline applies the call's deadline, touching the socket only when
+// there is one to set or one to clear.
+func (c *conn) setDeadline(t time.Time) {
+	if t.IsZero() && !c.hasDeadline {
+		return
+	}
+	c.nc.SetDeadline(t)
+	c.hasDeadline = !t.IsZero()
+}
