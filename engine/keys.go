@@ -45,9 +45,9 @@ func u32Key(prefix byte, n uint32) []byte {
 	return k
 }
 
-func nodeKey(n uint32) []byte     { return u32Key(pNode, n) }
-func factsKey(n uint32) []byte    { return u32Key(pFacts, n) }
-func profileKey(p uint32) []byte  { return u32Key(pProfile, p) }
+func nodeKey(n uint32) []byte    { return u32Key(pNode, n) }
+func factsKey(n uint32) []byte   { return u32Key(pFacts, n) }
+func profileKey(p uint32) []byte { return u32Key(pProfile, p) }
 
 func eventPrefix(n uint32) []byte { return u32Key(pEvent, n) }
 func nodeGroupPrefix(n uint32) []byte {
