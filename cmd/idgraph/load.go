@@ -106,7 +106,6 @@ type loader struct {
 	maxRejects int
 	start      time.Time
 	sum        load.Summary
-	pending    []load.Record
 }
 
 func (l *loader) run(ctx context.Context, files []string, opts load.Options, style load.ProgressStyle) error {
@@ -124,44 +123,92 @@ func (l *loader) run(ctx context.Context, files []string, opts load.Options, sty
 		if err != nil {
 			return err
 		}
-		err = l.file(ctx, r, func(n int64) { prog.Update(done+n, l.sum) })
+		err = l.file(ctx, r, func() { prog.Update(done+r.BytesRead(), l.sum) })
 		done += r.BytesRead()
 		closer.Close()
 		if err != nil {
 			return err
 		}
 	}
-	return l.flush(ctx)
+	return nil
 }
 
-func (l *loader) file(ctx context.Context, r *load.Reader, progress func(int64)) error {
-	for {
+// item is what the parsing goroutine hands to the applying one, in input
+// order: a chunk of records, or a line that could not be parsed.
+type item struct {
+	recs   []load.Record
+	reject string
+	err    error // a read error that ends the file
+}
+
+// file parses in one goroutine and applies in this one, so parsing the
+// next chunk overlaps with the engine committing this one.
+func (l *loader) file(ctx context.Context, r *load.Reader, progress func()) error {
+	items := make(chan item, 4)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(items)
+		send := func(it item) bool {
+			select {
+			case items <- it:
+				return true
+			case <-stop:
+				return false
+			}
+		}
+		var chunk []load.Record
+		for {
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				if len(chunk) > 0 {
+					send(item{recs: chunk})
+				}
+				return
+			}
+			var le *load.LineError
+			if errors.As(err, &le) {
+				if len(chunk) > 0 && !send(item{recs: chunk}) {
+					return
+				}
+				chunk = nil
+				if !send(item{reject: le.Error()}) {
+					return
+				}
+				continue
+			}
+			if err != nil {
+				send(item{err: err})
+				return
+			}
+			chunk = append(chunk, rec)
+			if len(chunk) >= loadChunk {
+				if !send(item{recs: chunk}) {
+					return
+				}
+				chunk = nil
+			}
+		}
+	}()
+	for it := range items {
 		if err := ctx.Err(); err != nil {
-			l.flush(context.Background())
 			return fmt.Errorf("interrupted in %s after %d lines; everything before that is loaded", r.Name(), l.sum.Lines)
 		}
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		var le *load.LineError
-		if errors.As(err, &le) {
-			if rerr := l.reject(le.Error()); rerr != nil {
-				return rerr
-			}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		l.pending = append(l.pending, rec)
-		if len(l.pending) >= loadChunk {
-			if err := l.flush(ctx); err != nil {
+		switch {
+		case it.err != nil:
+			return it.err
+		case it.reject != "":
+			if err := l.reject(it.reject); err != nil {
 				return err
 			}
-			progress(r.BytesRead())
+		default:
+			if err := l.apply(ctx, it.recs); err != nil {
+				return err
+			}
+			progress()
 		}
 	}
+	return nil
 }
 
 func (l *loader) reject(msg string) error {
@@ -173,18 +220,14 @@ func (l *loader) reject(msg string) error {
 	return nil
 }
 
-func (l *loader) flush(ctx context.Context) error {
-	if len(l.pending) == 0 {
-		return nil
-	}
-	refused, errs, err := l.sink.apply(ctx, l.pending)
+func (l *loader) apply(ctx context.Context, recs []load.Record) error {
+	refused, errs, err := l.sink.apply(ctx, recs)
 	if err != nil {
 		return err
 	}
-	for i, rec := range l.pending {
+	for i, rec := range recs {
 		if errs[i] != nil {
 			if rerr := l.reject(fmt.Sprintf("%s:%d: %v", rec.File, rec.Line, errs[i])); rerr != nil {
-				l.pending = l.pending[:0]
 				return rerr
 			}
 			continue
@@ -192,7 +235,6 @@ func (l *loader) flush(ctx context.Context) error {
 		l.sum.Add(rec)
 		l.sum.Refused += int64(refused[i])
 	}
-	l.pending = l.pending[:0]
 	return nil
 }
 
