@@ -4,7 +4,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/idgraph/idgraph/index"
@@ -258,6 +261,33 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	_, err := db.bdb.Backup(cw, 0)
 	return cw.n, err
+}
+
+// BackupToDir writes a backup into the "backups" folder of the data
+// directory, named by the time, and returns its path and size.
+func (db *DB) BackupToDir() (string, int64, error) {
+	if db.opts.InMemory {
+		return "", 0, invalid("an in-memory store has no data directory to back up into")
+	}
+	dir := filepath.Join(db.opts.Dir, "backups")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", 0, err
+	}
+	path := filepath.Join(dir, "backup-"+time.Now().UTC().Format("20060102T150405.000Z")+".bak")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := db.Backup(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return "", 0, err
+	}
+	abs, _ := filepath.Abs(path)
+	return abs, n, nil
 }
 
 type countWriter struct {

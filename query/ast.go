@@ -25,7 +25,7 @@ type Expr interface {
 func IsWrite(s Statement) bool {
 	switch s.(type) {
 	case *Track, *Merge, *Set, *Consent, *Unlink, *Forget,
-		*SegmentSave, *SegmentDrop, *TypesDeclare:
+		*SegmentSave, *SegmentDrop, *TypesDeclare, *Backup:
 		return true
 	}
 	return false
@@ -151,6 +151,7 @@ func (*Types) stmt()        {}
 func (*TypesDeclare) stmt() {}
 func (*Info) stmt()         {}
 func (*Hubs) stmt()         {}
+func (*Backup) stmt()       {}
 func (*Ping) stmt()         {}
 
 // Or is L OR R.
@@ -532,6 +533,13 @@ func (s *Hubs) String() string {
 	}
 	return out
 }
+
+// Backup is BACKUP: write a consistent backup of the running store into the
+// backups folder of its data directory; the reply is the file's path. It
+// needs a user that may write (it creates a file on the server).
+type Backup struct{}
+
+func (*Backup) String() string { return "BACKUP" }
 
 func (s *Info) String() string {
 	if s.Section == "" {

@@ -304,6 +304,12 @@ func (x *Executor) run(ctx context.Context, s *Session, st Statement, args []str
 			out[i] = Map(Pair{"id", String(h.ID)}, Pair{"profiles", Int(int64(h.Profiles))}, Pair{"refused", Int(int64(h.Refused))})
 		}
 		return Array(out...), nil
+	case *Backup:
+		path, n, err := x.db.BackupToDir()
+		if err != nil {
+			return Value{}, err
+		}
+		return Map(Pair{"path", String(path)}, Pair{"bytes", Int(n)}), nil
 	case *Info:
 		return String(x.Info()), nil
 	case *Ping:

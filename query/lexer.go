@@ -275,7 +275,7 @@ func keywordSet(lists ...[]string) map[string]bool {
 
 var (
 	commands = []string{"TRACK", "MERGE", "SET", "CONSENT", "WHO", "WHY", "TIMELINE",
-		"UNLINK", "FORGET", "SEGMENT", "TYPES", "INFO", "PING", "HUBS"}
+		"UNLINK", "FORGET", "SEGMENT", "TYPES", "INFO", "PING", "HUBS", "BACKUP"}
 	serverCommands = []string{"AUTH", "HELLO", "QUIT", "CLIENT", "COMMAND", "RESET", "SELECT"}
 	segmentVerbs   = []string{"COUNT", "IDS", "SAVE", "DROP", "LIST"}
 	exprKeywords   = []string{"DID", "HAS", "TRAIT", "CONSENT", "IN", "NOT"}

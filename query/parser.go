@@ -193,6 +193,8 @@ func (p *parser) statement() (Statement, *Error) {
 		return p.types()
 	case "HUBS":
 		return p.hubs()
+	case "BACKUP":
+		return &Backup{}, p.expectEnd("BACKUP")
 	case "INFO", "PING":
 		arg := ""
 		if t, ok := p.next(); ok {

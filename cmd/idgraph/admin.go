@@ -5,6 +5,7 @@ import (
 
 	"fmt"
 	"github.com/idgraph/idgraph/engine"
+	"github.com/redis/go-redis/v9"
 	"io"
 	"os"
 )
@@ -46,11 +47,16 @@ func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 }
 
 func cmdBackup(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("backup", "backup --data DIR --out FILE", stderr)
+	fs := newFlags("backup", "backup --data DIR --out FILE | --addr HOST:PORT [--out FILE]", stderr)
 	st := addStoreFlags(fs)
 	out := fs.String("out", "", "file to write the backup to")
+	addr := fs.String("addr", "", "back up a running server (online); it writes into DATA/backups")
+	pass := fs.String("password", "", "password for --addr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *addr != "" {
+		return backupOnline(ctx, *addr, *pass, *out, stdout)
 	}
 	if *out == "" {
 		return exitError{2, "--out FILE is required"}
@@ -128,5 +134,48 @@ func cmdRotateKey(ctx context.Context, args []string, _ io.Reader, stdout, stder
 		return err
 	}
 	fmt.Fprintf(stdout, "%s now opens with the key in %s\n", *data, *newFile)
+	return nil
+}
+
+// backupOnline asks a running server for a backup (BACKUP) and, when the
+// file it wrote is reachable from here, copies it to out.
+func backupOnline(ctx context.Context, addr, pass, out string, stdout io.Writer) error {
+	c := redis.NewClient(&redis.Options{Addr: addr, Password: pass, Protocol: 2, DisableIdentity: true})
+	defer c.Close()
+	v, err := c.Do(ctx, "BACKUP").Slice()
+	if err != nil {
+		return err
+	}
+	var path string
+	var size int64
+	for i := 0; i+1 < len(v); i += 2 {
+		switch v[i] {
+		case "path":
+			path, _ = v[i+1].(string)
+		case "bytes":
+			size, _ = v[i+1].(int64)
+		}
+	}
+	if out == "" {
+		fmt.Fprintf(stdout, "backup written by the server to %s (%d bytes)\n", path, size)
+		return nil
+	}
+	src, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("the server wrote %s, which is not readable from here: %w", path, err)
+	}
+	defer src.Close()
+	dst, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	if err := dst.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backup written to %s (%d bytes; the server's copy is %s)\n", out, size, path)
 	return nil
 }

@@ -253,3 +253,25 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatal("check after restore failed")
 	}
 }
+
+func TestBackupOnlineWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	addr := startServer(t, dir)
+	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
+	defer c.Close()
+	if err := c.Do(context.Background(), "TRACK", "login", "user:online", "cookie:o1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	bk := filepath.Join(t.TempDir(), "online.bak")
+	if out, errb, code := runCmd(t, "backup", "--addr", addr, "--out", bk); code != 0 {
+		t.Fatalf("online backup: %s %s", out, errb)
+	}
+	dst := filepath.Join(t.TempDir(), "r")
+	if out, errb, code := runCmd(t, "restore", "--data", dst, bk); code != 0 {
+		t.Fatalf("restore: %s %s", out, errb)
+	}
+	out, _, _ := runCmd(t, "query", "--data", dst, "WHO cookie:o1")
+	if !strings.Contains(out, "user:online") {
+		t.Fatalf("restored online backup: %s", out)
+	}
+}
