@@ -2,6 +2,7 @@ package engine
 
 import (
 	"crypto/sha256"
+	"slices"
 	"errors"
 	"fmt"
 	"sort"
@@ -150,8 +151,19 @@ func (w *writer) reresolve(start []uint32) error {
 		}
 	}
 	seqs := make([]uint64, 0, len(groups))
-	for s := range groups {
+	orig := make(map[uint64][][]uint32, len(groups))
+	dirtyGroups := map[uint64]bool{}
+	for s, g := range groups {
 		seqs = append(seqs, s)
+		sets := make([][]uint32, len(g.Sets))
+		for i, set := range g.Sets {
+			sets[i] = slices.Clone(set)
+		}
+		orig[s] = sets
+		if len(g.Rules) != len(g.Sets) {
+			dirtyGroups[s] = true
+			g.Rules = make([][]string, len(g.Sets))
+		}
 	}
 	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
 	typeOf := func(n uint32) (int, error) {
@@ -164,6 +176,7 @@ func (w *writer) reresolve(start []uint32) error {
 	sc := newScratch()
 	for _, s := range seqs {
 		g := groups[s]
+		changed := dirtyGroups[s]
 		for i, set := range g.Sets {
 			ms := make([]member, len(set))
 			for j, n := range set {
@@ -182,10 +195,19 @@ func (w *writer) reresolve(start []uint32) error {
 			for j, d := range ds {
 				rules[j+1] = d.rule
 			}
-			g.Rules[i] = rules
+			if i >= len(g.Rules) || !slices.Equal(g.Rules[i], rules) || !slices.Equal(set, orig[s][i]) {
+				changed = true
+			}
+			if i < len(g.Rules) {
+				g.Rules[i] = rules
+			}
 		}
-		if err := w.put(groupKey(s), g); err != nil {
-			return err
+		// Only groups whose decisions (or order) changed are rewritten: a
+		// component's history can be long, its changes are usually few.
+		if changed {
+			if err := w.put(groupKey(s), g); err != nil {
+				return err
+			}
 		}
 	}
 	nodes := make([]uint32, 0, len(comp))
@@ -274,11 +296,24 @@ func (w *writer) reresolve(start []uint32) error {
 			w.index(func(x *index.Index) { x.Drop(q) })
 		}
 	}
+	// A piece that kept its old id and exactly its old members is unchanged;
+	// the others are recomputed from their members.
+	oldMembers := map[uint32][]uint32{}
+	for _, n := range nodes {
+		if q := oldProf[n]; q != 0 {
+			oldMembers[q] = append(oldMembers[q], n)
+		}
+	}
 	for _, l := range labels {
 		p := idOf[l]
 		pr, err := w.prof(p)
 		if err != nil {
 			return err
+		}
+		now := slices.Clone(sc.members[l])
+		slices.Sort(now)
+		if pr.rec.Into == 0 && slices.Equal(now, oldMembers[p]) && !w.touched[p] {
+			continue
 		}
 		if err := w.recompute(p, pr); err != nil {
 			return err
