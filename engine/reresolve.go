@@ -2,9 +2,9 @@ package engine
 
 import (
 	"crypto/sha256"
-	"slices"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
