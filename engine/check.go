@@ -312,6 +312,7 @@ func (db *DB) Restore(r io.Reader) error {
 	if err := db.bdb.Load(r, 256); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
+	db.pcache.reset()
 	if db.snapPath != "" {
 		removeFile(db.snapPath)
 	}

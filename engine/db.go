@@ -36,6 +36,9 @@ type Options struct {
 	MaxIDs int
 	// MaxBatch is the most operations one group commit applies (default 2000).
 	MaxBatch int
+	// ReadCacheSize bounds the profiles kept decoded for WHO (default
+	// 200,000; negative disables the cache).
+	ReadCacheSize int
 	// CacheSize bounds the writer's cache of nodes and profiles (entries,
 	// default 2,000,000); past it the cache is emptied after a commit.
 	CacheSize int
@@ -49,7 +52,7 @@ type Options struct {
 
 // DefaultOptions returns the options for a store in dir.
 func DefaultOptions(dir string) Options {
-	return Options{Dir: dir, MaxIDs: 32, MaxBatch: 2000, CacheSize: 2_000_000, Now: time.Now}
+	return Options{Dir: dir, MaxIDs: 32, MaxBatch: 2000, CacheSize: 2_000_000, ReadCacheSize: 200_000, Now: time.Now}
 }
 
 // DB is an identity graph. All methods are safe for concurrent use: writes
@@ -81,7 +84,8 @@ type DB struct {
 	supprMu sync.RWMutex
 	suppr   map[[32]byte]bool // suppressed identifiers' salted hashes
 
-	w *writer // owned by the writer goroutine after Open returns
+	w      *writer // owned by the writer goroutine after Open returns
+	pcache *profileCache
 }
 
 type stats struct {
@@ -99,6 +103,9 @@ func Open(opts Options) (*DB, error) {
 	}
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = def.CacheSize
+	}
+	if opts.ReadCacheSize == 0 {
+		opts.ReadCacheSize = def.ReadCacheSize
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -153,6 +160,7 @@ func openDB(opts Options, bdb *badger.DB) (*DB, error) {
 		gcKick: make(chan struct{}, 1),
 		gcDone: make(chan struct{}),
 		suppr:  map[[32]byte]bool{},
+		pcache: newProfileCache(opts.ReadCacheSize),
 	}
 	// An encrypted store keeps no plaintext index snapshot beside it: the
 	// index is rebuilt from the (encrypted) events on open instead.

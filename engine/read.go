@@ -27,16 +27,32 @@ type Profile struct {
 
 // view runs f on a consistent snapshot of the store.
 func (db *DB) view(f func(*reader) error) error {
+	gen0 := db.pcache.gen.Load()
 	return db.bdb.View(func(txn *badger.Txn) error {
-		return f(&reader{txn: txn, tt: db.types.Load(), bl: db.bl})
+		return f(&reader{txn: txn, tt: db.types.Load(), bl: db.bl, cache: db.pcache, gen0: gen0})
 	})
 }
 
 // reader answers queries on one snapshot.
 type reader struct {
-	txn *badger.Txn
-	tt  *typeTable
-	bl  blocklist
+	txn   *badger.Txn
+	tt    *typeTable
+	bl    blocklist
+	cache *profileCache
+	gen0  uint64 // cache generation noted before the snapshot opened
+}
+
+// profRec reads a profile record, through the cache.
+func (r *reader) profRec(p uint32) (*profRec, error) {
+	if pr := r.cache.get(p); pr != nil {
+		return pr, nil
+	}
+	pr := new(profRec)
+	if err := getMsg(r.txn, profileKey(p), pr); err != nil {
+		return nil, err
+	}
+	r.cache.put(p, pr, r.gen0)
+	return pr, nil
 }
 
 // resolveID finds the live profile id addresses (an identifier or
@@ -89,8 +105,8 @@ func (r *reader) lookup(id ID) (p, n uint32, err error) {
 }
 
 func (r *reader) profile(p uint32) (*Profile, error) {
-	var pr profRec
-	if err := getMsg(r.txn, profileKey(p), &pr); err != nil {
+	pr, err := r.profRec(p)
+	if err != nil {
 		return nil, err
 	}
 	out := &Profile{ID: p, Traits: map[string]string{}, Consent: map[string]bool{}, Events: pr.Events,
@@ -115,9 +131,11 @@ func (r *reader) profile(p uint32) (*Profile, error) {
 }
 
 func (r *reader) members(p uint32) ([]memberEntry, error) {
-	var pr profRec
-	err := getMsg(r.txn, profileKey(p), &pr)
-	return pr.Mem, err
+	pr, err := r.profRec(p)
+	if err != nil {
+		return nil, err
+	}
+	return pr.Mem, nil
 }
 
 func (r *reader) memberNodes(p uint32) ([]uint32, error) {

@@ -223,7 +223,9 @@ func (w *writer) commit() error {
 	if err := w.put(metaKey, &w.meta); err != nil {
 		return err
 	}
+	w.db.pcache.invalidate(w.dirtyProfs)
 	err := w.txn.Commit()
+	w.db.pcache.invalidate(w.dirtyProfs)
 	w.txn = nil
 	w.snap.Discard()
 	clear(w.dirtyNodes)
