@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -336,5 +337,44 @@ func TestHubsReportSharedIdentifiers(t *testing.T) {
 	}
 	if len(hubs) != 1 || hubs[0].ID != "email:office@corp.example" || hubs[0].Profiles != 4 || hubs[0].Refused != 4 {
 		t.Fatalf("hubs: %+v", hubs)
+	}
+}
+
+// Readers hammering WHO fill the read cache while the writer changes the
+// same profiles; after each acknowledged write, WHO must show it.
+func TestReadCacheNeverStaleAfterAck(t *testing.T) {
+	db := openMem(t)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	var last atomic.Int64
+	for g := 0; g < 3; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				i := last.Load()
+				db.Who("cookie:c" + itoa(uint32(i)))
+				db.Who("email:e" + itoa(uint32(i)) + "@x.io")
+			}
+		}()
+	}
+	for i := 0; i < 300; i++ {
+		last.Store(int64(i))
+		c, e := "cookie:c"+itoa(uint32(i)), "email:e"+itoa(uint32(i))+"@x.io"
+		track(t, db, "view", 1, c)
+		track(t, db, "view", 1, e)
+		track(t, db, "login", 2, e, c)
+		p := who(t, db, c)
+		if !slices.Contains(p.IDs, e) || p.Events != 3 {
+			t.Fatalf("step %d: WHO after an acknowledged merge: %+v", i, p)
+		}
+	}
+	close(stop)
+	for g := 0; g < 3; g++ {
+		<-done
 	}
 }
