@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -62,6 +63,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	certFile := fs.String("tls-cert", "", "TLS certificate (PEM); with --tls-key the server speaks TLS only")
 	keyFile := fs.String("tls-key", "", "TLS private key (PEM)")
 	metrics := fs.String("metrics", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9380")
+	pprofAddr := fs.String("pprof", "", "serve Go profiling (/debug/pprof) on this address, e.g. 127.0.0.1:6060")
 	idle := fs.Duration("idle-timeout", 5*time.Minute, "close connections idle this long (0: never)")
 	maxClients := fs.Int("max-clients", 10000, "most connections at once")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -126,6 +128,22 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		hs := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
 		go hs.Serve(mln)
 		defer hs.Close()
+	}
+	if *pprofAddr != "" {
+		pln, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			ln.Close()
+			db.Close()
+			return fmt.Errorf("pprof: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go ps.Serve(pln)
+		defer ps.Close()
 	}
 	logger.Info("idgraph serving", "addr", ln.Addr().String(), "data", *st.data)
 	fmt.Fprintf(stdout, "idgraph listening on %s (data in %s); try: redis-cli -p %s WHO email:ann@example.com\n",
