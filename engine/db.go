@@ -40,7 +40,7 @@ type Options struct {
 	// 200,000; negative disables the cache).
 	ReadCacheSize int
 	// CacheSize bounds the writer's cache of nodes and profiles (entries,
-	// default 2,000,000); past it the cache is emptied after a commit.
+	// default 500,000); past it the cache is emptied after a commit.
 	CacheSize int
 	// EncryptionKey, when set (16, 24 or 32 bytes), encrypts the data at rest.
 	EncryptionKey []byte
@@ -52,7 +52,7 @@ type Options struct {
 
 // DefaultOptions returns the options for a store in dir.
 func DefaultOptions(dir string) Options {
-	return Options{Dir: dir, MaxIDs: 32, MaxBatch: 2000, CacheSize: 2_000_000, ReadCacheSize: 200_000, Now: time.Now}
+	return Options{Dir: dir, MaxIDs: 32, MaxBatch: 2000, CacheSize: 500_000, ReadCacheSize: 200_000, Now: time.Now}
 }
 
 // DB is an identity graph. All methods are safe for concurrent use: writes
@@ -139,7 +139,12 @@ func (db *DB) badgerOptions() badger.Options {
 		WithDetectConflicts(false).
 		WithLogger(badgerLogger{opts.Logger}).
 		WithMetricsEnabled(false).
-		WithCompactL0OnClose(true)
+		WithCompactL0OnClose(true).
+		// Memory: three 64 MiB memtables and a 128 MiB block cache (Badger's
+		// defaults are five and 256 MiB) keep a store of 20M events under
+		// 2 GiB with the index and the writer's cache.
+		WithNumMemtables(3).
+		WithBlockCacheSize(128 << 20)
 	if opts.InMemory {
 		bo.Dir, bo.ValueDir = "", ""
 	}
