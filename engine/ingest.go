@@ -63,8 +63,11 @@ func (g *ingest) join(n uint32, typ int, p uint32) {
 	w.dirtyProfs[p] = true
 	w.touched[p] = true
 	g.fail(w.setMember(p, n, rec))
-	// A node that is new to the graph has no events or facts yet; a node
-	// created by SET or CONSENT before has facts but never events.
+	// A node new in this operation has no facts yet; a node created by SET
+	// or CONSENT earlier, or one that moves, brings its own.
+	if w.fresh[n] {
+		return
+	}
 	f, err := w.facts(n)
 	if err != nil {
 		g.fail(err)
@@ -125,11 +128,20 @@ func (g *ingest) merge(a, b uint32) uint32 {
 	sp.rec.First, sp.rec.Last = spanUnion(sp.rec.Events-op.rec.Events, sp.rec.First, sp.rec.Last, op.rec.Events, op.rec.First, op.rec.Last)
 	sp.rec.Traits = mergeTraits(sp.rec.Traits, op.rec.Traits)
 	sp.rec.Consent = mergeConsent(sp.rec.Consent, op.rec.Consent)
-	op.rec = profRec{Into: s}
-	op.counts = map[int]int{}
-	w.dirtyProfs[s], w.dirtyProfs[o] = true, true
+	w.dirtyProfs[s] = true
 	w.touched[s] = true
 	delete(w.touched, o)
+	if w.born[o] && op.rec.Events == 0 {
+		// Created and merged away within this operation: nobody can have
+		// seen its id, so it leaves no forwarding pointer and the index
+		// never heard of it.
+		w.profs[o] = nil
+		delete(w.dirtyProfs, o)
+		return s
+	}
+	op.rec = profRec{Into: s}
+	op.counts = map[int]int{}
+	w.dirtyProfs[o] = true
 	w.index(func(x *index.Index) {
 		if len(moved) > 0 {
 			x.Move(o, s, moved)

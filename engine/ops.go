@@ -163,6 +163,8 @@ func (db *DB) Apply(ctx context.Context, ops []Op) ([]Result, []error, error) {
 // apply performs one operation inside the writer's transaction.
 func (w *writer) apply(o *op) (Result, error) {
 	w.now = w.db.opts.Now().UnixMilli()
+	clear(w.fresh)
+	clear(w.born)
 	var (
 		res Result
 		err error

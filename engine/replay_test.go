@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -307,6 +309,16 @@ func TestDifferentialAgainstReplay(t *testing.T) {
 	if testing.Short() {
 		seeds = seeds[:2]
 	}
+	if only, err := strconv.ParseInt(os.Getenv("IDGRAPH_REPLAY_SEED"), 10, 64); err == nil {
+		seeds = []int64{only}
+		debugEveryStep = true
+	}
+	// IDGRAPH_REPLAY_SEEDS=N runs N more seeds (a soak).
+	if n, _ := strconv.Atoi(os.Getenv("IDGRAPH_REPLAY_SEEDS")); n > 0 {
+		for i := 0; i < n; i++ {
+			seeds = append(seeds, int64(100+i))
+		}
+	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			runDifferential(t, seed, 1500)
@@ -329,11 +341,13 @@ func runDifferential(t *testing.T, seed int64, steps int) {
 	m := newModel()
 	var history [][]string
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	lastOp := ""
 	for step := 0; step < steps; step++ {
 		at = at.Add(time.Duration(r.Intn(3600)) * time.Second)
 		switch x := r.Intn(100); {
 		case x < 60:
 			ids := randomIDs(r, pool)
+			lastOp = fmt.Sprint("TRACK ", ids)
 			_, err := db.Track(ctx, engine.Event{Name: "e", IDs: ids, Time: at})
 			if len(order(ids)) == 0 {
 				if err == nil {
@@ -351,6 +365,7 @@ func runDifferential(t *testing.T, seed int64, steps int) {
 			if len(ids) < 2 {
 				ids = append(ids, pool[r.Intn(len(pool))])
 			}
+			lastOp = fmt.Sprint("MERGE ", ids)
 			_, err := db.Merge(ctx, ids, "crm", at)
 			if len(order(ids)) == 0 {
 				if err == nil {
@@ -375,12 +390,14 @@ func runDifferential(t *testing.T, seed int64, steps int) {
 			if a == b {
 				continue
 			}
+			lastOp = fmt.Sprint("UNLINK ", a, " ", b)
 			if _, err := db.Unlink(ctx, a, b); err != nil {
 				t.Fatalf("step %d: unlink %s %s: %v", step, a, b, err)
 			}
 			m.unlink(a, b)
 		default:
 			id := pool[r.Intn(len(pool))]
+			lastOp = "FORGET " + id
 			_, err := db.Forget(ctx, id, false)
 			if m.known[id] != (err == nil) {
 				t.Fatalf("step %d: forget %s: known=%v err=%v", step, id, m.known[id], err)
@@ -388,6 +405,12 @@ func runDifferential(t *testing.T, seed int64, steps int) {
 			m.forget(id)
 		}
 		if step%500 == 499 || step == steps-1 || debugEveryStep {
+			if debugEveryStep {
+				t.Logf("step %d: %s", step, lastOp)
+				if problems, err := db.Check(); err != nil || len(problems) > 0 {
+					t.Fatalf("step %d: check: %v %v", step, err, problems)
+				}
+			}
 			compare(t, db, m, step)
 		}
 	}
@@ -407,6 +430,44 @@ func compare(t *testing.T, db *engine.DB, m *model, step int) {
 			t.Fatalf("step %d: WHO %s: %v", step, id, err)
 		}
 		if !slices.Equal(p.IDs, w.ids) {
+			if debugEveryStep {
+				var mine []string
+				for _, r := range m.records {
+					var sets []string
+					for _, set := range r.sets {
+						sets = append(sets, "["+strings.Join(set, " ")+"]")
+					}
+					if len(sets) > 0 {
+						mine = append(mine, strings.Join(sets, " "))
+					}
+				}
+				sort.Strings(mine)
+				var theirs []string
+				for _, g := range db.DumpGroups() {
+					theirs = append(theirs, g[:strings.Index(g, " (anchor")])
+				}
+				for _, x := range mine {
+					if !slices.Contains(theirs, x) {
+						t.Logf("only in the model: %s", x)
+					}
+				}
+				for _, x := range theirs {
+					if !slices.Contains(mine, x) {
+						t.Logf("only in the engine: %s", x)
+					}
+				}
+				for i, r := range m.records {
+					for _, set := range r.sets {
+						for _, x := range set {
+							if slices.Contains(p.IDs, x) || slices.Contains(w.ids, x) {
+								t.Logf("record %d: %v (event %v)", i, r.sets, r.event != nil)
+								goto next
+							}
+						}
+					}
+				next:
+				}
+			}
 			t.Fatalf("step %d: WHO %s: ids\n got %v\nwant %v", step, id, p.IDs, w.ids)
 		}
 		if p.Events != w.events {

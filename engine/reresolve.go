@@ -559,12 +559,21 @@ func (w *writer) forget(o *op) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
+		// The link records of erased events go too, even those an UNLINK
+		// has since taken this node out of: find them through the events.
+		for _, a := range as {
+			_, _, seq := parseEventKey(a.key)
+			seqs = append(seqs, seq)
+		}
 		for _, s := range seqs {
 			if doneGroups[s] {
 				continue
 			}
 			doneGroups[s] = true
 			g, err := w.group(s)
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue // an event of one identifier, or links already gone
+			}
 			if err != nil {
 				return Result{}, err
 			}

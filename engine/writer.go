@@ -53,6 +53,8 @@ type writer struct {
 	now     int64                // ms, fixed per operation
 	seq     uint64               // arrival seq of the current operation
 	forgot  bool                 // a FORGET committed: schedule erasure
+	fresh   map[uint32]bool      // nodes created by the current operation
+	born    map[uint32]bool      // profiles created by the current operation
 }
 
 func newWriter(db *DB, meta metaRec) *writer {
@@ -68,6 +70,8 @@ func (w *writer) resetCache() {
 	w.dirtyNodes = make(map[uint32]bool)
 	w.dirtyProfs = make(map[uint32]bool)
 	w.touched = make(map[uint32]bool)
+	w.fresh = make(map[uint32]bool)
+	w.born = make(map[uint32]bool)
 }
 
 // run is the writer goroutine: it takes whatever requests are queued (up to
@@ -434,6 +438,7 @@ func (w *writer) newNode(id ID) (uint32, error) {
 	w.ids[string(identKey(id.Type, id.Value))] = n
 	w.nodes[n] = &nodeRec{Type: id.Type, Value: id.Value}
 	w.dirtyNodes[n] = true
+	w.fresh[n] = true
 	return n, nil
 }
 
@@ -444,6 +449,7 @@ func (w *writer) newProfile() (uint32, *profile) {
 	w.profs[p] = pr
 	w.dirtyProfs[p] = true
 	w.touched[p] = true
+	w.born[p] = true
 	return p, pr
 }
 
