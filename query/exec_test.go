@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -308,7 +309,14 @@ func randomExpr(r *rand.Rand, depth int, now time.Time) string {
 }
 
 func TestSegmentsMatchBruteForce(t *testing.T) {
-	for _, seed := range []int64{1, 2, 3} {
+	seeds := []int64{1, 2, 3}
+	// IDGRAPH_SEGMENT_SEEDS=N runs N more seeds (a soak).
+	if n, _ := strconv.Atoi(os.Getenv("IDGRAPH_SEGMENT_SEEDS")); n > 0 {
+		for i := 0; i < n; i++ {
+			seeds = append(seeds, int64(100+i))
+		}
+	}
+	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { segmentDifferential(t, seed) })
 	}
 }
