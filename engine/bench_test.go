@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"math/rand"
 	"os"
 	"testing"
 	"time"
@@ -176,3 +177,35 @@ func BenchmarkBadgerGet(b *testing.B) {
 }
 
 var _ = os.Getenv
+
+// BenchmarkUnlinkLargeComponent: UNLINK inside one component whose history
+// is 16,000 link records over 260 identifiers — re-resolution replays the
+// whole component, so this is the worst case short of a hub.
+func BenchmarkUnlinkLargeComponent(b *testing.B) {
+	db := openBench(b)
+	r := rand.New(rand.NewSource(1))
+	types := []string{"user", "email", "cookie", "device", "push"}
+	pool := make([]string, 260)
+	for i := range pool {
+		pool[i] = fmt.Sprintf("%s:x%d", types[i%len(types)], i)
+	}
+	applyAll(b, db, 16000, func(i int) engine.Event {
+		n := 1 + r.Intn(4)
+		ids := make([]string, n)
+		for j := range ids {
+			ids[j] = pool[r.Intn(len(pool))]
+		}
+		return engine.Event{Name: "e", IDs: ids, Time: t0.Add(time.Duration(i) * time.Second)}
+	})
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a, c := pool[r.Intn(len(pool))], pool[r.Intn(len(pool))]
+		if a == c {
+			continue
+		}
+		if _, err := db.Unlink(ctx, a, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -201,9 +201,19 @@ func (g *ingest) move(n uint32, typ int, p uint32) {
 		pr.rec.Events += int64(len(as))
 		moved := evs(as)
 		w.index(func(x *index.Index) { x.Move(old, p, moved) })
+		// The profile left behind loses these events; its span changes only
+		// if they held one of its ends, and only then are its remaining
+		// members' events scanned.
+		opr.rec.Events -= int64(len(as))
+		switch {
+		case opr.rec.Events == 0:
+			opr.rec.First, opr.rec.Last = 0, 0
+		case f == opr.rec.First || l == opr.rec.Last:
+			g.fail(w.recomputeSpan(old, opr))
+		}
 	}
-	// The profile left behind is recomputed from its remaining members.
-	g.fail(w.recompute(old, opr))
+	// Its traits and consent are the latest of its remaining members' facts.
+	g.fail(w.recomputeFacts(old, opr))
 }
 
 func span(as []anchored) (first, last int64) {
@@ -216,6 +226,46 @@ func span(as []anchored) (first, last int64) {
 		}
 	}
 	return first, last
+}
+
+// recomputeSpan recomputes first/last seen from the members' events.
+func (w *writer) recomputeSpan(p uint32, pr *profile) error {
+	ms, err := w.members(p)
+	if err != nil {
+		return err
+	}
+	var n, first, last int64
+	for _, m := range ms {
+		as, err := w.nodeEvents(m)
+		if err != nil {
+			return err
+		}
+		if len(as) > 0 {
+			f, l := span(as)
+			first, last = spanUnion(n, first, last, int64(len(as)), f, l)
+			n += int64(len(as))
+		}
+	}
+	pr.rec.First, pr.rec.Last = first, last
+	return nil
+}
+
+// recomputeFacts recomputes traits and consent from the members' facts.
+func (w *writer) recomputeFacts(p uint32, pr *profile) error {
+	ms, err := w.members(p)
+	if err != nil {
+		return err
+	}
+	pr.rec.Traits, pr.rec.Consent = nil, nil
+	for _, m := range ms {
+		fr, err := w.facts(m)
+		if err != nil {
+			return err
+		}
+		pr.rec.Traits = mergeTraits(pr.rec.Traits, fr.Traits)
+		pr.rec.Consent = mergeConsent(pr.rec.Consent, fr.Consent)
+	}
+	return nil
 }
 
 // recompute rebuilds a live profile's derived fields from its members.
