@@ -10,14 +10,13 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
 
 // WriteCharts draws the report's charts into dir, each as SVG and PNG:
 // latency.{svg,png} — p50, p99 and p99.9 of every workload and baseline
-// that has latencies, on a log scale — and throughput.{svg,png} — the
+// that has latencies, one row each on a log scale — and throughput.{svg,png} — the
 // throughput of each, idgraph's workloads and the baselines in two colours.
 // It returns the SVG paths of the charts drawn; a chart without data is
 // skipped.
@@ -27,7 +26,7 @@ func (r *Report) WriteCharts(dir string) ([]string, error) {
 	if p, err := latencyChart(all); err != nil {
 		return nil, err
 	} else if p != nil {
-		out, err := save(p, dir, "latency", 7*vg.Inch, 4.5*vg.Inch)
+		out, err := save(p, dir, "latency", 7*vg.Inch, vg.Length(1.2+0.3*float64(len(all)))*vg.Inch)
 		if err != nil {
 			return nil, err
 		}
@@ -57,36 +56,72 @@ func save(p *plot.Plot, dir, name string, w, h vg.Length) (string, error) {
 	return svg, nil
 }
 
+// latencyChart is a dot plot on a log scale: one row per workload with a
+// latency, its p50, p99 and p99.9 as three markers joined by a line.
 func latencyChart(ws []Workload) (*plot.Plot, error) {
-	p := plot.New()
-	p.Title.Text = "Latency percentiles"
-	p.Y.Label.Text = "µs (log scale)"
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.NominalX("p50", "p99", "p99.9")
-	p.Legend.Top = true
-	p.Legend.Left = true
-	var args []any
-	top := 0.0
+	var rows []Workload
 	for _, w := range ws {
-		var xys plotter.XYs
-		for i, d := range []time.Duration{w.P50, w.P99, w.P999} {
-			if d > 0 { // a percentile not measured is left out
-				xys = append(xys, plotter.XY{X: float64(i), Y: float64(d) / 1e3})
-				top = max(top, float64(d)/1e3)
-			}
-		}
-		if len(xys) > 0 {
-			args = append(args, w.Name, xys)
+		if w.P50 > 0 || w.P99 > 0 || w.P999 > 0 {
+			rows = append(rows, w)
 		}
 	}
-	if len(args) == 0 {
+	if len(rows) == 0 {
 		return nil, nil
 	}
-	if err := plotutil.AddLinePoints(p, args...); err != nil {
-		return nil, fmt.Errorf("latency chart: %w", err)
+	p := plot.New()
+	p.Title.Text = "Latency per operation (µs, log scale)"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	n := len(rows)
+	names := make([]string, n)
+	series := [3]plotter.XYs{}
+	lo, hi := math.Inf(1), 0.0
+	for i, w := range rows {
+		k := n - 1 - i // the first workload at the top
+		names[k] = w.Name
+		var span plotter.XYs
+		for q, d := range []time.Duration{w.P50, w.P99, w.P999} {
+			if d <= 0 { // a percentile not measured is left out
+				continue
+			}
+			xy := plotter.XY{X: float64(d) / 1e3, Y: float64(k)}
+			series[q] = append(series[q], xy)
+			span = append(span, xy)
+			lo, hi = min(lo, xy.X), max(hi, xy.X)
+		}
+		if len(span) > 1 {
+			l, err := plotter.NewLine(span)
+			if err != nil {
+				return nil, fmt.Errorf("latency chart: %w", err)
+			}
+			l.LineStyle.Color = color.RGBA{R: 0xc0, G: 0xc0, B: 0xc0, A: 0xff}
+			p.Add(l)
+		}
 	}
-	p.Y.Max = top * 10 // a decade of room for the legend
+	styles := []struct {
+		label string
+		c     color.Color
+		shape draw.GlyphDrawer
+	}{
+		{"p50", color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, draw.CircleGlyph{}},
+		{"p99", color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}, draw.TriangleGlyph{}},
+		{"p99.9", color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, draw.SquareGlyph{}},
+	}
+	for q, st := range styles {
+		if len(series[q]) == 0 {
+			continue
+		}
+		sc, err := plotter.NewScatter(series[q])
+		if err != nil {
+			return nil, fmt.Errorf("latency chart: %w", err)
+		}
+		sc.GlyphStyle.Color, sc.GlyphStyle.Shape, sc.GlyphStyle.Radius = st.c, st.shape, vg.Points(3.5)
+		p.Add(sc)
+		p.Legend.Add(st.label, sc)
+	}
+	p.NominalY(names...)
+	p.X.Min, p.X.Max = lo/2, hi*40 // room for the legend on the right
+	p.Legend.Top = true
 	return p, nil
 }
 

@@ -21,9 +21,25 @@
 //     PostgreSQL doing identity stitching and the abandoned-cart segment the
 //     usual SQL way. Each returns [ErrUnavailable] when its server is not
 //     installed, so tests and CI skip rather than fail.
-//   - latency.go, report.go, chart.go: a latency [Recorder], the [Report]
-//     serialised as JSON and rendered as Markdown, and charts via gonum/plot.
+//   - linkable.go: [LinkableTruth] refines the truth to the pairs that a
+//     chain of one person's own records connects — what any resolver can be
+//     asked to recover — since scoring against the full truth caps recall
+//     for everyone.
+//   - segments.go: the segment expressions the benchmark times
+//     ([Segments]), among them [AbandonedCart].
+//   - latency.go, report.go, chart.go, summary.go: a latency [Recorder],
+//     the [Report] serialised as JSON and rendered as Markdown, charts via
+//     gonum/plot, and the terminal summary.
+//   - goals.go, proc.go: the claims a run checks ([Goal]: value, target,
+//     met or missed and by how much), and the process figures they quote
+//     (peak RSS, load average, disk usage).
+//
+// cmd/baselines runs all of it without the engine (population, naive
+// accuracy, baselines, report); install-baselines.sh installs the Debian
+// packages the baselines need, idempotently.
 //
 // Nothing in this package imports the engine: workloads that drive idgraph
-// are wired by the command (idgraph bench) and recorded as [Workload]s.
+// are wired by the command (`idgraph bench`, cmd/idgraph/bench.go) and
+// recorded as [Workload]s; bench/RESULTS.md is the report of the last run
+// at the default scale, with its charts in bench/results.
 package bench

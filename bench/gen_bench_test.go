@@ -7,7 +7,7 @@ import (
 
 func BenchmarkGenerate(b *testing.B) {
 	cfg := DefaultConfig()
-	cfg.People = 100_000
+	cfg.People = 20_000
 	events := 0
 	for b.Loop() {
 		_, st, err := Generate(cfg, io.Discard)

@@ -372,7 +372,7 @@ func RunPostgres(ctx context.Context, cfg PostgresConfig) (PostgresResult, error
 	}
 	day := now.UTC().Truncate(24 * time.Hour)
 	since := day.AddDate(0, 0, -6)
-	res.Segment = "DID add_to_cart WITHIN 7d AND NOT DID purchase WITHIN 7d AND HAS email AND CONSENT email"
+	res.Segment = AbandonedCart
 	res.SegmentNow = now.UTC()
 	rec := NewRecorder(0)
 	for i := 0; i <= cfg.QueryRuns; i++ {

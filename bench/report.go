@@ -30,7 +30,15 @@ type Report struct {
 	Baselines []Workload `json:"baselines"`
 
 	Accuracy []Accuracy `json:"accuracy,omitempty"`
-	Notes    []string   `json:"notes,omitempty"`
+	// Goals are the claims the run checks, each with its measured value.
+	Goals []Goal   `json:"goals,omitempty"`
+	Notes []string `json:"notes,omitempty"`
+
+	// LoadBefore and LoadAfter are the machine's load averages (1, 5 and
+	// 15 minutes) when the run started and ended: figures from a busy
+	// machine read low.
+	LoadBefore string `json:"load_before,omitempty"`
+	LoadAfter  string `json:"load_after,omitempty"`
 }
 
 // Workload is the figures of one measured workload. Throughput is Ops per
@@ -44,11 +52,13 @@ type Workload struct {
 	P50        time.Duration `json:"p50_ns,omitempty"`
 	P99        time.Duration `json:"p99_ns,omitempty"`
 	P999       time.Duration `json:"p999_ns,omitempty"`
-	Baseline   string        `json:"baseline,omitempty"` // name of a Report.Baselines entry
-	Ratio      float64       `json:"ratio,omitempty"`    // Throughput / the baseline's
-	Memory     int64         `json:"memory_bytes,omitempty"`
+	Baseline   string        `json:"baseline,omitempty"`     // name of a Report.Baselines entry
+	Ratio      float64       `json:"ratio,omitempty"`        // Throughput / the baseline's
+	Memory     int64         `json:"memory_bytes,omitempty"` // peak resident memory of the process while it ran
 	Disk       int64         `json:"disk_bytes,omitempty"`
 	Note       string        `json:"note,omitempty"`
+	// Load is the 1-minute load average when the workload started.
+	Load string `json:"load,omitempty"`
 }
 
 // NewWorkload returns a workload of ops operations in elapsed time, with
@@ -160,6 +170,23 @@ func (r *Report) WriteMarkdown(w io.Writer, charts ...string) error {
 	m := r.Machine
 	b.WriteString("## Machine\n\n| CPU | cores | memory | Go | OS |\n|---|---:|---:|---|---|\n")
 	fmt.Fprintf(&b, "| %s | %d | %s | %s | %s/%s |\n\n", cell(m.CPU), m.Cores, bytesIEC(int64(m.Memory)), m.GoVersion, m.OS, m.Arch)
+	if r.LoadBefore != "" || r.LoadAfter != "" {
+		fmt.Fprintf(&b, "Load average (1, 5, 15 min): %s at the start, %s at the end.\n\n", orDash(r.LoadBefore), orDash(r.LoadAfter))
+	}
+
+	if len(r.Goals) > 0 {
+		b.WriteString("## Goals\n\n| goal | target | measured | status | margin |\n|---|---|---|---|---|\n")
+		for _, g := range r.Goals {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(g.Name), cell(g.Target), cell(g.Value), g.statusText(), cell(orDash(g.Margin)))
+		}
+		b.WriteString("\n")
+		for _, g := range r.Goals {
+			if g.Note != "" {
+				fmt.Fprintf(&b, "- **%s**: %s\n", cell(g.Name), g.Note)
+			}
+		}
+		b.WriteString("\n")
+	}
 
 	if s := r.Stats; s != nil {
 		b.WriteString("## Population\n\n")
@@ -240,13 +267,16 @@ func writeWorkloads(b *strings.Builder, title string, ws []Workload, ratios bool
 		b.WriteString("\n")
 	}
 	for _, w := range ws {
-		if w.Note != "" || w.Memory > 0 || w.Disk > 0 {
+		if w.Note != "" || w.Memory > 0 || w.Disk > 0 || w.Load != "" {
 			fmt.Fprintf(b, "\n- **%s**:", cell(w.Name))
 			if w.Memory > 0 {
-				fmt.Fprintf(b, " memory %s;", bytesIEC(w.Memory))
+				fmt.Fprintf(b, " peak RSS %s;", bytesIEC(w.Memory))
 			}
 			if w.Disk > 0 {
 				fmt.Fprintf(b, " disk %s;", bytesIEC(w.Disk))
+			}
+			if w.Load != "" {
+				fmt.Fprintf(b, " load %s;", w.Load)
 			}
 			if w.Note != "" {
 				fmt.Fprintf(b, " %s", w.Note)
@@ -254,6 +284,13 @@ func writeWorkloads(b *strings.Builder, title string, ws []Workload, ratios bool
 		}
 	}
 	b.WriteString("\n\n")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
 }
 
 // cell escapes a table cell.

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/idgraph/idgraph/bench"
+)
+
+// TestBenchQuickReport runs the whole suite on a tiny population and checks
+// the report's shape: it parses, every workload has a throughput and
+// latencies, accuracy and goals are there, and the Markdown and charts are
+// written. PostgreSQL is skipped (a cluster takes seconds to create); Redis
+// and redis-benchmark are used when installed and skipped otherwise.
+func TestBenchQuickReport(t *testing.T) {
+	out := t.TempDir()
+	stdout, stderr, code := runCmd(t, "bench", "--quick", "--people", "150", "--requests", "2000", "--skip-postgres", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "GOAL") || !strings.Contains(stdout, "ingest-embedded") {
+		t.Errorf("summary lacks the goals or workloads:\n%s", stdout)
+	}
+
+	f, err := os.Open(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rep, err := bench.ReadReport(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stats == nil || rep.Stats.People != 150 || rep.Machine.Cores == 0 {
+		t.Errorf("population or machine missing: %+v %+v", rep.Stats, rep.Machine)
+	}
+
+	have := map[string]bool{}
+	for _, w := range rep.Workloads {
+		have[w.Name] = true
+		if w.Ops <= 0 || w.Throughput <= 0 || w.P50 <= 0 || w.P99 < w.P50 {
+			t.Errorf("workload %s incomplete: %+v", w.Name, w)
+		}
+		if w.Name != "who-tcp" && !strings.HasPrefix(w.Name, "who-tcp-") && w.P999 < w.P99 {
+			t.Errorf("workload %s: p99.9 %v below p99 %v", w.Name, w.P999, w.P99)
+		}
+	}
+	for _, name := range []string{"ingest-embedded", "ingest-tcp", "who-embedded", "merge-embedded", "merge-batched", "segment-abandoned-cart", "mixed-who90-track10"} {
+		if !have[name] {
+			t.Errorf("no workload %s", name)
+		}
+	}
+	for _, s := range bench.Segments {
+		if !have["segment-"+s.Name] {
+			t.Errorf("no workload for segment %s", s.Name)
+		}
+	}
+	if _, err := exec.LookPath("redis-benchmark"); err == nil {
+		if !have["who-tcp"] || !have["who-tcp-P16"] {
+			t.Errorf("redis-benchmark is installed but WHO over TCP did not run")
+		}
+	}
+
+	base := map[string]bool{}
+	for _, w := range rep.Baselines {
+		base[w.Name] = true
+		if w.Throughput <= 0 {
+			t.Errorf("baseline %s has no throughput: %+v", w.Name, w)
+		}
+	}
+	if !base["badger-writes"] || !base["badger-gets"] {
+		t.Errorf("no Badger baseline: %v", base)
+	}
+	if base["postgres-abandoned-cart"] {
+		t.Error("PostgreSQL ran despite --skip-postgres")
+	}
+
+	if len(rep.Accuracy) < 2 {
+		t.Fatalf("accuracy %+v", rep.Accuracy)
+	}
+	for _, a := range rep.Accuracy {
+		if a.Scored == 0 || a.F1 <= 0 || a.F1 > 1 {
+			t.Errorf("accuracy %s: %+v", a.Name, a)
+		}
+	}
+	if len(rep.Goals) < 6 {
+		t.Errorf("goals %+v", rep.Goals)
+	}
+	for _, g := range rep.Goals {
+		if g.Target == "" || g.Status == "" {
+			t.Errorf("goal %+v", g)
+		}
+	}
+
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Goals", "## Workloads", "## Baselines", "## Accuracy", "![throughput](throughput.svg)"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	for _, name := range []string{"latency.svg", "latency.png", "throughput.svg", "throughput.png"} {
+		if st, err := os.Stat(filepath.Join(out, name)); err != nil || st.Size() == 0 {
+			t.Errorf("chart %s: %v", name, err)
+		}
+	}
+}
+
+func TestParseScale(t *testing.T) {
+	for in, want := range map[string]int{"2000": 2000, "100k": 100_000, "1m": 1_000_000, "1.5M": 1_500_000} {
+		if got, err := parseScale(in); err != nil || got != want {
+			t.Errorf("parseScale(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "x", "-3", "k"} {
+		if _, err := parseScale(bad); err == nil {
+			t.Errorf("parseScale(%q) succeeded", bad)
+		}
+	}
+}
