@@ -39,8 +39,8 @@ type Options struct {
 	// ReadCacheSize bounds the profiles kept decoded for WHO (default
 	// 200,000; negative disables the cache).
 	ReadCacheSize int
-	// CacheSize bounds the writer's cache of nodes and profiles (entries,
-	// default 500,000); past it the cache is emptied after a commit.
+	// CacheSize bounds the writer's cache: identifiers, nodes and profiles,
+	// each (default 500,000); past it the cache is emptied after a commit.
 	CacheSize int
 	// EncryptionKey, when set (16, 24 or 32 bytes), encrypts the data at rest.
 	EncryptionKey []byte

@@ -168,7 +168,7 @@ func (db *DB) applyBatch(batch []*request) {
 		db.stats.ops.Add(uint64(len(r.ops)))
 		close(r.done)
 	}
-	if len(w.nodes)+len(w.profs)+len(w.ids) > db.opts.CacheSize {
+	if max(len(w.nodes), len(w.profs), len(w.ids)) > db.opts.CacheSize {
 		w.resetCache()
 	}
 }
