@@ -140,11 +140,13 @@ func (db *DB) badgerOptions() badger.Options {
 		WithLogger(badgerLogger{opts.Logger}).
 		WithMetricsEnabled(false).
 		WithCompactL0OnClose(true).
-		// Memory: three 64 MiB memtables and a 128 MiB block cache (Badger's
-		// defaults are five and 256 MiB) keep a store of 20M events under
-		// 2 GiB with the index and the writer's cache.
+		// Memory: three 64 MiB memtables, a 64 MiB block cache and two
+		// compactors (Badger's defaults are five, 256 MiB and four) — on two
+		// cores more compactors only compete with the writer, and each
+		// holds table-building buffers.
 		WithNumMemtables(3).
-		WithBlockCacheSize(128 << 20)
+		WithBlockCacheSize(64 << 20).
+		WithNumCompactors(2)
 	if opts.InMemory {
 		bo.Dir, bo.ValueDir = "", ""
 	}

@@ -443,11 +443,27 @@ func (x *Executor) eval(e Expr, now time.Time, args []string, seen map[string]bo
 		l.Or(r)
 		return l, nil
 	case *And:
-		l, err := x.eval(e.L, now, args, seen, depth)
+		// x AND NOT y is x minus y: no need to complement y against every
+		// live profile first.
+		left, right := e.L, e.R
+		if _, ok := left.(*Not); ok {
+			if _, ok := right.(*Not); !ok {
+				left, right = right, left
+			}
+		}
+		l, err := x.eval(left, now, args, seen, depth)
 		if err != nil {
 			return nil, err
 		}
-		r, err := x.eval(e.R, now, args, seen, depth)
+		if n, ok := right.(*Not); ok {
+			r, err := x.eval(n.X, now, args, seen, depth)
+			if err != nil {
+				return nil, err
+			}
+			l.AndNot(r)
+			return l, nil
+		}
+		r, err := x.eval(right, now, args, seen, depth)
 		if err != nil {
 			return nil, err
 		}
