@@ -90,6 +90,8 @@ type DB struct {
 
 type stats struct {
 	batches, ops atomic.Uint64
+	keys         atomic.Uint64      // keys written (set or deleted)
+	keysBy       [256]atomic.Uint64 // keys set, by prefix
 }
 
 // Open opens (creating if needed) the store in opts.Dir.

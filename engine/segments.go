@@ -64,6 +64,7 @@ type Stats struct {
 	Nodes, Profiles uint32 // ids allocated so far
 	Seq             uint64 // link records and events so far
 	Batches, Ops    uint64 // group commits and operations since open
+	Keys            uint64 // keys set or deleted since open
 	LSMBytes        int64
 	VlogBytes       int64
 }
@@ -74,7 +75,7 @@ func (db *DB) Stats() Stats {
 	_ = db.bdb.View(func(txn *badger.Txn) error { return getMsg(txn, metaKey, &meta) })
 	lsm, vlog := db.bdb.Size()
 	return Stats{Nodes: meta.Node, Profiles: meta.Profile, Seq: meta.Seq,
-		Batches: db.stats.batches.Load(), Ops: db.stats.ops.Load(), LSMBytes: lsm, VlogBytes: vlog}
+		Batches: db.stats.batches.Load(), Ops: db.stats.ops.Load(), Keys: db.stats.keys.Load(), LSMBytes: lsm, VlogBytes: vlog}
 }
 
 func (db *DB) setSegment(name, expr string, present bool) {
@@ -85,4 +86,16 @@ func (db *DB) setSegment(name, expr string, present bool) {
 	} else {
 		delete(db.segs, name)
 	}
+}
+
+// KeysWritten returns how many keys the writer has set or deleted since
+// open, in all and per key prefix (see keys.go).
+func (db *DB) KeysWritten() (uint64, map[string]uint64) {
+	by := map[string]uint64{}
+	for i := range db.stats.keysBy {
+		if n := db.stats.keysBy[i].Load(); n > 0 {
+			by[string(rune(i))] = n
+		}
+	}
+	return db.stats.keys.Load(), by
 }

@@ -271,11 +271,14 @@ func (w *writer) put(key []byte, v any) error {
 
 func (w *writer) setRaw(key, val []byte) error {
 	w.entries++
+	w.db.stats.keys.Add(1)
+	w.db.stats.keysBy[key[0]].Add(1)
 	return w.txn.Set(key, val)
 }
 
 func (w *writer) del(key []byte) error {
 	w.entries++
+	w.db.stats.keys.Add(1)
 	return w.txn.Delete(key)
 }
 

@@ -339,6 +339,7 @@ func (x *Executor) StoreInfo() []Pair {
 		kv("identifiers_allocated", st.Nodes), kv("profiles_allocated", st.Profiles),
 		kv("profiles_live", x.db.Index().All().GetCardinality()),
 		kv("link_records", st.Seq), kv("group_commits", st.Batches), kv("writes", st.Ops),
+		kv("keys_written", st.Keys),
 		kv("lsm_bytes", st.LSMBytes), kv("vlog_bytes", st.VlogBytes),
 		kv("index_events", is.Events), kv("index_bytes", is.Bytes),
 	}
