@@ -5,8 +5,9 @@ import (
 	"sync/atomic"
 )
 
-// profileCache keeps decoded profile records for WHO, so a lookup is one
-// point read (identifier → profile id) and a map hit.
+// profileCache keeps what WHO reads — identifier → (node, profile) and
+// decoded profile records — so a hot lookup is two map hits and no Badger
+// read at all.
 //
 // Consistency: the writer invalidates the profiles a batch changed twice,
 // just before its commit and just after, bumping gen each time. A reader
@@ -18,12 +19,45 @@ import (
 type profileCache struct {
 	mu      sync.RWMutex
 	entries map[uint32]*profRec
+	ids     map[string][2]uint32 // identKey → node, profile
 	max     int
 	gen     atomic.Uint64
 }
 
 func newProfileCache(max int) *profileCache {
-	return &profileCache{entries: map[uint32]*profRec{}, max: max}
+	return &profileCache{entries: map[uint32]*profRec{}, ids: map[string][2]uint32{}, max: max}
+}
+
+func (c *profileCache) getID(key []byte) ([2]uint32, bool) {
+	if c == nil {
+		return [2]uint32{}, false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.ids[string(key)]
+	return v, ok
+}
+
+// putID inserts an identifier's (node, profile), read by a reader that
+// noted gen0, unless an invalidation happened since.
+func (c *profileCache) putID(key []byte, v [2]uint32, gen0 uint64) {
+	if c == nil || c.max <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen0 {
+		return
+	}
+	if len(c.ids) >= 2*c.max {
+		for k := range c.ids {
+			delete(c.ids, k)
+			if len(c.ids) < c.max*9/5 {
+				break
+			}
+		}
+	}
+	c.ids[string(key)] = v
 }
 
 func (c *profileCache) get(p uint32) *profRec {
@@ -57,7 +91,8 @@ func (c *profileCache) put(p uint32, rec *profRec, gen0 uint64) {
 	c.entries[p] = rec
 }
 
-func (c *profileCache) invalidate(ps map[uint32]bool) {
+// invalidate drops the profiles and identifier keys a commit changes.
+func (c *profileCache) invalidate(ps map[uint32]bool, ids map[string]bool) {
 	if c == nil {
 		return
 	}
@@ -66,6 +101,9 @@ func (c *profileCache) invalidate(ps map[uint32]bool) {
 	c.gen.Add(1)
 	for p := range ps {
 		delete(c.entries, p)
+	}
+	for k := range ids {
+		delete(c.ids, k)
 	}
 }
 
@@ -77,4 +115,5 @@ func (c *profileCache) reset() {
 	defer c.mu.Unlock()
 	c.gen.Add(1)
 	c.entries = map[uint32]*profRec{}
+	c.ids = map[string][2]uint32{}
 }

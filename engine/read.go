@@ -87,7 +87,11 @@ func (r *reader) resolveID(raw string) (p, node uint32, err error) {
 
 // lookup returns an identifier's profile and node (zeros when unknown).
 func (r *reader) lookup(id ID) (p, n uint32, err error) {
-	item, err := r.txn.Get(identKey(id.Type, id.Value))
+	key := identKey(id.Type, id.Value)
+	if v, ok := r.cache.getID(key); ok {
+		return v[1], v[0], nil
+	}
+	item, err := r.txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return 0, 0, nil
 	}
@@ -101,6 +105,9 @@ func (r *reader) lookup(id ID) (p, n uint32, err error) {
 		n, p = binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])
 		return nil
 	})
+	if err == nil {
+		r.cache.putID(key, [2]uint32{n, p}, r.gen0)
+	}
 	return p, n, err
 }
 

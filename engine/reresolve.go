@@ -606,6 +606,7 @@ func (w *writer) forget(o *op) (Result, error) {
 				return Result{}, err
 			}
 		}
+		w.identsChanged[string(identKey(rec.Type, rec.Value))] = true
 		if err := w.del(identKey(rec.Type, rec.Value)); err != nil {
 			return Result{}, err
 		}

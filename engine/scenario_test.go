@@ -372,6 +372,9 @@ func TestReadCacheNeverStaleAfterAck(t *testing.T) {
 		if !slices.Contains(p.IDs, e) || p.Events != 3 {
 			t.Fatalf("step %d: WHO after an acknowledged merge: %+v", i, p)
 		}
+		if q := who(t, db, e); q.ID != p.ID {
+			t.Fatalf("step %d: %s resolves to %d, %s to %d", i, e, q.ID, c, p.ID)
+		}
 	}
 	close(stop)
 	for g := 0; g < 3; g++ {

@@ -48,13 +48,14 @@ type writer struct {
 	dirtyProfs map[uint32]bool
 	metaDirty  bool
 
-	idxOps  []func(*index.Index) // applied after the commit
-	touched map[uint32]bool      // profiles whose attributes changed in this op
-	now     int64                // ms, fixed per operation
-	seq     uint64               // arrival seq of the current operation
-	forgot  bool                 // a FORGET committed: schedule erasure
-	fresh   map[uint32]bool      // nodes created by the current operation
-	born    map[uint32]bool      // profiles created by the current operation
+	idxOps        []func(*index.Index) // applied after the commit
+	touched       map[uint32]bool      // profiles whose attributes changed in this op
+	now           int64                // ms, fixed per operation
+	seq           uint64               // arrival seq of the current operation
+	forgot        bool                 // a FORGET committed: schedule erasure
+	fresh         map[uint32]bool      // nodes created by the current operation
+	identsChanged map[string]bool      // identifier keys this transaction writes or deletes
+	born          map[uint32]bool      // profiles created by the current operation
 }
 
 func newWriter(db *DB, meta metaRec) *writer {
@@ -72,6 +73,7 @@ func (w *writer) resetCache() {
 	w.touched = make(map[uint32]bool)
 	w.fresh = make(map[uint32]bool)
 	w.born = make(map[uint32]bool)
+	w.identsChanged = make(map[string]bool)
 }
 
 // run is the writer goroutine: it takes whatever requests are queued (up to
@@ -203,7 +205,9 @@ func (w *writer) commit() error {
 		} else {
 			err = w.put(nodeKey(n), rec)
 			if err == nil {
-				err = w.setRaw(identKey(rec.Type, rec.Value), identValue(n, rec.Profile))
+				k := identKey(rec.Type, rec.Value)
+				w.identsChanged[string(k)] = true
+				err = w.setRaw(k, identValue(n, rec.Profile))
 			}
 		}
 		if err != nil {
@@ -227,9 +231,10 @@ func (w *writer) commit() error {
 	if err := w.put(metaKey, &w.meta); err != nil {
 		return err
 	}
-	w.db.pcache.invalidate(w.dirtyProfs)
+	w.db.pcache.invalidate(w.dirtyProfs, w.identsChanged)
 	err := w.txn.Commit()
-	w.db.pcache.invalidate(w.dirtyProfs)
+	w.db.pcache.invalidate(w.dirtyProfs, w.identsChanged)
+	clear(w.identsChanged)
 	w.txn = nil
 	w.snap.Discard()
 	clear(w.dirtyNodes)
