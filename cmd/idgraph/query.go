@@ -171,6 +171,7 @@ const shellHelp = `  TRACK <event> <id>... [AT <time>] [FROM <source>] [PROPS '<
   TIMELINE <id> [LIMIT n] [BEFORE <time>]    UNLINK <id> <id>    FORGET <id> [SUPPRESS]
   SEGMENT COUNT|IDS <expr> [ASOF <time>] [LIMIT n] [AFTER id]
   SEGMENT SAVE <name> <expr> | DROP <name> | LIST      TYPES    INFO    PING
+  HUBS [MIN n] [LIMIT n]     BACKUP
 `
 
 func printReply(w io.Writer, v any, asJSON bool) {
