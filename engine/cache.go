@@ -9,13 +9,14 @@ import (
 // decoded profile records — so a hot lookup is two map hits and no Badger
 // read at all.
 //
-// Consistency: the writer invalidates the profiles a batch changed twice,
-// just before its commit and just after, bumping gen each time. A reader
-// notes gen before opening its snapshot and inserts what it read only if gen
-// has not moved since (checked under the lock invalidation takes). A record
-// read from a snapshot older than some commit is therefore either never
-// inserted or removed by that commit's second invalidation; an entry in the
-// cache is always the latest committed version.
+// Consistency: the writer invalidates what a commit changes twice, just
+// before the commit (gen becomes odd: a commit is in flight) and just after
+// it (gen becomes even again). A reader notes gen before opening its
+// snapshot and uses or fills the cache only while gen is even and has not
+// moved since: then no commit started after its note, every commit before
+// it is in its snapshot, and the cache holds exactly what the snapshot
+// holds. Otherwise it reads the snapshot alone, so one reply never mixes
+// two moments.
 type profileCache struct {
 	mu      sync.RWMutex
 	entries map[uint32]*profRec
@@ -28,12 +29,15 @@ func newProfileCache(max int) *profileCache {
 	return &profileCache{entries: map[uint32]*profRec{}, ids: map[string][2]uint32{}, max: max}
 }
 
-func (c *profileCache) getID(key []byte) ([2]uint32, bool) {
+func (c *profileCache) getID(key []byte, gen0 uint64) ([2]uint32, bool) {
 	if c == nil {
 		return [2]uint32{}, false
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	if !c.usable(gen0) {
+		return [2]uint32{}, false
+	}
 	v, ok := c.ids[string(key)]
 	return v, ok
 }
@@ -46,7 +50,7 @@ func (c *profileCache) putID(key []byte, v [2]uint32, gen0 uint64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen.Load() != gen0 {
+	if !c.usable(gen0) {
 		return
 	}
 	if len(c.ids) >= 2*c.max {
@@ -60,12 +64,21 @@ func (c *profileCache) putID(key []byte, v [2]uint32, gen0 uint64) {
 	c.ids[string(key)] = v
 }
 
-func (c *profileCache) get(p uint32) *profRec {
+// usable reports whether a reader that noted gen0 may use the cache now.
+// The caller holds the lock.
+func (c *profileCache) usable(gen0 uint64) bool {
+	return gen0%2 == 0 && c.gen.Load() == gen0
+}
+
+func (c *profileCache) get(p uint32, gen0 uint64) *profRec {
 	if c == nil {
 		return nil
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	if !c.usable(gen0) {
+		return nil
+	}
 	return c.entries[p]
 }
 
@@ -77,7 +90,7 @@ func (c *profileCache) put(p uint32, rec *profRec, gen0 uint64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen.Load() != gen0 {
+	if !c.usable(gen0) {
 		return
 	}
 	if len(c.entries) >= c.max {
@@ -113,7 +126,7 @@ func (c *profileCache) reset() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen.Add(1)
+	c.gen.Add(2) // keeps the parity: no commit is in flight
 	c.entries = map[uint32]*profRec{}
 	c.ids = map[string][2]uint32{}
 }

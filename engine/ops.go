@@ -227,7 +227,7 @@ func (w *writer) parseIDs(raw []string) (parsed, error) {
 		if err != nil {
 			return p, err
 		}
-		if blocked || w.db.suppressed(id) {
+		if blocked || w.suppressed(id) {
 			p.dropped = append(p.dropped, s)
 			continue
 		}
@@ -531,7 +531,8 @@ func (w *writer) declare(t TypeSpec) error {
 	if err := w.put(typeKey(t.Name), &t); err != nil {
 		return err
 	}
+	// The writer uses the new type at once; readers see it after the commit.
 	w.tt = tt
-	w.db.types.Store(tt)
+	w.after(func() { w.db.types.Store(tt) })
 	return nil
 }

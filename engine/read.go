@@ -44,7 +44,7 @@ type reader struct {
 
 // profRec reads a profile record, through the cache.
 func (r *reader) profRec(p uint32) (*profRec, error) {
-	if pr := r.cache.get(p); pr != nil {
+	if pr := r.cache.get(p, r.gen0); pr != nil {
 		return pr, nil
 	}
 	pr := new(profRec)
@@ -63,7 +63,9 @@ func (r *reader) resolveID(raw string) (p, node uint32, err error) {
 		if err != nil {
 			return 0, 0, err
 		}
-		for hops := 0; hops < 64; hops++ {
+		// Forwarding chains are followed to their end (merges only ever
+		// point at older ids, so a chain cannot loop; the bound is a guard).
+		for hops := 0; hops <= maxForwardHops; hops++ {
 			var pr profRec
 			if err := getMsg(r.txn, profileKey(id), &pr); err != nil {
 				if errors.Is(err, badger.ErrKeyNotFound) {
@@ -88,7 +90,7 @@ func (r *reader) resolveID(raw string) (p, node uint32, err error) {
 // lookup returns an identifier's profile and node (zeros when unknown).
 func (r *reader) lookup(id ID) (p, n uint32, err error) {
 	key := identKey(id.Type, id.Value)
-	if v, ok := r.cache.getID(key); ok {
+	if v, ok := r.cache.getID(key, r.gen0); ok {
 		return v[1], v[0], nil
 	}
 	item, err := r.txn.Get(key)

@@ -681,15 +681,29 @@ func (db *DB) supprHash(id ID) [32]byte {
 	return out
 }
 
+// suppress records a suppressed identifier. Later operations of the same
+// transaction see it at once (pendingSuppr); everyone else once it commits.
 func (w *writer) suppress(id ID) error {
 	h := w.db.supprHash(id)
-	w.db.supprMu.Lock()
-	w.db.suppr[h] = true
-	w.db.supprMu.Unlock()
+	w.pendingSuppr[h] = true
+	w.after(func() {
+		w.db.supprMu.Lock()
+		w.db.suppr[h] = true
+		w.db.supprMu.Unlock()
+	})
 	return w.setRaw(supprKey(h[:]), nil)
 }
 
-// suppressed reports whether id was forgotten with SUPPRESS.
+// suppressed reports whether id was forgotten with SUPPRESS, counting
+// what the open transaction suppressed.
+func (w *writer) suppressed(id ID) bool {
+	if len(w.pendingSuppr) > 0 && w.pendingSuppr[w.db.supprHash(id)] {
+		return true
+	}
+	return w.db.suppressed(id)
+}
+
+// suppressed reports whether id was forgotten with SUPPRESS (committed).
 func (db *DB) suppressed(id ID) bool {
 	db.supprMu.RLock()
 	defer db.supprMu.RUnlock()

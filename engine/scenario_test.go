@@ -381,3 +381,100 @@ func TestReadCacheNeverStaleAfterAck(t *testing.T) {
 		<-done
 	}
 }
+
+// While merges and unlinks are in flight, WHO returns either nothing or a
+// profile that holds the identifier asked for: never a mix of two moments.
+func TestWhoNeverMixesMoments(t *testing.T) {
+	db := openMem(t)
+	stop := make(chan struct{})
+	errs := make(chan string, 4)
+	var last atomic.Int64
+	for g := 0; g < 3; g++ {
+		go func() {
+			bad := ""
+			defer func() { errs <- bad }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := "user:u" + itoa(uint32(last.Load()))
+				p, err := db.Who(id)
+				if errors.Is(err, engine.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					bad = "WHO " + id + ": " + err.Error()
+					return
+				}
+				if !slices.Contains(p.IDs, id) {
+					bad = "WHO " + id + " returned a profile without it: " + strings.Join(p.IDs, ",")
+					return
+				}
+			}
+		}()
+	}
+	for i := 1; i <= 400; i++ {
+		last.Store(int64(i))
+		u, c := "user:u"+itoa(uint32(i)), "cookie:c"+itoa(uint32(i))
+		track(t, db, "view", 1, c)
+		track(t, db, "view", 1, u)
+		for k := 0; k < 2; k++ {
+			if _, err := db.Merge(ctx, []string{u, c}, "crm", at(2)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Unlink(ctx, u, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	close(stop)
+	for g := 0; g < 3; g++ {
+		if bad := <-errs; bad != "" {
+			t.Fatal(bad)
+		}
+	}
+}
+
+// A batch larger than one Badger transaction is committed in pieces: every
+// operation in it succeeds.
+func TestLargeBatchCommitsInPieces(t *testing.T) {
+	db := openMem(t)
+	props := []byte(`{"blob":"` + strings.Repeat("x", 60000) + `"}`)
+	ops := make([]engine.Op, 300)
+	for i := range ops {
+		ops[i] = engine.TrackOp(engine.Event{Name: "big", IDs: []string{"cookie:b" + itoa(uint32(i))}, Props: props, Time: at(1)})
+	}
+	_, errs, err := db.Apply(ctx, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range errs {
+		if e != nil {
+			t.Fatalf("op %d: %v", i, e)
+		}
+	}
+	if got := db.Index().Did(didEver("big")).GetCardinality(); got != 300 {
+		t.Fatalf("profiles that did big: %d", got)
+	}
+}
+
+func TestLongForwardingChainsResolve(t *testing.T) {
+	db := openMem(t)
+	for i := 1; i <= 70; i++ {
+		track(t, db, "v", 1, "cookie:c"+itoa(uint32(i)))
+	}
+	for i := 69; i >= 1; i-- {
+		if _, err := db.Merge(ctx, []string{"cookie:c" + itoa(uint32(i)), "cookie:c" + itoa(uint32(i+1))}, "crm", at(2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := db.Who("profile:70")
+	if err != nil || p.ID != 1 || len(p.IDs) != 70 {
+		t.Fatalf("profile:70 after a chain of 69 merges: %v %+v", err, p)
+	}
+	if _, err := db.SetTraits(ctx, "profile:70", []engine.Trait{{Name: "a", Value: "b"}}, at(3)); err != nil {
+		t.Fatal(err)
+	}
+}

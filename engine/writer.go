@@ -19,9 +19,25 @@ type request struct {
 	done chan struct{}
 }
 
-// txnEntriesSoftLimit is where the writer commits mid-batch, between
-// operations, to stay clear of Badger's transaction size limit.
-const txnEntriesSoftLimit = 20000
+// maxForwardHops bounds a walk along forwarding pointers. Each points at a
+// strictly older (smaller) id, so no real chain is longer than the number
+// of profiles; the bound only guards against a corrupt store.
+const maxForwardHops = 1<<32 - 1
+
+// The writer commits mid-batch, between operations, past these sizes, to
+// stay clear of Badger's transaction limits (about 10 MB with 64 MiB
+// memtables). An operation that still does not fit is retried alone.
+const (
+	txnEntriesSoftLimit = 20000
+	txnBytesSoftLimit   = 4 << 20
+)
+
+// full reports whether the open transaction, with the records its commit
+// will still write, is past the soft limits.
+func (w *writer) full() bool {
+	pending := len(w.dirtyNodes)*2 + len(w.dirtyProfs)
+	return w.entries+pending > txnEntriesSoftLimit || w.bytes+pending*256 > txnBytesSoftLimit
+}
 
 // profile is the writer's decoded profile record.
 type profile struct {
@@ -36,6 +52,7 @@ type writer struct {
 	tt      *typeTable
 	meta    metaRec
 	txn     *badger.Txn
+	bytes   int         // bytes set in the open transaction
 	snap    *badger.Txn // read-only view of what is committed; prefix scans read it plus the overlay
 	entries int
 	ov      overlay // what the open transaction changed under scanned prefixes
@@ -56,6 +73,7 @@ type writer struct {
 	fresh         map[uint32]bool      // nodes created by the current operation
 	identsChanged map[string]bool      // identifier keys this transaction writes or deletes
 	born          map[uint32]bool      // profiles created by the current operation
+	pendingSuppr  map[[32]byte]bool    // identifiers this transaction suppresses
 }
 
 func newWriter(db *DB, meta metaRec) *writer {
@@ -74,6 +92,7 @@ func (w *writer) resetCache() {
 	w.fresh = make(map[uint32]bool)
 	w.born = make(map[uint32]bool)
 	w.identsChanged = make(map[string]bool)
+	w.pendingSuppr = make(map[[32]byte]bool)
 }
 
 // run is the writer goroutine: it takes whatever requests are queued (up to
@@ -143,24 +162,64 @@ func (db *DB) applyBatch(batch []*request) {
 		}
 		inTxn = inTxn[:0]
 	}
+	// discard drops the open transaction and everything the writer
+	// believed because of it.
+	discard := func() {
+		if w.txn != nil {
+			w.txn.Discard()
+			w.txn = nil
+			w.snap.Discard()
+		}
+		w.reload()
+	}
+	// run applies one operation in the open transaction and files its
+	// outcome. It reports false when the operation did not fit in what is
+	// left of the transaction.
+	run := func(ref opRef) bool {
+		if w.txn == nil {
+			w.begin()
+		}
+		res, err := w.apply(&ref.r.ops[ref.i])
+		switch {
+		case err == nil:
+			ref.r.res[ref.i] = res
+			inTxn = append(inTxn, ref)
+		case errors.Is(err, badger.ErrTxnTooBig):
+			return false
+		case clean(err):
+			ref.r.errs[ref.i] = err
+		default:
+			ref.r.errs[ref.i] = err
+			fail(fmt.Errorf("aborted: another operation in the same commit failed: %w", err))
+		}
+		return true
+	}
 	for _, r := range batch {
 		for i := range r.ops {
-			if w.entries > txnEntriesSoftLimit {
+			if w.txn != nil && w.full() {
 				commit()
 			}
-			if w.txn == nil {
-				w.begin()
+			ref := opRef{r, i}
+			if run(ref) {
+				continue
 			}
-			res, err := w.apply(&r.ops[i])
-			switch {
-			case err == nil:
-				r.res[i] = res
-				inTxn = append(inTxn, opRef{r, i})
-			case clean(err):
-				r.errs[i] = err
-			default:
-				r.errs[i] = err
-				fail(fmt.Errorf("aborted by an earlier failure in the same batch: %w", err))
+			// Too big for what is left of the transaction: redo the
+			// operations before it in a transaction of their own, commit
+			// them, then try this one alone.
+			redo := append([]opRef(nil), inTxn...)
+			inTxn = inTxn[:0]
+			discard()
+			for _, prev := range redo {
+				if !run(prev) {
+					prev.r.errs[prev.i] = fmt.Errorf("%w: the operation does not fit in one transaction", ErrTooLarge)
+					discard()
+					inTxn = inTxn[:0]
+				}
+			}
+			commit()
+			if !run(ref) {
+				discard()
+				r.errs[i] = fmt.Errorf("%w: the operation touches more data than one transaction can hold (%d keys, %d bytes so far)", ErrTooLarge, w.entries, w.bytes)
 			}
 		}
 	}
@@ -184,6 +243,7 @@ func (w *writer) begin() {
 	w.txn = w.db.bdb.NewTransaction(true)
 	w.snap = w.db.bdb.NewTransaction(false)
 	w.ov.reset()
+	w.bytes = 0
 	w.entries = 0
 	w.idxOps = w.idxOps[:0]
 }
@@ -193,6 +253,7 @@ func (w *writer) reload() {
 	w.resetCache()
 	w.idxOps = w.idxOps[:0]
 	w.forgot = false
+	w.tt = w.db.types.Load()
 	_ = w.db.bdb.View(func(txn *badger.Txn) error { return getMsg(txn, metaKey, &w.meta) })
 }
 
@@ -235,6 +296,7 @@ func (w *writer) commit() error {
 	err := w.txn.Commit()
 	w.db.pcache.invalidate(w.dirtyProfs, w.identsChanged)
 	clear(w.identsChanged)
+	clear(w.pendingSuppr)
 	w.txn = nil
 	w.snap.Discard()
 	clear(w.dirtyNodes)
@@ -276,6 +338,7 @@ func (w *writer) put(key []byte, v any) error {
 
 func (w *writer) setRaw(key, val []byte) error {
 	w.entries++
+	w.bytes += len(key) + len(val)
 	w.db.stats.keys.Add(1)
 	w.db.stats.keysBy[key[0]].Add(1)
 	return w.txn.Set(key, val)
@@ -283,6 +346,7 @@ func (w *writer) setRaw(key, val []byte) error {
 
 func (w *writer) del(key []byte) error {
 	w.entries++
+	w.bytes += len(key)
 	w.db.stats.keys.Add(1)
 	return w.txn.Delete(key)
 }
@@ -354,7 +418,7 @@ func (w *writer) prof(p uint32) (*profile, error) {
 // live follows forwarding pointers from p to the profile that holds its
 // members now; 0 when there is none (forgotten or never existed).
 func (w *writer) live(p uint32) (uint32, error) {
-	for hops := 0; hops < 64 && p != 0; hops++ {
+	for hops := 0; hops <= maxForwardHops && p != 0; hops++ {
 		pr, err := w.prof(p)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return 0, nil
