@@ -238,6 +238,10 @@ func (db *DB) load() error {
 			return fmt.Errorf("write store: %w", err)
 		}
 	}
+	// A FORGET whose event purge a crash interrupted is finished first.
+	if err := db.purge(&meta); err != nil {
+		return err
+	}
 	db.w = newWriter(db, meta)
 	idx, err := db.loadIndex(meta.Gen)
 	if err != nil {
@@ -248,6 +252,12 @@ func (db *DB) load() error {
 }
 
 func removeFile(path string) { os.Remove(path) }
+
+func (db *DB) logPurgeError(err error) {
+	if db.opts.Logger != nil {
+		db.opts.Logger.Error("purging forgotten events; the next open retries", "err", err)
+	}
+}
 
 func containsType(specs []TypeSpec, name string) bool {
 	for _, s := range specs {

@@ -179,6 +179,9 @@ type metaRec struct {
 	// Erase is set by FORGET and cleared once a clean shutdown has
 	// compacted the erased values out of the files.
 	Erase bool `msgpack:"erase,omitempty"`
+	// Purge lists forgotten nodes whose events are still to be deleted
+	// (a FORGET of a profile with very many events; see DB.purge).
+	Purge []uint32 `msgpack:"purge,omitempty"`
 }
 
 // identValue is the value of an identifier key: its node and profile.

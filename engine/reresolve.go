@@ -536,6 +536,11 @@ func (w *writer) forget(o *op) (Result, error) {
 		gone[n] = true
 	}
 	res := Result{Profile: p, Removed: len(ms)}
+	pr, err := w.prof(p)
+	if err != nil {
+		return Result{}, err
+	}
+	deferEvents := pr.rec.Events > forgetInlineEvents
 	var erased []index.Event
 	neighbours := map[uint32]bool{}
 	doneGroups := map[uint64]bool{}
@@ -548,9 +553,16 @@ func (w *writer) forget(o *op) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		for _, a := range as {
-			if err := w.delEvent(a.key); err != nil {
-				return Result{}, err
+		if deferEvents {
+			// Too many to delete in this transaction: the node is listed for
+			// purging, which happens right after the commit, before the
+			// FORGET is acknowledged (and on open, after a crash).
+			w.meta.Purge = append(w.meta.Purge, n)
+		} else {
+			for _, a := range as {
+				if err := w.delEvent(a.key); err != nil {
+					return Result{}, err
+				}
 			}
 		}
 		res.Events += len(as)
@@ -644,6 +656,62 @@ func (w *writer) forget(o *op) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// forgetInlineEvents is the most events FORGET deletes inside its own
+// transaction; a larger profile's events are purged in chunks after it.
+const forgetInlineEvents = 20000
+
+// purgeChunk is how many events one purge transaction deletes.
+const purgeChunk = 10000
+
+// purge deletes the events anchored on nodes that a committed FORGET
+// listed in meta.Purge, in transactions of purgeChunk, then clears the
+// list. Until it finishes the events are unreachable: their anchors are
+// gone from the graph and from the index.
+func (db *DB) purge(meta *metaRec) error {
+	if len(meta.Purge) == 0 {
+		return nil
+	}
+	for _, n := range meta.Purge {
+		for {
+			var keys [][]byte
+			err := db.bdb.View(func(txn *badger.Txn) error {
+				it := txn.NewIterator(badger.IteratorOptions{Prefix: eventPrefix(n)})
+				defer it.Close()
+				for it.Rewind(); it.Valid() && len(keys) < purgeChunk; it.Next() {
+					keys = append(keys, it.Item().KeyCopy(nil))
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if len(keys) == 0 {
+				break
+			}
+			err = db.bdb.Update(func(txn *badger.Txn) error {
+				for _, k := range keys {
+					if err := txn.Delete(k); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("purge events of node %d: %w", n, err)
+			}
+		}
+	}
+	meta.Purge = nil
+	return db.bdb.Update(func(txn *badger.Txn) error {
+		var stored metaRec
+		if err := getMsg(txn, metaKey, &stored); err != nil {
+			return err
+		}
+		stored.Purge = nil
+		return setMsg(txn, metaKey, &stored)
+	})
 }
 
 // dropFromEvent removes erased identifiers from the event a group belongs to.

@@ -478,3 +478,40 @@ func TestLongForwardingChainsResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A profile with more events than one transaction can delete is still
+// forgotten: its events are purged in chunks before FORGET answers.
+func TestForgetHugeProfile(t *testing.T) {
+	db := openMem(t)
+	track(t, db, "login", 1, "user:heavy", "cookie:heavy")
+	ops := make([]engine.Op, 0, 2000)
+	for i := 0; i < 25000; i++ {
+		ops = append(ops, engine.TrackOp(engine.Event{Name: "view", IDs: []string{"cookie:heavy"}, Time: at(2).Add(time.Duration(i) * time.Millisecond)}))
+		if len(ops) == cap(ops) {
+			if _, _, err := db.Apply(ctx, ops); err != nil {
+				t.Fatal(err)
+			}
+			ops = ops[:0]
+		}
+	}
+	if _, _, err := db.Apply(ctx, ops); err != nil {
+		t.Fatal(err)
+	}
+	track(t, db, "view", 3, "cookie:bystander")
+	r, err := db.Forget(ctx, "user:heavy", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Events != 25001 {
+		t.Fatalf("events erased: %d", r.Events)
+	}
+	if _, err := db.Who("cookie:heavy"); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("after FORGET: %v", err)
+	}
+	if got := db.Index().Did(didEver("view")).GetCardinality(); got != 1 {
+		t.Fatalf("profiles that viewed: %d", got)
+	}
+	if problems, err := db.Check(); err != nil || len(problems) > 0 {
+		t.Fatalf("check: %v %v", err, problems)
+	}
+}

@@ -224,6 +224,12 @@ func (db *DB) applyBatch(batch []*request) {
 		}
 	}
 	commit()
+	if len(w.meta.Purge) > 0 {
+		if err := db.purge(&w.meta); err != nil {
+			// The list stays in the store; the next open finishes it.
+			db.logPurgeError(err)
+		}
+	}
 	db.stats.batches.Add(1)
 	for _, r := range batch {
 		db.stats.ops.Add(uint64(len(r.ops)))
