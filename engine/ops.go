@@ -35,6 +35,7 @@ const (
 	opDeclare
 	opSaveSegment
 	opDropSegment
+	opRecord
 )
 
 type op struct {
@@ -49,6 +50,7 @@ type op struct {
 	grant    bool
 	suppress bool
 	spec     TypeSpec
+	consent  map[string]bool
 	name     string
 	expr     string
 }
@@ -174,6 +176,8 @@ func (w *writer) apply(o *op) (Result, error) {
 		res, err = w.link(o)
 	case opSet, opConsent:
 		res, err = w.setFacts(o)
+	case opRecord:
+		res, err = w.record(o)
 	case opUnlink:
 		res, err = w.unlink(o)
 	case opForget:
@@ -297,6 +301,7 @@ func (w *writer) link(o *op) (Result, error) {
 		ms[i] = member{node: n, typ: p.codes[i]}
 	}
 	orderMembers(w.tt, ms)
+	w.anchor = ms[0].node
 	w.meta.Seq++
 	w.seq = w.meta.Seq
 	g := &ingest{w: w}
@@ -435,19 +440,8 @@ func (w *writer) setFacts(o *op) (Result, error) {
 		if len(o.traits) == 0 {
 			return Result{}, invalid("SET needs at least one name=value")
 		}
-		if len(o.traits) > MaxTraits {
-			return Result{}, fmt.Errorf("%w: %d traits in one SET; the most is %d", ErrTooLarge, len(o.traits), MaxTraits)
-		}
-		for _, t := range o.traits {
-			if err := validName("trait name", t.Name, MaxNameLen); err != nil {
-				return Result{}, err
-			}
-			if len(t.Value) > MaxTraitLen {
-				return Result{}, fmt.Errorf("%w: trait %s of %d bytes; the most is %d", ErrTooLarge, t.Name, len(t.Value), MaxTraitLen)
-			}
-			if err := validValue(t.Value); err != nil {
-				return Result{}, err
-			}
+		if err := validTraits(o.traits); err != nil {
+			return Result{}, err
 		}
 	} else if err := validName("purpose", o.purpose, MaxNameLen); err != nil {
 		return Result{}, err
@@ -455,48 +449,157 @@ func (w *writer) setFacts(o *op) (Result, error) {
 	if len(o.ids) != 1 {
 		return Result{}, invalid("one identifier expected")
 	}
-	if strings.HasPrefix(o.ids[0], ProfileType+":") {
-		if _, err := parseProfileID(o.ids[0]); err != nil {
-			return Result{}, err
-		}
-	} else if _, _, blocked, err := w.tt.parseID(o.ids[0], w.db.bl); err != nil {
+	if err := w.validTarget(o.ids[0]); err != nil {
 		return Result{}, err
-	} else if blocked {
-		return Result{}, fmt.Errorf("%w: %q is a blocked value", ErrBadID, clip(o.ids[0]))
 	}
-	t := w.timeOf(o.at)
 	n, p, err := w.target(o.ids[0])
 	if err != nil {
 		return Result{}, err
 	}
+	var consent map[string]bool
+	if o.kind == opConsent {
+		consent = map[string]bool{o.purpose: o.grant}
+	}
+	if err := w.applyFacts(n, p, o.traits, consent, w.timeOf(o.at)); err != nil {
+		return Result{}, err
+	}
+	return Result{Profile: p}, nil
+}
+
+func validTraits(traits []Trait) error {
+	if len(traits) > MaxTraits {
+		return fmt.Errorf("%w: %d traits in one call; the most is %d", ErrTooLarge, len(traits), MaxTraits)
+	}
+	for _, t := range traits {
+		if err := validName("trait name", t.Name, MaxNameLen); err != nil {
+			return err
+		}
+		if len(t.Value) > MaxTraitLen {
+			return fmt.Errorf("%w: trait %s of %d bytes; the most is %d", ErrTooLarge, t.Name, len(t.Value), MaxTraitLen)
+		}
+		if err := validValue(t.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validTarget checks the identifier a SET or CONSENT addresses.
+func (w *writer) validTarget(raw string) error {
+	if strings.HasPrefix(raw, ProfileType+":") {
+		_, err := parseProfileID(raw)
+		return err
+	}
+	_, _, blocked, err := w.tt.parseID(raw, w.db.bl)
+	if err != nil {
+		return err
+	}
+	if blocked {
+		return fmt.Errorf("%w: %q is a blocked value", ErrBadID, clip(raw))
+	}
+	return nil
+}
+
+// applyFacts records traits and consent decisions said of node n, in
+// profile p, at time t.
+func (w *writer) applyFacts(n, p uint32, traits []Trait, consent map[string]bool, t int64) error {
 	w.meta.Seq++
 	w.seq = w.meta.Seq
 	f, err := w.facts(n)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
 	pr, err := w.prof(p)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
-	if o.kind == opSet {
+	if len(traits) > 0 {
 		add := map[string]stamped{}
-		for _, tr := range o.traits {
+		for _, tr := range traits {
 			add[tr.Name] = stamped{V: tr.Value, T: t, S: w.seq}
 		}
 		f.Traits = mergeTraits(f.Traits, add)
 		pr.rec.Traits = mergeTraits(pr.rec.Traits, add)
-	} else {
-		add := map[string]consentVal{o.purpose: {Grant: o.grant, T: t, S: w.seq}}
+	}
+	if len(consent) > 0 {
+		add := map[string]consentVal{}
+		for purpose, grant := range consent {
+			add[purpose] = consentVal{Grant: grant, T: t, S: w.seq}
+		}
 		f.Consent = mergeConsent(f.Consent, add)
 		pr.rec.Consent = mergeConsent(pr.rec.Consent, add)
 	}
 	if err := w.put(factsKey(n), f); err != nil {
-		return Result{}, err
+		return err
 	}
 	w.dirtyProfs[p] = true
 	w.touched[p] = true
-	return Result{Profile: p}, nil
+	return nil
+}
+
+// Record is one line of a bulk load: an event (or a link of its
+// identifiers), and traits and consent said of the profile it lands in.
+type Record struct {
+	Event   string // "" = no event: the identifiers are linked as by MERGE
+	IDs     []string
+	Time    time.Time
+	Source  string
+	Props   []byte
+	Traits  []Trait
+	Consent map[string]bool
+}
+
+// RecordOp applies a Record as one atomic operation: all of it or, on any
+// error, nothing. Traits and consent go to the anchor, the highest-priority
+// identifier that is not blocked.
+func RecordOp(r Record) Op {
+	return Op{op{kind: opRecord, event: r.Event, ids: r.IDs, at: r.Time, source: r.Source, props: r.Props,
+		traits: r.Traits, consent: r.Consent}}
+}
+
+// record performs a RecordOp.
+func (w *writer) record(o *op) (Result, error) {
+	if err := validTraits(o.traits); err != nil {
+		return Result{}, err
+	}
+	for purpose := range o.consent {
+		if err := validName("purpose", purpose, MaxNameLen); err != nil {
+			return Result{}, err
+		}
+	}
+	var (
+		res  Result
+		n, p uint32
+		err  error
+	)
+	switch {
+	case o.event != "" || len(o.ids) >= 2:
+		link := *o
+		link.kind = opMerge
+		if o.event != "" {
+			link.kind = opTrack
+		}
+		if res, err = w.link(&link); err != nil {
+			return Result{}, err
+		}
+		n, p = w.anchor, res.Profile
+	case len(o.ids) == 1:
+		if err := w.validTarget(o.ids[0]); err != nil {
+			return Result{}, err
+		}
+		if n, p, err = w.target(o.ids[0]); err != nil {
+			return Result{}, err
+		}
+		res.Profile = p
+	default:
+		return Result{}, invalid("no identifier given")
+	}
+	if len(o.traits) > 0 || len(o.consent) > 0 {
+		if err := w.applyFacts(n, p, o.traits, o.consent, w.timeOf(o.at)); err != nil {
+			return Result{}, err
+		}
+	}
+	return res, nil
 }
 
 func validValue(s string) error {

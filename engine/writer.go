@@ -74,6 +74,7 @@ type writer struct {
 	identsChanged map[string]bool      // identifier keys this transaction writes or deletes
 	born          map[uint32]bool      // profiles created by the current operation
 	pendingSuppr  map[[32]byte]bool    // identifiers this transaction suppresses
+	anchor        uint32               // the anchor node of the last TRACK or MERGE
 }
 
 func newWriter(db *DB, meta metaRec) *writer {

@@ -246,53 +246,28 @@ type engineSink struct {
 
 func (s *engineSink) created() int64 { return int64(s.db.Stats().Nodes - s.nodes0) }
 
-// recordOps turns a record into engine operations: an event (or a merge of
-// its identifiers), then its traits and consent on the first identifier.
-func recordOps(r load.Record) []engine.Op {
-	var ops []engine.Op
-	if r.Event != "" {
-		ops = append(ops, engine.TrackOp(engine.Event{Name: r.Event, IDs: r.IDs, Time: r.Time, Source: r.Source, Props: r.Props}))
-	} else if len(r.IDs) >= 2 {
-		ops = append(ops, engine.MergeOp(r.IDs, r.Source, r.Time))
+// recordOp turns a record into one atomic engine operation: its event (or
+// a link of its identifiers), then its traits and consent on the anchor.
+func recordOp(r load.Record) engine.Op {
+	rec := engine.Record{Event: r.Event, IDs: r.IDs, Time: r.Time, Source: r.Source, Props: r.Props, Consent: r.Consent}
+	for _, k := range sortedKeys(r.Traits) {
+		rec.Traits = append(rec.Traits, engine.Trait{Name: k, Value: r.Traits[k]})
 	}
-	if len(r.Traits) > 0 && len(r.IDs) > 0 {
-		var ts []engine.Trait
-		for _, k := range sortedKeys(r.Traits) {
-			ts = append(ts, engine.Trait{Name: k, Value: r.Traits[k]})
-		}
-		ops = append(ops, engine.SetOp(r.IDs[0], ts, r.Time))
-	}
-	for _, k := range sortedKeys(r.Consent) {
-		ops = append(ops, engine.ConsentOp(r.IDs[0], k, r.Consent[k], r.Time))
-	}
-	return ops
+	return engine.RecordOp(rec)
 }
 
 func (s *engineSink) apply(ctx context.Context, recs []load.Record) ([]int, []error, error) {
-	var ops []engine.Op
-	owner := make([]int, 0, len(recs))
+	ops := make([]engine.Op, len(recs))
 	for i, r := range recs {
-		for _, o := range recordOps(r) {
-			ops = append(ops, o)
-			owner = append(owner, i)
-		}
+		ops[i] = recordOp(r)
 	}
-	refused := make([]int, len(recs))
-	errs := make([]error, len(recs))
-	res, opErrs, err := s.db.Apply(ctx, ops)
+	res, errs, err := s.db.Apply(ctx, ops)
 	if err != nil {
 		return nil, nil, err
 	}
-	for j, i := range owner {
-		if opErrs[j] != nil && errs[i] == nil {
-			errs[i] = opErrs[j]
-		}
-		refused[i] += len(res[j].Refused)
-	}
-	for i, r := range recs {
-		if len(recordOps(r)) == 0 {
-			errs[i] = errors.New("nothing to do: an event needs an identifier, a merge two")
-		}
+	refused := make([]int, len(recs))
+	for i := range recs {
+		refused[i] = len(res[i].Refused)
 	}
 	return refused, errs, nil
 }

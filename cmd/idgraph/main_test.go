@@ -275,3 +275,26 @@ func TestBackupOnlineWhileServing(t *testing.T) {
 		t.Fatalf("restored online backup: %s", out)
 	}
 }
+
+// A line is applied whole or not at all: its traits land on the anchor even
+// when the first identifier is junk, and a bad identifier rejects the line
+// without applying its traits.
+func TestLoadLinesAreAtomic(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(t.TempDir(), "in.ndjson")
+	os.WriteFile(f, []byte(`{"event":"buy","ids":["cookie:null","email:a@b.c"],"traits":{"tier":"gold"}}
+{"ids":["user:u1","bogus:x"],"traits":{"tier":"silver"}}
+`), 0o600)
+	out, errb, code := runCmd(t, "load", "--data", dir, "--progress=false", f)
+	if code != 1 || !strings.Contains(out, "1 events") || !strings.Contains(out, "1 rejected") || !strings.Contains(errb, f+":2:") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+	}
+	out, _, _ = runCmd(t, "query", "--data", dir, "--json", "WHO email:a@b.c")
+	if !strings.Contains(out, `"tier":"gold"`) || !strings.Contains(out, `"events":1`) {
+		t.Fatalf("WHO email:a@b.c: %s", out)
+	}
+	out, _, _ = runCmd(t, "query", "--data", dir, "WHO user:u1")
+	if strings.TrimSpace(out) != "(nil)" {
+		t.Fatalf("a rejected line left user:u1 behind: %s", out)
+	}
+}
