@@ -344,6 +344,8 @@ func (db *DB) Why(a, b string) (*Why, error) {
 			out.Path = append(out.Path, e)
 		}
 		switch {
+		case path == nil && out.Linked:
+			out.Reason = fmt.Sprintf("in the same profile, but no chain was found within %d link records", maxWhyGroups)
 		case path == nil:
 			out.Reason = "never seen together, directly or through other identifiers"
 		case out.Linked:
