@@ -146,6 +146,14 @@ func SetOp(id string, traits []Trait, at time.Time) Op {
 	return Op{op{kind: opSet, ids: []string{id}, traits: traits, at: at}}
 }
 
+// UnlinkOp removes the pair a–b from every link record.
+func UnlinkOp(a, b string) Op { return Op{op{kind: opUnlink, ids: []string{a, b}}} }
+
+// ForgetOp erases the profile holding id.
+func ForgetOp(id string, suppress bool) Op {
+	return Op{op{kind: opForget, ids: []string{id}, suppress: suppress}}
+}
+
 // ConsentOp records consent.
 func ConsentOp(id, purpose string, grant bool, at time.Time) Op {
 	return Op{op{kind: opConsent, ids: []string{id}, purpose: purpose, grant: grant, at: at}}

@@ -475,3 +475,113 @@ func compare(t *testing.T, db *engine.DB, m *model, step int) {
 		}
 	}
 }
+
+// The same differential, with the operations submitted in batches through
+// Apply, so many operations share one transaction and the writer's caches
+// and overlay carry state between them.
+func TestDifferentialBatchedApply(t *testing.T) {
+	seeds := []int64{11, 12, 13}
+	if n, _ := strconv.Atoi(os.Getenv("IDGRAPH_REPLAY_SEEDS")); n > 0 {
+		for i := 0; i < n; i++ {
+			seeds = append(seeds, int64(1000+i))
+		}
+	}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runBatchedDifferential(t, seed, 1500) })
+	}
+}
+
+func runBatchedDifferential(t *testing.T, seed int64, steps int) {
+	opts := engine.DefaultOptions("")
+	opts.InMemory = true
+	opts.Types = testTypes
+	db, err := engine.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r := rand.New(rand.NewSource(seed))
+	pool := idPool(r)
+	m := newModel()
+	var history [][]string
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var ops []engine.Op
+	var apply []func(err error) // the model's side of each op, given the engine's outcome
+	flush := func() {
+		if len(ops) == 0 {
+			return
+		}
+		_, errs, err := db.Apply(context.Background(), ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range apply {
+			f(errs[i])
+		}
+		ops, apply = ops[:0], apply[:0]
+	}
+	for step := 0; step < steps; step++ {
+		at = at.Add(time.Duration(r.Intn(3600)) * time.Second)
+		switch x := r.Intn(100); {
+		case x < 65:
+			ids := randomIDs(r, pool)
+			ops = append(ops, engine.TrackOp(engine.Event{Name: "e", IDs: ids, Time: at}))
+			apply = append(apply, func(err error) {
+				if (err == nil) != (len(order(ids)) > 0) {
+					t.Fatalf("track %v: %v", ids, err)
+				}
+				if err == nil {
+					m.link(ids, true)
+					history = append(history, order(ids))
+				}
+			})
+		case x < 85:
+			ids := append(randomIDs(r, pool), pool[r.Intn(len(pool))])
+			ops = append(ops, engine.MergeOp(ids, "crm", at))
+			apply = append(apply, func(err error) {
+				if (err == nil) != (len(order(ids)) > 0) {
+					t.Fatalf("merge %v: %v", ids, err)
+				}
+				if err == nil {
+					m.link(ids, false)
+					history = append(history, order(ids))
+				}
+			})
+		case x < 96:
+			// Pairs come from what was submitted so far (the model has not
+			// seen the open batch yet, which is fine: any pair is valid).
+			a, b := pool[r.Intn(len(pool))], pool[r.Intn(len(pool))]
+			if len(history) > 0 && r.Intn(2) == 0 {
+				h := history[r.Intn(len(history))]
+				a, b = h[r.Intn(len(h))], h[r.Intn(len(h))]
+			}
+			if a == b || blockedValue(a[strings.IndexByte(a, ':')+1:]) || blockedValue(b[strings.IndexByte(b, ':')+1:]) {
+				continue
+			}
+			ops = append(ops, engine.UnlinkOp(a, b))
+			apply = append(apply, func(err error) {
+				if err != nil {
+					t.Fatalf("unlink %s %s: %v", a, b, err)
+				}
+				m.unlink(a, b)
+			})
+		default:
+			id := pool[r.Intn(len(pool))]
+			ops = append(ops, engine.ForgetOp(id, false))
+			apply = append(apply, func(err error) {
+				if m.known[id] != (err == nil) {
+					t.Fatalf("forget %s: known=%v err=%v", id, m.known[id], err)
+				}
+				m.forget(id)
+			})
+		}
+		if r.Intn(40) == 0 {
+			flush()
+		}
+	}
+	flush()
+	compare(t, db, m, steps)
+	if problems, err := db.Check(); err != nil || len(problems) > 0 {
+		t.Fatalf("check: %v %v", err, problems)
+	}
+}
