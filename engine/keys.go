@@ -93,6 +93,9 @@ func nodeGroupKey(n uint32, seq uint64) []byte {
 	return k
 }
 
+// nodeGroupSeq returns the link group's seq from a node → group key.
+func nodeGroupSeq(k []byte) uint64 { return binary.BigEndian.Uint64(k[5:]) }
+
 func segmentKey(name string) []byte { return append([]byte{pSegment}, name...) }
 func typeKey(name string) []byte    { return append([]byte{pType}, name...) }
 func supprKey(h []byte) []byte      { return append([]byte{pSuppr}, h...) }

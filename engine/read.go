@@ -369,11 +369,7 @@ func (r *reader) groupsOf(n uint32) ([]uint64, error) {
 	it := r.txn.NewIterator(badger.IteratorOptions{Prefix: nodeGroupPrefix(n)})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().Key()
-		var seq uint64
-		for _, b := range k[5:13] {
-			seq = seq<<8 | uint64(b)
-		}
+		seq := nodeGroupSeq(it.Item().Key())
 		out = append(out, seq)
 	}
 	return out, nil

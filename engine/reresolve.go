@@ -82,11 +82,7 @@ func (w *writer) nodeGroups(n uint32) ([]uint64, error) {
 	it := w.snap.NewIterator(badger.IteratorOptions{Prefix: nodeGroupPrefix(n)})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().Key()
-		var seq uint64
-		for _, b := range k[5:13] {
-			seq = seq<<8 | uint64(b)
-		}
+		seq := nodeGroupSeq(it.Item().Key())
 		if _, changed := d[seq]; !changed {
 			out = append(out, seq)
 		}
