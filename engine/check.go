@@ -80,9 +80,13 @@ func (db *DB) Check() ([]string, error) {
 			return err
 		}
 		events := map[uint32][]int64{}
+		linkedEvent := map[uint64]uint32{} // seq → anchor of a linked event
 		if err := scan(txn, pEvent, func(k, v []byte) error {
-			a, t, _ := parseEventKey(k)
+			a, t, seq := parseEventKey(k)
 			events[a] = append(events[a], t)
+			if eventLinked(k) {
+				linkedEvent[seq] = a
+			}
 			if nodes[a] == nil {
 				report("event anchored on missing node %d", a)
 			}
@@ -170,8 +174,11 @@ func (db *DB) Check() ([]string, error) {
 		}
 		for s, g := range groups {
 			in := nodesOf(g)
+			if g.Anchor != 0 && in[g.Anchor] && linkedEvent[s] != g.Anchor {
+				report("link group %d is anchored on node %d, which has no linked event for it", s, g.Anchor)
+			}
 			for n := range in {
-				if !ng[s][n] {
+				if !ng[s][n] && n != g.Anchor {
 					report("link group %d holds node %d but the node does not list it", s, n)
 				}
 				if nodes[n] == nil {

@@ -9,9 +9,9 @@ import "encoding/binary"
 //	n node                 → nodeRec                  node → type, value, profile
 //	t node                 → factsRec                 traits and consent said of this node
 //	p profile              → profRec                  profile with its member list (or a forwarding pointer)
-//	v node time seq        → eventRec                 events, keyed by their anchor
+//	v node time seq linked → eventRec                 events, keyed by their anchor
 //	s seq                  → groupRec                 link groups in arrival order
-//	g node seq             → (empty)                  the link groups a node is in
+//	g node seq             → (empty)                  the link groups a node is in (an event's anchor finds its own through the event)
 //	x hash                 → (empty)                  suppressed identifiers (salted hash)
 //	S name                 → expression               saved segments
 //	T name                 → TypeSpec                 declared identifier types
@@ -64,14 +64,23 @@ type memberEntry struct {
 func timeBits(t int64) uint64     { return uint64(t) ^ (1 << 63) }
 func timeFromBits(b uint64) int64 { return int64(b ^ (1 << 63)) }
 
-func eventKey(anchor uint32, t int64, seq uint64) []byte {
-	k := make([]byte, 21)
+// eventKey is an event's key. linked marks an event whose identifiers form
+// a link group (seq is then also that group's key): its anchor has no
+// node → group entry, the group is found through the event.
+func eventKey(anchor uint32, t int64, seq uint64, linked bool) []byte {
+	k := make([]byte, 22)
 	k[0] = pEvent
 	binary.BigEndian.PutUint32(k[1:], anchor)
 	binary.BigEndian.PutUint64(k[5:], timeBits(t))
 	binary.BigEndian.PutUint64(k[13:], seq)
+	if linked {
+		k[21] = 1
+	}
 	return k
 }
+
+// eventLinked reports whether an event key marks a linked event.
+func eventLinked(k []byte) bool { return len(k) > 21 && k[21] == 1 }
 
 // parseEventKey returns the anchor, time and seq of an event key.
 func parseEventKey(k []byte) (uint32, int64, uint64) {

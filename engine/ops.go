@@ -338,7 +338,10 @@ func (w *writer) link(o *op) (Result, error) {
 		if err := w.put(groupKey(w.seq), &gr); err != nil {
 			return Result{}, err
 		}
-		for _, n := range nodes {
+		for i, n := range nodes {
+			if i == 0 && o.kind == opTrack {
+				continue // the anchor finds this group through its event
+			}
 			if err := w.addNodeGroup(n, w.seq); err != nil {
 				return Result{}, err
 			}
@@ -351,7 +354,7 @@ func (w *writer) link(o *op) (Result, error) {
 			return Result{}, err
 		}
 		ev := index.Event{Name: o.event, Source: src, Time: t}
-		if err := w.addEvent(anchored{key: eventKey(ms[0].node, t, w.seq), ev: ev}, b); err != nil {
+		if err := w.addEvent(anchored{key: eventKey(ms[0].node, t, w.seq, len(ms) > 1), ev: ev}, b); err != nil {
 			return Result{}, err
 		}
 		pr, err := w.prof(prof)

@@ -220,7 +220,7 @@ func (db *DB) Timeline(id string, limit int, before time.Time) ([]TimelineEvent,
 			defer it.Close()
 			seek := append(eventPrefix(n), 0xff)
 			if !before.IsZero() {
-				seek = eventKey(n, before.UnixMilli(), 0)
+				seek = eventKey(n, before.UnixMilli(), 0, false)
 			}
 			it.Seek(seek)
 			for it.Valid() && !before.IsZero() && !keyBefore(it.Item().Key(), before.UnixMilli()) {
@@ -364,14 +364,24 @@ func (db *DB) Why(a, b string) (*Why, error) {
 	return out, err
 }
 
+// groupsOf lists the link groups n is in: its node → group entries and the
+// groups of the linked events anchored on it.
 func (r *reader) groupsOf(n uint32) ([]uint64, error) {
 	var out []uint64
 	it := r.txn.NewIterator(badger.IteratorOptions{Prefix: nodeGroupPrefix(n)})
-	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		seq := nodeGroupSeq(it.Item().Key())
-		out = append(out, seq)
+		out = append(out, nodeGroupSeq(it.Item().Key()))
 	}
+	it.Close()
+	ev := r.txn.NewIterator(badger.IteratorOptions{Prefix: eventPrefix(n)})
+	for ev.Rewind(); ev.Valid(); ev.Next() {
+		if k := ev.Item().Key(); eventLinked(k) {
+			_, _, seq := parseEventKey(k)
+			out = append(out, seq)
+		}
+	}
+	ev.Close()
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out, nil
 }
 
@@ -398,6 +408,9 @@ func (r *reader) shortestPath(a, b uint32) ([]uint32, error) {
 			}
 			seen[s] = true
 			g, err := r.group(s)
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -453,6 +466,9 @@ func (r *reader) edge(u, v uint32) (Edge, error) {
 	}
 	for _, s := range seqs {
 		g, err := r.group(s)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			continue
+		}
 		if err != nil {
 			return e, err
 		}

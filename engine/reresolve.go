@@ -76,24 +76,43 @@ func (w *writer) group(seq uint64) (*groupRec, error) {
 	return g, nil
 }
 
+// nodeGroups lists the link groups n is in: its node → group entries and
+// the groups of the linked events anchored on it (committed, plus what the
+// open transaction changed).
 func (w *writer) nodeGroups(n uint32) ([]uint64, error) {
 	var out []uint64
 	d := w.ov.groups[n]
 	it := w.snap.NewIterator(badger.IteratorOptions{Prefix: nodeGroupPrefix(n)})
-	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		seq := nodeGroupSeq(it.Item().Key())
 		if _, changed := d[seq]; !changed {
 			out = append(out, seq)
 		}
 	}
+	it.Close()
 	for seq, present := range d {
 		if present {
 			out = append(out, seq)
 		}
 	}
+	evd := w.ov.events[n]
+	ev := w.snap.NewIterator(badger.IteratorOptions{Prefix: eventPrefix(n)})
+	for ev.Rewind(); ev.Valid(); ev.Next() {
+		k := ev.Item().Key()
+		if _, changed := evd[string(k)]; !changed && eventLinked(k) {
+			_, _, seq := parseEventKey(k)
+			out = append(out, seq)
+		}
+	}
+	ev.Close()
+	for k, a := range evd {
+		if a != nil && eventLinked([]byte(k)) {
+			_, _, seq := parseEventKey([]byte(k))
+			out = append(out, seq)
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out, nil
+	return slices.Compact(out), nil
 }
 
 // reresolve replays, from nothing, every link group of the components that
@@ -137,6 +156,9 @@ func (w *writer) reresolve(start []uint32) error {
 				continue
 			}
 			g, err := w.group(s)
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue // a linked event whose group UNLINK emptied
+			}
 			if err != nil {
 				return err
 			}
@@ -382,6 +404,9 @@ func (w *writer) unlink(o *op) (Result, error) {
 			continue
 		}
 		g, err := w.group(s)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			continue
+		}
 		if err != nil {
 			return Result{}, err
 		}
@@ -447,7 +472,7 @@ func (w *writer) rewriteGroup(seq uint64, g *groupRec, sets [][]uint32, before m
 	}
 	after := nodesOf(g)
 	for n := range before {
-		if !after[n] {
+		if !after[n] && n != g.Anchor {
 			if err := w.delNodeGroup(n, seq); err != nil {
 				return err
 			}
@@ -570,8 +595,10 @@ func (w *writer) forget(o *op) (Result, error) {
 		// The link records of erased events go too, even those an UNLINK
 		// has since taken this node out of: find them through the events.
 		for _, a := range as {
-			_, _, seq := parseEventKey(a.key)
-			seqs = append(seqs, seq)
+			if eventLinked(a.key) {
+				_, _, seq := parseEventKey(a.key)
+				seqs = append(seqs, seq)
+			}
 		}
 		for _, s := range seqs {
 			if doneGroups[s] {
@@ -712,7 +739,7 @@ func (db *DB) purge(meta *metaRec) error {
 
 // dropFromEvent removes erased identifiers from the event a group belongs to.
 func (w *writer) dropFromEvent(g *groupRec, seq uint64, gone map[uint32]bool) error {
-	k := eventKey(g.Anchor, g.Time, seq)
+	k := eventKey(g.Anchor, g.Time, seq, true)
 	var er eventRec
 	if err := getMsg(w.txn, k, &er); err != nil {
 		if errors.Is(err, badger.ErrKeyNotFound) {
