@@ -58,7 +58,7 @@ func (g *ingest) join(n uint32, typ int, p uint32) {
 	}
 	rec.Profile = p
 	w.dirtyNodes[n] = true
-	pr.counts[typ]++
+	pr.count(w.tt, typ, 1)
 	pr.rec.Members++
 	w.dirtyProfs[p] = true
 	w.touched[p] = true
@@ -121,7 +121,7 @@ func (g *ingest) merge(a, b uint32) uint32 {
 		}
 	}
 	for t, c := range op.counts {
-		sp.counts[t] += c
+		sp.count(w.tt, t, c)
 	}
 	sp.rec.Members += op.rec.Members
 	sp.rec.Events += op.rec.Events
@@ -184,7 +184,7 @@ func (g *ingest) move(n uint32, typ int, p uint32) {
 		return
 	}
 	g.fail(w.delMember(old, n))
-	opr.counts[typ]--
+	opr.count(w.tt, typ, -1)
 	opr.rec.Members--
 	w.dirtyProfs[old] = true
 	w.touched[old] = true
@@ -299,6 +299,7 @@ func (w *writer) recompute(p uint32, pr *profile) error {
 		rec.Traits = mergeTraits(rec.Traits, fr.Traits)
 		rec.Consent = mergeConsent(rec.Consent, fr.Consent)
 	}
+	rec.Counts = w.countNames(counts)
 	pr.rec, pr.counts = rec, counts
 	w.dirtyProfs[p] = true
 	w.touched[p] = true

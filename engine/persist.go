@@ -130,6 +130,8 @@ func rebuildInto(txn *badger.Txn, tt *typeTable, x *index.Index) error {
 	return nil
 }
 
+// recAttrs is what the index knows of a live profile: its identifier types,
+// traits and consent.
 func recAttrs(pr *profRec) index.Attrs {
 	a := index.Attrs{Traits: map[string]string{}, Consent: map[string]bool{}}
 	for t, c := range pr.Counts {

@@ -42,7 +42,22 @@ func (w *writer) full() bool {
 // profile is the writer's decoded profile record.
 type profile struct {
 	rec    profRec
-	counts map[int]int // members per type code
+	counts map[int]int // members per type code; rec.Counts holds the same by name
+}
+
+// count changes the number of members of type code typ by delta, in both
+// counts and the record's by-name copy, so neither is ever recomputed.
+func (pr *profile) count(tt *typeTable, typ, delta int) {
+	pr.counts[typ] += delta
+	name := tt.specs[typ].Name
+	if pr.rec.Counts == nil {
+		pr.rec.Counts = map[string]int{}
+	}
+	if n := pr.rec.Counts[name] + delta; n > 0 {
+		pr.rec.Counts[name] = n
+	} else {
+		delete(pr.rec.Counts, name)
+	}
 }
 
 // writer is the single goroutine's state: the open transaction and caches of
@@ -288,7 +303,6 @@ func (w *writer) commit() error {
 		if pr == nil {
 			err = w.del(profileKey(p))
 		} else {
-			pr.rec.Counts = w.countNames(pr.counts)
 			err = w.put(profileKey(p), &pr.rec)
 		}
 		if err != nil {
@@ -611,26 +625,6 @@ func (o *overlay) setGroup(n uint32, seq uint64, present bool) {
 	d[seq] = present
 }
 
-// attrs is what the index needs to know of a live profile.
-func (w *writer) attrs(pr *profile) index.Attrs {
-	a := index.Attrs{Traits: map[string]string{}, Consent: map[string]bool{}}
-	for t, c := range pr.counts {
-		if c > 0 {
-			a.Types = append(a.Types, w.tt.specs[t].Name)
-		}
-	}
-	sort.Strings(a.Types)
-	for k, v := range pr.rec.Traits {
-		if v.V != "" {
-			a.Traits[k] = v.V
-		}
-	}
-	for k, v := range pr.rec.Consent {
-		a.Consent[k] = v.Grant
-	}
-	return a
-}
-
 // flushAttrs tells the index the attributes of every profile the current
 // operation touched that is still live.
 func (w *writer) flushAttrs() {
@@ -644,7 +638,7 @@ func (w *writer) flushAttrs() {
 		if pr == nil || pr.rec.Into != 0 {
 			continue
 		}
-		a := w.attrs(pr)
+		a := recAttrs(&pr.rec)
 		p := p
 		w.index(func(x *index.Index) { x.SetAttrs(p, a) })
 	}
