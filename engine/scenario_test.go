@@ -515,3 +515,20 @@ func TestForgetHugeProfile(t *testing.T) {
 		t.Fatalf("check: %v %v", err, problems)
 	}
 }
+
+func TestNormalisationAndConfigurableBlocklist(t *testing.T) {
+	opts := engine.DefaultOptions("")
+	opts.InMemory = true
+	opts.Blocked = []string{"", "guest"}
+	db, err := engine.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r := track(t, db, "register", 1, "serial: ab-12c ", "email: Ann@Example.COM", "cookie:GUEST", "cookie:null", "idfa:0000-0000")
+	// With the list replaced, "null" is an ordinary value; zero ids stay blocked.
+	if !slices.Equal(r.Dropped, []string{"cookie:GUEST", "idfa:0000-0000"}) {
+		t.Fatalf("dropped: %v", r.Dropped)
+	}
+	wantIDs(t, db, "serial:AB-12C", "cookie:null", "email:ann@example.com", "serial:AB-12C")
+}

@@ -397,3 +397,73 @@ func segmentDifferential(t *testing.T, seed int64) {
 		}
 	}
 }
+
+func TestPagingSourcesAndSavedSegments(t *testing.T) {
+	now := time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC)
+	x, _ := newExec(t, now)
+	pos := &query.Session{Name: "pos"}
+	for i := 1; i <= 5; i++ {
+		s := (*query.Session)(nil)
+		if i%2 == 1 {
+			s = pos // the connection's name is the default source
+		}
+		if _, err := x.ExecLine(ctx, s, fmt.Sprintf("TRACK purchase cookie:c%d AT 2026-11-0%dT10:00:00Z", i, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustExec(t, x, "TRACK purchase cookie:c2 AT 2026-11-09T10:00:00Z FROM app")
+	ids := func(line string) []int64 {
+		var out []int64
+		for _, v := range mustExec(t, x, line).Arr {
+			out = append(out, v.Int)
+		}
+		return out
+	}
+	if got := ids("SEGMENT IDS DID purchase LIMIT 2"); !slices.Equal(got, []int64{1, 2}) {
+		t.Fatalf("page 1: %v", got)
+	}
+	if got := ids("SEGMENT IDS DID purchase LIMIT 2 AFTER 2"); !slices.Equal(got, []int64{3, 4}) {
+		t.Fatalf("page 2: %v", got)
+	}
+	if got := ids("SEGMENT IDS DID purchase LIMIT 2 AFTER 4"); !slices.Equal(got, []int64{5}) {
+		t.Fatalf("page 3: %v", got)
+	}
+	if got := ids("SEGMENT IDS DID purchase FROM pos"); !slices.Equal(got, []int64{1, 3, 5}) {
+		t.Fatalf("FROM pos: %v", got)
+	}
+	if got := ids("SEGMENT IDS DID purchase FROM app AND NOT DID purchase FROM pos"); !slices.Equal(got, []int64{2}) {
+		t.Fatalf("app, not pos: %v", got)
+	}
+	mustExec(t, x, "SEGMENT SAVE store_buyers DID purchase FROM pos")
+	mustExec(t, x, "SEGMENT SAVE early_store_buyers IN store_buyers AND DID purchase BETWEEN 2026-11-01T00:00:00Z AND 2026-11-02T00:00:00Z")
+	if got := ids("SEGMENT IDS IN early_store_buyers"); !slices.Equal(got, []int64{1}) {
+		t.Fatalf("IN: %v", got)
+	}
+	list := mustExec(t, x, "SEGMENT LIST")
+	if len(list.Map) != 2 || list.Map[1].Key != "store_buyers" || list.Map[1].Val.Str != "DID purchase FROM pos" {
+		t.Fatalf("LIST: %v", list)
+	}
+	if v := mustExec(t, x, "SEGMENT DROP store_buyers"); v.Int != 1 {
+		t.Fatalf("DROP: %v", v)
+	}
+	if v := mustExec(t, x, "SEGMENT DROP store_buyers"); v.Int != 0 {
+		t.Fatalf("DROP again: %v", v)
+	}
+	tl := mustExec(t, x, "TIMELINE cookie:c2")
+	if len(tl.Arr) != 2 {
+		t.Fatalf("timeline: %v", tl)
+	}
+	if src, _ := tl.Arr[0].Get("source"); src.Str != "app" {
+		t.Fatalf("newest first, FROM kept: %v", tl)
+	}
+	if src, _ := tl.Arr[1].Get("source"); src.Str != "default" {
+		t.Fatalf("no FROM and no client name: %v", tl)
+	}
+	before := mustExec(t, x, "TIMELINE cookie:c2 BEFORE 2026-11-09T10:00:00Z")
+	if len(before.Arr) != 1 {
+		t.Fatalf("BEFORE is strict: %v", before)
+	}
+	if tm, _ := before.Arr[0].Get("time"); tm.Str != "2026-11-02T10:00:00.000Z" {
+		t.Fatalf("BEFORE: %v", before)
+	}
+}
