@@ -364,25 +364,9 @@ func (db *DB) Why(a, b string) (*Why, error) {
 	return out, err
 }
 
-// groupsOf lists the link groups n is in: its node → group entries and the
-// groups of the linked events anchored on it.
+// groupsOf lists the link groups n is in.
 func (r *reader) groupsOf(n uint32) ([]uint64, error) {
-	var out []uint64
-	it := r.txn.NewIterator(badger.IteratorOptions{Prefix: nodeGroupPrefix(n)})
-	for it.Rewind(); it.Valid(); it.Next() {
-		out = append(out, nodeGroupSeq(it.Item().Key()))
-	}
-	it.Close()
-	ev := r.txn.NewIterator(badger.IteratorOptions{Prefix: eventPrefix(n)})
-	for ev.Rewind(); ev.Valid(); ev.Next() {
-		if k := ev.Item().Key(); eventLinked(k) {
-			_, _, seq := parseEventKey(k)
-			out = append(out, seq)
-		}
-	}
-	ev.Close()
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out, nil
+	return groupSeqs(r.txn, n, nil, nil), nil
 }
 
 func (r *reader) group(seq uint64) (*groupRec, error) {

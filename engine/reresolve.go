@@ -76,43 +76,47 @@ func (w *writer) group(seq uint64) (*groupRec, error) {
 	return g, nil
 }
 
-// nodeGroups lists the link groups n is in: its node → group entries and
-// the groups of the linked events anchored on it (committed, plus what the
-// open transaction changed).
+// nodeGroups lists the link groups n is in, as the open transaction sees
+// them: the committed snapshot plus the overlay.
 func (w *writer) nodeGroups(n uint32) ([]uint64, error) {
+	return groupSeqs(w.snap, n, w.ov.groups[n], w.ov.events[n]), nil
+}
+
+// groupSeqs lists, in order, the link groups n is in: its node → group
+// entries and the groups of the linked events anchored on it, as txn sees
+// them, corrected by what an open transaction changed (nil maps for none).
+func groupSeqs(txn *badger.Txn, n uint32, groups map[uint64]bool, events map[string]*anchored) []uint64 {
 	var out []uint64
-	d := w.ov.groups[n]
-	it := w.snap.NewIterator(badger.IteratorOptions{Prefix: nodeGroupPrefix(n)})
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: nodeGroupPrefix(n)})
 	for it.Rewind(); it.Valid(); it.Next() {
 		seq := nodeGroupSeq(it.Item().Key())
-		if _, changed := d[seq]; !changed {
+		if _, changed := groups[seq]; !changed {
 			out = append(out, seq)
 		}
 	}
 	it.Close()
-	for seq, present := range d {
+	for seq, present := range groups {
 		if present {
 			out = append(out, seq)
 		}
 	}
-	evd := w.ov.events[n]
-	ev := w.snap.NewIterator(badger.IteratorOptions{Prefix: eventPrefix(n)})
+	ev := txn.NewIterator(badger.IteratorOptions{Prefix: eventPrefix(n)})
 	for ev.Rewind(); ev.Valid(); ev.Next() {
 		k := ev.Item().Key()
-		if _, changed := evd[string(k)]; !changed && eventLinked(k) {
+		if _, changed := events[string(k)]; !changed && eventLinked(k) {
 			_, _, seq := parseEventKey(k)
 			out = append(out, seq)
 		}
 	}
 	ev.Close()
-	for k, a := range evd {
+	for k, a := range events {
 		if a != nil && eventLinked([]byte(k)) {
 			_, _, seq := parseEventKey([]byte(k))
 			out = append(out, seq)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return slices.Compact(out), nil
+	return slices.Compact(out)
 }
 
 // reresolve replays, from nothing, every link group of the components that
