@@ -5,7 +5,6 @@ import (
 
 	"fmt"
 	"github.com/idgraph/idgraph/engine"
-	"github.com/redis/go-redis/v9"
 	"io"
 	"os"
 )
@@ -140,7 +139,10 @@ func cmdRotateKey(ctx context.Context, args []string, _ io.Reader, stdout, stder
 // backupOnline asks a running server for a backup (BACKUP) and, when the
 // file it wrote is reachable from here, copies it to out.
 func backupOnline(ctx context.Context, addr, pass, out string, stdout io.Writer) error {
-	c := redis.NewClient(&redis.Options{Addr: addr, Password: pass, Protocol: 2, DisableIdentity: true})
+	c, err := dialServer(ctx, addr, pass)
+	if err != nil {
+		return err
+	}
 	defer c.Close()
 	v, err := c.Do(ctx, "BACKUP").Slice()
 	if err != nil {

@@ -61,11 +61,11 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if flagSet(args, "data") {
 			return exitError{2, "give --data or --addr, not both"}
 		}
-		c := redis.NewClient(&redis.Options{Addr: *addr, Password: *pass, Protocol: 2, DisableIdentity: true})
-		defer c.Close()
-		if err := c.Ping(ctx).Err(); err != nil {
-			return fmt.Errorf("connect %s: %w", *addr, err)
+		c, err := dialServer(ctx, *addr, *pass)
+		if err != nil {
+			return err
 		}
+		defer c.Close()
 		sink = &remoteSink{c: c}
 	} else {
 		db, err := st.open(nil)

@@ -55,10 +55,9 @@ func connect(ctx context.Context, st storeFlags, addr, password string, dataSet 
 		return nil, exitError{2, "give --data or --addr, not both"}
 	}
 	if addr != "" {
-		c := redis.NewClient(&redis.Options{Addr: addr, Password: password, Protocol: 2, DisableIdentity: true})
-		if err := c.Ping(ctx).Err(); err != nil {
-			c.Close()
-			return nil, fmt.Errorf("connect %s: %w", addr, err)
+		c, err := dialServer(ctx, addr, password)
+		if err != nil {
+			return nil, err
 		}
 		return &remote{c}, nil
 	}
@@ -67,6 +66,16 @@ func connect(ctx context.Context, st storeFlags, addr, password string, dataSet 
 		return nil, err
 	}
 	return &embedded{exec: query.NewExecutor(db), db: db}, nil
+}
+
+// dialServer connects to an idgraph server (RESP2) and checks it answers.
+func dialServer(ctx context.Context, addr, password string) (*redis.Client, error) {
+	c := redis.NewClient(&redis.Options{Addr: addr, Password: password, Protocol: 2, DisableIdentity: true})
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("connect %s: %w", addr, err)
+	}
+	return c, nil
 }
 
 func flagSet(args []string, name string) bool {
