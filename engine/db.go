@@ -48,11 +48,15 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for writes without an explicit time (default time.Now).
 	Now func() time.Time
+	// DedupWindow is how long a Record's MessageID is remembered (default
+	// 24 hours, as Segment's own de-duplication).
+	DedupWindow time.Duration
 }
 
 // DefaultOptions returns the options for a store in dir.
 func DefaultOptions(dir string) Options {
-	return Options{Dir: dir, MaxIDs: 32, MaxBatch: 2000, CacheSize: 500_000, ReadCacheSize: 200_000, Now: time.Now}
+	return Options{Dir: dir, MaxIDs: 32, MaxBatch: 2000, CacheSize: 500_000, ReadCacheSize: 200_000, Now: time.Now,
+		DedupWindow: 24 * time.Hour}
 }
 
 // DB is an identity graph. All methods are safe for concurrent use: writes
@@ -111,6 +115,9 @@ func Open(opts Options) (*DB, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.DedupWindow <= 0 {
+		opts.DedupWindow = def.DedupWindow
 	}
 	if opts.Blocked == nil {
 		opts.Blocked = DefaultBlocked()

@@ -13,6 +13,7 @@ import "encoding/binary"
 //	s seq                  → groupRec                 link groups in arrival order
 //	g node seq             → (empty)                  the link groups a node is in (an event's anchor finds its own through the event)
 //	x hash                 → (empty)                  suppressed identifiers (salted hash)
+//	d message id           → expiry (ms)              applied Record.MessageIDs (with a Badger TTL)
 //	S name                 → expression               saved segments
 //	T name                 → TypeSpec                 declared identifier types
 //	c                      → metaRec                  counters
@@ -25,6 +26,7 @@ const (
 	pGroup   = 's'
 	pNodeGrp = 'g'
 	pSuppr   = 'x'
+	pMessage = 'd'
 	pSegment = 'S'
 	pType    = 'T'
 	pMeta    = 'c'
@@ -108,6 +110,7 @@ func nodeGroupSeq(k []byte) uint64 { return binary.BigEndian.Uint64(k[5:]) }
 func segmentKey(name string) []byte { return append([]byte{pSegment}, name...) }
 func typeKey(name string) []byte    { return append([]byte{pType}, name...) }
 func supprKey(h []byte) []byte      { return append([]byte{pSuppr}, h...) }
+func messageKey(id string) []byte   { return append([]byte{pMessage}, id...) }
 
 var metaKey = []byte{pMeta}
 

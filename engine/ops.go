@@ -53,6 +53,7 @@ type op struct {
 	consent  map[string]bool
 	name     string
 	expr     string
+	msgID    string
 }
 
 // Event is one thing that happened, carrying the identifiers seen together.
@@ -84,6 +85,9 @@ type Result struct {
 	Removed  int      // link records changed (UNLINK) or identifiers erased (FORGET)
 	Events   int      // events erased (FORGET)
 	Profiles []uint32 // profiles of the two identifiers afterwards (UNLINK)
+	// Duplicate reports a Record whose MessageID was already applied within
+	// Options.DedupWindow: it was acknowledged and not applied again.
+	Duplicate bool
 }
 
 // Track records an event and resolves its identifiers (SPEC.md §3).
@@ -558,6 +562,11 @@ type Record struct {
 	Props   []byte
 	Traits  []Trait
 	Consent map[string]bool
+	// MessageID, when set, makes the record idempotent: a record whose
+	// MessageID was applied within Options.DedupWindow is acknowledged with
+	// Result.Duplicate and changes nothing (SDK retries never double-count).
+	// The remembered ids are durable: they are written in the same commit.
+	MessageID string
 }
 
 // RecordOp applies a Record as one atomic operation: all of it or, on any
@@ -565,11 +574,17 @@ type Record struct {
 // identifier that is not blocked.
 func RecordOp(r Record) Op {
 	return Op{op{kind: opRecord, event: r.Event, ids: r.IDs, at: r.Time, source: r.Source, props: r.Props,
-		traits: r.Traits, consent: r.Consent}}
+		traits: r.Traits, consent: r.Consent, msgID: r.MessageID}}
 }
 
 // record performs a RecordOp.
 func (w *writer) record(o *op) (Result, error) {
+	if o.msgID != "" {
+		dup, err := w.seenMessage(o.msgID)
+		if err != nil || dup {
+			return Result{Duplicate: dup}, err
+		}
+	}
 	if err := validTraits(o.traits); err != nil {
 		return Result{}, err
 	}
@@ -607,6 +622,11 @@ func (w *writer) record(o *op) (Result, error) {
 	}
 	if len(o.traits) > 0 || len(o.consent) > 0 {
 		if err := w.applyFacts(n, p, o.traits, o.consent, w.timeOf(o.at)); err != nil {
+			return Result{}, err
+		}
+	}
+	if o.msgID != "" {
+		if err := w.rememberMessage(o.msgID); err != nil {
 			return Result{}, err
 		}
 	}
