@@ -1,47 +1,64 @@
 package engine
 
 import (
-	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/idgraph/idgraph/engine/internal/graph"
+	"github.com/idgraph/idgraph/engine/internal/store"
+	"github.com/idgraph/idgraph/engine/internal/store/badgerstore"
+	"github.com/idgraph/idgraph/engine/internal/store/memstore"
+	"github.com/idgraph/idgraph/engine/internal/writer"
 	"github.com/idgraph/idgraph/index"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
-// Options configure a DB. Start from DefaultOptions and adjust.
+// Backend selects the storage implementation.
+type Backend uint8
+
+const (
+	// Badger keeps the store in Badger (on disk, or in memory with
+	// InMemory). The default.
+	Badger Backend = iota
+	// Memory keeps every record in plain Go maps: slow, for tests. Close
+	// loses everything.
+	Memory
+)
+
+// Options configure a DB. Start from DefaultOptions and adjust; the zero
+// value of every field is its documented default.
 type Options struct {
 	// Dir is the data directory; it is created if missing.
 	Dir string
-	// InMemory keeps everything in memory (tests, benchmarks); Dir is ignored.
+	// InMemory keeps a Badger store in memory (tests, benchmarks); Dir is
+	// ignored.
 	InMemory bool
+	// Backend selects the store implementation (default Badger).
+	Backend Backend
 	// SyncWrites fsyncs every group commit. Without it an acknowledged
 	// write survives a crash of the process (kill -9) but not of the machine.
 	SyncWrites bool
 	// Types are identifier types declared in addition to the built-in ones.
 	Types []TypeSpec
 	// Blocked are the junk values dropped from every call; nil means
-	// DefaultBlocked(). Compared case-insensitively after normalisation.
+	// DefaultBlocked().
 	Blocked []string
-	// AllowZeroIDs turns off blocking of values made only of '0' and '-'.
+	// AllowZeroIDs turns off blocking of values made only of '0' and '-'
+	// and of placeholder phones.
 	AllowZeroIDs bool
 	// MaxIDs is the most identifiers one call may carry (default 32).
 	MaxIDs int
-	// MaxBatch is the most operations one group commit applies (default 2000).
+	// MaxBatch is the most operations one group commit takes (default 2000).
 	MaxBatch int
-	// ReadCacheSize bounds the profiles kept decoded for WHO (default
-	// 200,000; negative disables the cache).
-	ReadCacheSize int
-	// CacheSize bounds the writer's cache: identifiers, nodes and profiles,
-	// each (default 500,000); past it the cache is emptied after a commit.
-	CacheSize int
+	// CacheBytes bounds the cache of decoded records that WHO and the
+	// writer read (default 64 MiB; negative disables it).
+	CacheBytes int64
+	// MemTableBytes is the size of one of Badger's three memtables
+	// (default 64 MiB).
+	MemTableBytes int64
 	// EncryptionKey, when set (16, 24 or 32 bytes), encrypts the data at rest.
 	EncryptionKey []byte
 	// Logger receives storage messages; nil discards them.
@@ -51,51 +68,44 @@ type Options struct {
 	// DedupWindow is how long a Record's MessageID is remembered (default
 	// 24 hours, as Segment's own de-duplication).
 	DedupWindow time.Duration
+	// ReadOnly opens the store for reading only (check, offline backup);
+	// writes fail.
+	ReadOnly bool
 }
 
 // DefaultOptions returns the options for a store in dir.
 func DefaultOptions(dir string) Options {
-	return Options{Dir: dir, MaxIDs: 32, MaxBatch: 2000, CacheSize: 500_000, ReadCacheSize: 200_000, Now: time.Now,
-		DedupWindow: 24 * time.Hour}
+	return Options{Dir: dir, MaxIDs: graph.MaxIDs, MaxBatch: 2000, CacheBytes: 64 << 20,
+		Now: time.Now, DedupWindow: 24 * time.Hour}
 }
 
-// DB is an identity graph. All methods are safe for concurrent use: writes
-// are funnelled to one writer goroutine that applies them in group commits
-// (one Badger transaction per batch) and acknowledges each after its batch
-// commits; reads run on Badger snapshots and never wait for the writer.
+// DB is an identity graph. All methods are safe for concurrent use.
+//
+// Writes are funnelled to one writer goroutine that applies them in group
+// commits and acknowledges each after its commit; reads run on a snapshot
+// of one committed generation and never wait for disk writes.
 type DB struct {
-	opts  Options
-	bdb   *badger.DB
-	types atomic.Pointer[typeTable]
-	bl    blocklist
-	idx   *index.Index
+	opts Options
+	st   store.Store
+	bst  *badgerstore.Store // nil for the memory backend
+	idx  *index.Index
+	w    *writer.Writer
 
-	reqs     chan *request
-	quit     chan struct{}
-	done     chan struct{}
-	closeMu  sync.RWMutex // held for reading while submitting; Close takes it to stop submissions
-	closed   bool
-	gcKick   chan struct{}
-	gcDone   chan struct{}
-	stats    stats
-	snapPath string
-
-	restored bool // Restore replaced the store: Close must not save the index
+	types atomic.Pointer[graph.Types] // readers' table; the writer's may be newer within a transaction
+	bl    graph.Blocklist
+	salt  []byte
 
 	segMu sync.RWMutex
-	segs  map[string]string // saved segments; the writer updates it after commit
+	segs  map[string]string // saved segments, name → expression text
 
-	supprMu sync.RWMutex
-	suppr   map[[32]byte]bool // suppressed identifiers' salted hashes
+	snapPath string
+	restored bool // Restore replaced the store: Close must not save the index
 
-	w      *writer // owned by the writer goroutine after Open returns
-	pcache *profileCache
-}
-
-type stats struct {
 	batches, ops atomic.Uint64
-	keys         atomic.Uint64      // keys written (set or deleted)
-	keysBy       [256]atomic.Uint64 // keys set, by prefix
+
+	gcKick chan struct{}
+	gcDone chan struct{}
+	closed atomic.Bool
 }
 
 // Open opens (creating if needed) the store in opts.Dir.
@@ -107,11 +117,8 @@ func Open(opts Options) (*DB, error) {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = def.MaxBatch
 	}
-	if opts.CacheSize <= 0 {
-		opts.CacheSize = def.CacheSize
-	}
-	if opts.ReadCacheSize == 0 {
-		opts.ReadCacheSize = def.ReadCacheSize
+	if opts.CacheBytes == 0 {
+		opts.CacheBytes = def.CacheBytes
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -122,148 +129,91 @@ func Open(opts Options) (*DB, error) {
 	if opts.Blocked == nil {
 		opts.Blocked = DefaultBlocked()
 	}
-	if !opts.InMemory {
-		if opts.Dir == "" {
-			return nil, invalid("no data directory given")
+	if n := len(opts.EncryptionKey); n != 0 && n != 16 && n != 24 && n != 32 {
+		return nil, invalid("", "an encryption key is 16, 24 or 32 bytes, not %d", n)
+	}
+	db := &DB{opts: opts, bl: graph.NewBlocklist(opts.Blocked, opts.AllowZeroIDs),
+		gcKick: make(chan struct{}, 1), gcDone: make(chan struct{})}
+	switch opts.Backend {
+	case Memory:
+		db.st = memstore.New(memstore.Options{})
+	default:
+		if !opts.InMemory && opts.Dir == "" {
+			return nil, invalid("", "no data directory given")
 		}
-		if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create %s: %w", opts.Dir, err)
+		bs, err := badgerstore.Open(db.storeOptions())
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", opts.Dir, err)
 		}
-	}
-	db0 := &DB{opts: opts}
-	bo := db0.badgerOptions()
-	bdb, err := badger.Open(bo)
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", opts.Dir, err)
-	}
-	return openDB(opts, bdb)
-}
-
-func (db *DB) badgerOptions() badger.Options {
-	opts := db.opts
-	bo := badger.DefaultOptions(opts.Dir).
-		WithInMemory(opts.InMemory).
-		WithSyncWrites(opts.SyncWrites).
-		WithNumVersionsToKeep(1).
-		WithDetectConflicts(false).
-		WithLogger(badgerLogger{opts.Logger}).
-		WithMetricsEnabled(false).
-		WithCompactL0OnClose(true).
-		// Memory: three 64 MiB memtables, a 64 MiB block cache and two
-		// compactors (Badger's defaults are five, 256 MiB and four) — on two
-		// cores more compactors only compete with the writer, and each
-		// holds table-building buffers.
-		WithNumMemtables(3).
-		WithBlockCacheSize(64 << 20).
-		WithNumCompactors(2)
-	if opts.InMemory {
-		bo.Dir, bo.ValueDir = "", ""
-	}
-	if len(opts.EncryptionKey) > 0 {
-		bo = bo.WithEncryptionKey(opts.EncryptionKey).WithIndexCacheSize(64 << 20)
-	}
-	return bo
-}
-
-func openDB(opts Options, bdb *badger.DB) (*DB, error) {
-	db := &DB{
-		opts:   opts,
-		bdb:    bdb,
-		bl:     newBlocklist(opts.Blocked, opts.AllowZeroIDs),
-		reqs:   make(chan *request, 1024),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
-		gcKick: make(chan struct{}, 1),
-		gcDone: make(chan struct{}),
-		suppr:  map[[32]byte]bool{},
-		pcache: newProfileCache(opts.ReadCacheSize),
-	}
-	// An encrypted store keeps no plaintext index snapshot beside it: the
-	// index is rebuilt from the (encrypted) events on open instead.
-	if !opts.InMemory && len(opts.EncryptionKey) == 0 {
-		db.snapPath = opts.Dir + "/index.snapshot"
+		db.st, db.bst = bs, bs
+		// An encrypted store keeps no plaintext index snapshot beside it:
+		// the index is rebuilt from the (encrypted) events on open.
+		if !opts.InMemory && len(opts.EncryptionKey) == 0 {
+			db.snapPath = opts.Dir + "/index.snapshot"
+		}
 	}
 	if err := db.load(); err != nil {
-		bdb.Close()
+		db.st.Close()
 		return nil, err
 	}
-	go db.run()
+	if !opts.ReadOnly {
+		db.w = writer.New(writer.Config{Store: db.st, Index: db.idx, MaxBatch: opts.MaxBatch,
+			EndOp: db.endOp, Pending: db.pendingPurge, OnError: db.logError})
+	}
 	go db.gcLoop()
 	return db, nil
 }
 
-// load reads the meta record and declared types and brings the index up:
-// from its snapshot when that matches the store, else rebuilt from events.
+func (db *DB) storeOptions() badgerstore.Options {
+	return badgerstore.Options{Dir: db.opts.Dir, InMemory: db.opts.InMemory, SyncWrites: db.opts.SyncWrites,
+		EncryptionKey: db.opts.EncryptionKey, Logger: db.opts.Logger, CacheBytes: db.opts.CacheBytes,
+		MemTableBytes: db.opts.MemTableBytes, ReadOnly: db.opts.ReadOnly}
+}
+
+// load reads the salt, declared types and saved segments, and brings the
+// index up: from its snapshot when that matches the store, else rebuilt
+// from the records.
 func (db *DB) load() error {
-	var meta metaRec
-	var declared []TypeSpec
-	err := db.bdb.View(func(txn *badger.Txn) error {
-		if err := getMsg(txn, metaKey, &meta); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
-		if err := db.loadSegments(txn); err != nil {
-			return err
-		}
-		sit := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSuppr}})
-		for sit.Rewind(); sit.Valid(); sit.Next() {
-			var h [32]byte
-			copy(h[:], sit.Item().Key()[1:])
-			db.suppr[h] = true
-		}
-		sit.Close()
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pType}, PrefetchValues: true})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			var ts TypeSpec
-			if err := it.Item().Value(func(v []byte) error { return msgpack.Unmarshal(v, &ts) }); err != nil {
-				return err
-			}
-			declared = append(declared, ts)
-		}
-		return nil
-	})
+	snap := db.st.View()
+	defer snap.Close()
+	meta, err := snap.Meta()
+	if err != nil {
+		return fmt.Errorf("read store: %w", err)
+	}
+	db.salt = meta.Salt
+	declared, err := snap.NamedAll(store.NamedType)
 	if err != nil {
 		return fmt.Errorf("read store: %w", err)
 	}
 	specs := append(BuiltinTypes(), db.opts.Types...)
-	for _, d := range declared {
-		if !containsType(specs, d.Name) {
-			specs = append(specs, d)
+	for _, v := range declared {
+		ts, err := decodeTypeSpec(v)
+		if err != nil {
+			return err
+		}
+		if !containsType(specs, ts.Name) {
+			specs = append(specs, ts)
 		}
 	}
-	tt, err := newTypeTable(specs)
+	tt, err := graph.NewTypes(specs)
 	if err != nil {
 		return err
 	}
 	db.types.Store(tt)
-	if len(meta.Salt) == 0 {
-		meta.Salt = make([]byte, 16)
-		if _, err := rand.Read(meta.Salt); err != nil {
-			return err
-		}
-		if err := db.bdb.Update(func(txn *badger.Txn) error { return setMsg(txn, metaKey, &meta) }); err != nil {
-			return fmt.Errorf("write store: %w", err)
-		}
+	segs, err := snap.NamedAll(store.NamedSegment)
+	if err != nil {
+		return fmt.Errorf("read store: %w", err)
 	}
-	// A FORGET whose event purge a crash interrupted is finished first.
-	if err := db.purge(&meta); err != nil {
-		return err
+	db.segs = make(map[string]string, len(segs))
+	for k, v := range segs {
+		db.segs[k] = string(v)
 	}
-	db.w = newWriter(db, meta)
-	idx, err := db.loadIndex(meta.Gen)
+	idx, err := db.loadIndex(snap)
 	if err != nil {
 		return err
 	}
 	db.idx = idx
 	return nil
-}
-
-func removeFile(path string) { os.Remove(path) }
-
-func (db *DB) logPurgeError(err error) {
-	if db.opts.Logger != nil {
-		db.opts.Logger.Error("purging forgotten events; the next open retries", "err", err)
-	}
 }
 
 func containsType(specs []TypeSpec, name string) bool {
@@ -275,132 +225,77 @@ func containsType(specs []TypeSpec, name string) bool {
 	return false
 }
 
-// compactErased runs after a FORGET, on the closed store: reopened, every
-// level is compacted into one, which drops deleted keys and superseded
-// versions, then the value log is garbage-collected. Only then are erased
-// values gone from the files (SPEC.md §5).
-func (db *DB) compactErased() error {
-	bdb, err := badger.Open(db.badgerOptions())
-	if err != nil {
-		return err
-	}
-	err = bdb.Flatten(1)
-	for err == nil {
-		if gcErr := bdb.RunValueLogGC(0.01); gcErr != nil {
-			break
-		}
-	}
-	if err == nil {
-		err = bdb.Update(func(txn *badger.Txn) error {
-			var meta metaRec
-			if err := getMsg(txn, metaKey, &meta); err != nil {
-				return err
-			}
-			meta.Erase = false
-			return setMsg(txn, metaKey, &meta)
-		})
-	}
-	if cerr := bdb.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // Close stops accepting writes, finishes the queued ones, saves the index
-// snapshot and closes the store.
+// snapshot and closes the store. If a FORGET happened, the erased values
+// are then compacted out of the files.
 func (db *DB) Close() error {
-	db.closeMu.Lock()
-	if db.closed {
-		db.closeMu.Unlock()
+	if db.closed.Swap(true) {
 		return nil
 	}
-	db.closed = true
-	db.closeMu.Unlock()
-	close(db.quit)
-	<-db.done
+	if db.w != nil {
+		db.w.Close()
+	}
 	close(db.gcKick)
 	<-db.gcDone
 	var errs []error
-	if !db.restored {
-		if err := db.saveIndex(); err != nil {
+	erase := false
+	if !db.opts.ReadOnly {
+		snap := db.st.View()
+		meta, err := snap.Meta()
+		snap.Close()
+		if err != nil {
 			errs = append(errs, err)
 		}
+		erase = meta.Erase
+		if !db.restored {
+			if err := db.saveIndex(); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
-	erase := db.w.meta.Erase
-	if err := db.bdb.Close(); err != nil {
+	if err := db.st.Close(); err != nil {
 		errs = append(errs, err)
 	}
-	if erase && len(errs) == 0 && !db.opts.InMemory {
-		if err := db.compactErased(); err != nil {
-			errs = append(errs, fmt.Errorf("erase forgotten values: %w", err))
+	if erase && len(errs) == 0 && db.bst != nil && !db.opts.InMemory {
+		if err := db.finishErasure(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// Index returns the behavioural index the segment statements read. It is
-// updated by the writer after each commit; callers only read it.
+// Index returns the behavioural index the segment statements read. The
+// writer updates it after each commit; callers only read it, through
+// Index().View() to see one moment.
 func (db *DB) Index() *index.Index { return db.idx }
 
-// Types returns the identifier types, by priority.
-func (db *DB) Types() []TypeSpec { return db.types.Load().sorted() }
+// Gen returns the generation of the last commit.
+func (db *DB) Gen() uint64 { return db.st.Gen() }
 
-// submit hands ops to the writer and waits for their batch to commit.
-func (db *DB) submit(ctx context.Context, ops []op) ([]Result, []error, error) {
-	db.closeMu.RLock()
-	if db.closed {
-		db.closeMu.RUnlock()
-		return nil, nil, ErrClosed
-	}
-	r := &request{ops: ops, res: make([]Result, len(ops)), errs: make([]error, len(ops)), done: make(chan struct{})}
-	select {
-	case db.reqs <- r:
-	case <-ctx.Done():
-		db.closeMu.RUnlock()
-		return nil, nil, ctx.Err()
-	}
-	db.closeMu.RUnlock()
-	// Once queued, the write happens; wait for it even if ctx ends, so the
-	// caller never mistakes an applied write for a failed one.
-	<-r.done
-	return r.res, r.errs, r.err
-}
-
-func (db *DB) submitOne(ctx context.Context, o op) (Result, error) {
-	res, errs, err := db.submit(ctx, []op{o})
-	if err != nil {
-		return Result{}, err
-	}
-	return res[0], errs[0]
-}
-
-type badgerLogger struct{ l *slog.Logger }
-
-func (b badgerLogger) Errorf(f string, a ...any) {
-	if b.l != nil {
-		b.l.Error(fmt.Sprintf(f, a...), "component", "badger")
+func (db *DB) logError(err error) {
+	if db.opts.Logger != nil {
+		db.opts.Logger.Error("engine maintenance", "err", err)
 	}
 }
-func (b badgerLogger) Warningf(f string, a ...any) {
-	if b.l != nil {
-		b.l.Warn(fmt.Sprintf(f, a...), "component", "badger")
-	}
-}
-func (b badgerLogger) Infof(string, ...any)  {}
-func (b badgerLogger) Debugf(string, ...any) {}
 
-func getMsg(txn *badger.Txn, key []byte, v any) error {
-	item, err := txn.Get(key)
+// view runs f on one moment: an index view and a store snapshot of the
+// same generation. Keep f short: the writer waits for open index views
+// before it applies the next commit.
+func (db *DB) view(f func(v *index.View, s store.Snapshot) error) error {
+	v := db.idx.View()
+	defer v.Close()
+	s, err := db.st.ViewAt(v.Gen())
 	if err != nil {
 		return err
 	}
-	return item.Value(func(b []byte) error { return msgpack.Unmarshal(b, v) })
+	defer s.Close()
+	return f(v, s)
 }
 
-func setMsg(txn *badger.Txn, key []byte, v any) error {
-	b, err := msgpack.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return txn.Set(key, b)
+// snapshot runs f on a snapshot of the latest generation (reads that do
+// not need the index: TIMELINE, WHY).
+func (db *DB) snapshot(f func(s store.Snapshot) error) error {
+	s := db.st.View()
+	defer s.Close()
+	return f(s)
 }

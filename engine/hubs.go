@@ -3,8 +3,8 @@ package engine
 import (
 	"sort"
 
-	"github.com/dgraph-io/badger/v4"
-	"github.com/vmihailenco/msgpack/v5"
+	"github.com/idgraph/idgraph/engine/internal/graph"
+	"github.com/idgraph/idgraph/engine/internal/store"
 )
 
 // Hub is an identifier whose links were refused with many profiles: a
@@ -27,14 +27,13 @@ func (db *DB) Hubs(min, limit int) ([]Hub, error) {
 	const maxTracked = 1 << 20 // distinct profiles remembered per identifier
 	seen := map[uint32]*acc{}
 	var out []Hub
-	err := db.view(func(r *reader) error {
+	err := db.snapshot(func(s store.Snapshot) error {
 		profOf := map[uint32]uint32{}
 		profile := func(n uint32) uint32 {
 			if p, ok := profOf[n]; ok {
 				return p
 			}
-			var nr nodeRec
-			if getMsg(r.txn, nodeKey(n), &nr) == nil {
+			if nr, err := s.Node(n); err == nil {
 				profOf[n] = nr.Profile
 			}
 			return profOf[n]
@@ -50,34 +49,32 @@ func (db *DB) Hubs(min, limit int) ([]Hub, error) {
 				a.profs[p] = struct{}{}
 			}
 		}
-		it := r.txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pGroup}, PrefetchValues: true})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			var g groupRec
-			if err := it.Item().Value(func(v []byte) error { return msgpack.Unmarshal(v, &g) }); err != nil {
-				return err
-			}
-			for i, set := range g.Sets {
-				if i >= len(g.Rules) || len(set) == 0 {
+		err := s.ScanRecords(func(rec *store.Record) error {
+			for i, set := range rec.Sets {
+				if i >= len(rec.Rules) || len(set) == 0 {
 					continue
 				}
-				for j := 1; j < len(set) && j < len(g.Rules[i]); j++ {
-					if g.Rules[i][j] != "" {
+				for j := 1; j < len(set) && j < len(rec.Rules[i]); j++ {
+					if r := rec.Rules[i][j]; r != "" && !graph.IsMoveRule(r) {
 						note(set[j], set[0])
 						note(set[0], set[j])
 					}
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		for n, a := range seen {
 			if len(a.profs) < min {
 				continue
 			}
-			id, err := r.ident(n)
+			nr, err := s.Node(n)
 			if err != nil {
 				continue
 			}
-			out = append(out, Hub{ID: id, Profiles: len(a.profs), Refused: a.refused})
+			out = append(out, Hub{ID: nr.ID(), Profiles: len(a.profs), Refused: a.refused})
 		}
 		return nil
 	})

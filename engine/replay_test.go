@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -391,8 +392,9 @@ func runDifferential(t *testing.T, seed int64, steps int) {
 				continue
 			}
 			lastOp = fmt.Sprint("UNLINK ", a, " ", b)
-			if _, err := db.Unlink(ctx, a, b); err != nil {
-				t.Fatalf("step %d: unlink %s %s: %v", step, a, b, err)
+			_, err := db.Unlink(ctx, a, b)
+			if unknown := !m.known[a] || !m.known[b]; unknown != errors.Is(err, engine.ErrNotFound) || !unknown && err != nil {
+				t.Fatalf("step %d: unlink %s %s (both known: %v): %v", step, a, b, !unknown, err)
 			}
 			m.unlink(a, b)
 		default:
@@ -560,8 +562,8 @@ func runBatchedDifferential(t *testing.T, seed int64, steps int) {
 			}
 			ops = append(ops, engine.UnlinkOp(a, b))
 			apply = append(apply, func(err error) {
-				if err != nil {
-					t.Fatalf("unlink %s %s: %v", a, b, err)
+				if unknown := !m.known[a] || !m.known[b]; unknown != errors.Is(err, engine.ErrNotFound) || !unknown && err != nil {
+					t.Fatalf("unlink %s %s (both known: %v): %v", a, b, !unknown, err)
 				}
 				m.unlink(a, b)
 			})

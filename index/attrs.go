@@ -38,6 +38,10 @@ func (x *Index) SetAttrs(p uint32, a Attrs) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	defer x.version.Add(1)
+	x.setAttrs(p, a)
+}
+
+func (x *Index) setAttrs(p uint32, a Attrs) {
 	x.live.Add(p)
 	x.clearAttrs(p)
 	for _, t := range a.Types {
@@ -111,6 +115,10 @@ func (x *Index) clearAttrs(p uint32) {
 func (x *Index) Has(typ string) *roaring.Bitmap {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	return x.has(typ)
+}
+
+func (x *Index) has(typ string) *roaring.Bitmap {
 	if bm := x.types[typ]; bm != nil {
 		return bm.Clone()
 	}
@@ -122,6 +130,10 @@ func (x *Index) Has(typ string) *roaring.Bitmap {
 func (x *Index) Consent(purpose string) *roaring.Bitmap {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	return x.consentOf(purpose)
+}
+
+func (x *Index) consentOf(purpose string) *roaring.Bitmap {
 	if bm := x.consent[purpose]; bm != nil {
 		return bm.Clone()
 	}
@@ -141,12 +153,16 @@ func (x *Index) Consent(purpose string) *roaring.Bitmap {
 // Profiles without the trait never match, not even !=; use NOT TRAIT name =
 // value for "anything but", which includes them. The caller owns the result.
 func (x *Index) Trait(name, op, value string) *roaring.Bitmap {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.trait(name, op, value)
+}
+
+func (x *Index) trait(name, op, value string) *roaring.Bitmap {
 	match, ok := traitPred(op)
 	if !ok {
 		return roaring.New()
 	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
 	t := x.traits[name]
 	if t == nil {
 		return roaring.New()
@@ -161,22 +177,30 @@ func (x *Index) Trait(name, op, value string) *roaring.Bitmap {
 	}
 	var hits []*roaring.Bitmap
 	for _, v := range t.byStr {
-		var c int
-		if v.isNum && gIsNum {
-			switch {
-			case v.num < gnum:
-				c = -1
-			case v.num > gnum:
-				c = 1
-			}
-		} else {
-			c = strings.Compare(v.s, value)
-		}
-		if match(c) {
+		if match(compareValue(v, value, gnum, gIsNum)) {
 			hits = append(hits, v.bm)
 		}
 	}
 	return roaring.FastOr(hits...)
+}
+
+// compareTrait compares a stored value with value as Index.Trait does.
+func compareTrait(v *traitValue, value string) int {
+	gnum, gIsNum := parseNum(value)
+	return compareValue(v, value, gnum, gIsNum)
+}
+
+func compareValue(v *traitValue, value string, gnum float64, gIsNum bool) int {
+	if v.isNum && gIsNum {
+		switch {
+		case v.num < gnum:
+			return -1
+		case v.num > gnum:
+			return 1
+		}
+		return 0
+	}
+	return strings.Compare(v.s, value)
 }
 
 func traitPred(op string) (func(c int) bool, bool) {

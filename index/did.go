@@ -94,9 +94,13 @@ func classify(cmp string, n int) (queryKind, func(c int64) bool) {
 // the live profiles without any matching event. The result is always a
 // subset of All. The caller owns it.
 func (x *Index) Did(q DidQuery) *roaring.Bitmap {
-	kind, pred := classify(q.Cmp, q.N)
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	return x.did(q)
+}
+
+func (x *Index) did(q DidQuery) *roaring.Bitmap {
+	kind, pred := classify(q.Cmp, q.N)
 	switch kind {
 	case kindNone:
 		return roaring.New()

@@ -23,6 +23,19 @@ func (x *Index) Equal(y *Index) (bool, string) {
 		y.mu.RLock()
 		defer y.mu.RUnlock()
 	}
+	return x.equal(y)
+}
+
+// Equal compares the view's moment of its index with y, as Index.Equal.
+func (v *View) Equal(y *Index) (bool, string) {
+	if y != v.x {
+		y.mu.RLock()
+		defer y.mu.RUnlock()
+	}
+	return v.x.equal(y)
+}
+
+func (x *Index) equal(y *Index) (bool, string) {
 	if msg := x.checkDerived("first"); msg != "" {
 		return false, msg
 	}

@@ -44,6 +44,7 @@ type Attrs struct {
 type Index struct {
 	mu      sync.RWMutex
 	version atomic.Uint64
+	gen     atomic.Uint64 // the commit generation of the last Apply
 
 	// Everything below is guarded by mu: written only under mu.Lock.
 	live     *roaring.Bitmap
@@ -224,6 +225,10 @@ func (x *Index) Move(from, to uint32, evs []Event) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	defer x.version.Add(1)
+	x.move(from, to, evs)
+}
+
+func (x *Index) move(from, to uint32, evs []Event) {
 	x.live.Add(to)
 	if from == to {
 		return
@@ -244,6 +249,10 @@ func (x *Index) Drop(p uint32) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	defer x.version.Add(1)
+	x.drop(p)
+}
+
+func (x *Index) drop(p uint32) {
 	x.live.Remove(p)
 	x.clearAttrs(p)
 }

@@ -132,3 +132,23 @@ func (r *run) bytes() uint64 {
 	}
 	return n
 }
+
+// countProfile counts p's entries with lo <= ms <= hi (and source src when
+// filter is set).
+func (r *run) countProfile(p uint32, lo, hi uint32, filter bool, src uint32) int64 {
+	ci, i := r.lowerBound(entry{p: p})
+	var n int64
+	for ; ci < len(r.chunks); ci, i = ci+1, 0 {
+		c := r.chunks[ci]
+		for ; i < len(c); i++ {
+			e := c[i]
+			if e.p != p {
+				return n
+			}
+			if e.ms >= lo && e.ms <= hi && (!filter || e.src == src) {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -119,7 +119,7 @@ func (x *Executor) source(s *Session, from string) string {
 	if s.Name != "" {
 		return s.Name
 	}
-	return engine.DefaultSouce
+	return engine.DefaultSource
 }
 
 func timeOr(t *time.Time) time.Time {
@@ -183,7 +183,7 @@ func (x *Executor) run(ctx context.Context, s *Session, st Statement, args []str
 		}
 		return whyReply(w), nil
 	case *Timeline:
-		evs, err := x.db.Timeline(st.ID, st.Limit, timeOr(st.Before))
+		evs, err := x.db.Timeline(st.ID, engine.TimelinePage{Limit: st.Limit, Before: timeOr(st.Before)})
 		if err != nil {
 			return Value{}, err
 		}
@@ -244,12 +244,12 @@ func (x *Executor) run(ctx context.Context, s *Session, st Statement, args []str
 		if _, err := x.eval(st.Expr, x.now(), args, map[string]bool{st.Name: true}, 0); err != nil {
 			return Value{}, err
 		}
-		if err := x.db.SaveSegment(ctx, st.Name, st.Expr.String()); err != nil {
+		if err := x.db.SaveSegment(ctx, st.Name, st.Expr.String(), nil); err != nil {
 			return Value{}, err
 		}
 		return Status("OK"), nil
 	case *SegmentDrop:
-		ok, err := x.db.DropSegment(ctx, st.Name)
+		ok, err := x.db.DropSegment(ctx, st.Name, nil)
 		if err != nil {
 			return Value{}, err
 		}
@@ -258,10 +258,7 @@ func (x *Executor) run(ctx context.Context, s *Session, st Statement, args []str
 		}
 		return Int(0), nil
 	case *SegmentList:
-		segs, err := x.db.Segments()
-		if err != nil {
-			return Value{}, err
-		}
+		segs := x.db.Segments()
 		names := make([]string, 0, len(segs))
 		for n := range segs {
 			names = append(names, n)
@@ -339,7 +336,6 @@ func (x *Executor) StoreInfo() []Pair {
 		kv("identifiers_allocated", st.Nodes), kv("profiles_allocated", st.Profiles),
 		kv("profiles_live", x.db.Index().All().GetCardinality()),
 		kv("link_records", st.Seq), kv("group_commits", st.Batches), kv("writes", st.Ops),
-		kv("keys_written", st.Keys),
 		kv("lsm_bytes", st.LSMBytes), kv("vlog_bytes", st.VlogBytes),
 		kv("index_events", is.Events), kv("index_bytes", is.Bytes),
 	}
@@ -511,10 +507,7 @@ func (x *Executor) eval(e Expr, now time.Time, args []string, seen map[string]bo
 		if depth >= maxSegmentDepth {
 			return nil, Errorf(CodeSyntax, wordAfter(args, "IN", e.Name), "segments nested deeper than %d", maxSegmentDepth)
 		}
-		text, ok, err := x.db.Segment(e.Name)
-		if err != nil {
-			return nil, err
-		}
+		text, ok := x.db.Segment(e.Name)
 		if !ok {
 			return nil, Errorf(CodeNotFound, wordAfter(args, "IN", e.Name), "no segment named %q (see SEGMENT LIST)", e.Name)
 		}
@@ -550,9 +543,9 @@ func wordAfter(args []string, keyword, value string) int {
 // segmentsOf lists the saved segments profile p is in now. Evaluations are
 // cached per index version and second, so a burst of WHO pays once.
 func (x *Executor) segmentsOf(p uint32) ([]string, error) {
-	segs, err := x.db.Segments()
-	if err != nil || len(segs) == 0 {
-		return nil, err
+	segs := x.db.Segments()
+	if len(segs) == 0 {
+		return nil, nil
 	}
 	now := x.now()
 	x.mu.Lock()

@@ -172,7 +172,7 @@ func snapshot(t *testing.T, db *engine.DB, pool []string) []*bruteProfile {
 			continue
 		}
 		seen[p.ID] = true
-		evs, err := db.Timeline("profile:"+strconv.Itoa(int(p.ID)), 10000, time.Time{})
+		evs, err := db.Timeline("profile:"+strconv.Itoa(int(p.ID)), engine.TimelinePage{Limit: 10000})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,280 @@
+package badgerstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"iter"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/idgraph/idgraph/engine/internal/graph"
+	"github.com/idgraph/idgraph/engine/internal/store"
+)
+
+// reader reads one generation: the cache first, then a Badger transaction
+// opened at that generation on first need. Snapshots use it directly; the
+// writer's transaction reads committed state through it.
+type reader struct {
+	s       *Store
+	gen     uint64
+	txn     *badger.Txn
+	release func()
+	// fillCache: put what is read into the cache (snapshots and the writer
+	// do; the cache checks the generation).
+}
+
+func (r *reader) btxn() *badger.Txn {
+	if r.txn == nil {
+		r.txn = r.s.db.NewTransactionAt(r.gen, false)
+	}
+	return r.txn
+}
+
+func (r *reader) close() {
+	if r.txn != nil {
+		r.txn.Discard()
+		r.txn = nil
+	}
+	if r.release != nil {
+		r.release()
+		r.release = nil
+	}
+}
+
+func (r *reader) get(key []byte, f func([]byte) error) error {
+	item, err := r.btxn().Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return item.Value(f)
+}
+
+func (r *reader) Gen() uint64 { return r.gen }
+
+func (r *reader) Meta() (store.Meta, error) {
+	var m store.Meta
+	err := r.get(metaKey, func(v []byte) error {
+		var err error
+		m, _, err = decodeMeta(v)
+		return err
+	})
+	return m, err
+}
+
+func (r *reader) Ident(typ, val string) (uint32, uint32, error) {
+	key := identKey(typ, val)
+	if v, ok := r.s.cache.ident(string(key), r.gen); ok {
+		return v[0], v[1], nil
+	}
+	var n, p uint32
+	err := r.get(key, func(v []byte) error {
+		var err error
+		n, p, err = parseIdentValue(v)
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	r.s.cache.fill(r.gen, func() { r.s.cache.putIdent(string(key), n, p) })
+	return n, p, nil
+}
+
+// node returns the shared (cached) record: callers that may change it
+// clone it.
+func (r *reader) node(n uint32) (*store.Node, error) {
+	if rec := r.s.cache.node(n, r.gen); rec != nil {
+		return rec, nil
+	}
+	var rec *store.Node
+	err := r.get(nodeKey(n), func(v []byte) error {
+		var err error
+		rec, err = decodeNode(v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.s.cache.fill(r.gen, func() { r.s.cache.putNode(n, rec) })
+	return rec, nil
+}
+
+func (r *reader) Node(n uint32) (*store.Node, error) { return r.node(n) }
+
+func (r *reader) profile(p uint32) (*store.Profile, error) {
+	if rec := r.s.cache.profile(p, r.gen); rec != nil {
+		return rec, nil
+	}
+	var rec *store.Profile
+	err := r.get(profileKey(p), func(v []byte) error {
+		var err error
+		rec, err = decodeProfile(v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.s.cache.fill(r.gen, func() { r.s.cache.putProfile(p, rec) })
+	return rec, nil
+}
+
+func (r *reader) Profile(p uint32) (*store.Profile, error) { return r.profile(p) }
+
+func (r *reader) Facts(n uint32) (graph.Facts, error) {
+	var f graph.Facts
+	err := r.get(factsKey(n), func(v []byte) error {
+		var err error
+		f, err = decodeFacts(v)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return graph.Facts{}, nil
+	}
+	return f, err
+}
+
+func (r *reader) Record(k store.RecordKey) (*store.Record, error) {
+	var rec *store.Record
+	err := r.get(recordKey(k), func(v []byte) error {
+		var err error
+		rec, err = decodeRecord(k, v)
+		return err
+	})
+	return rec, err
+}
+
+// records iterates committed records of one anchor.
+func (r *reader) records(anchor uint32, rg store.Range) iter.Seq2[*store.Record, error] {
+	return func(yield func(*store.Record, error) bool) {
+		prefix := u32Key(pRecord, anchor)
+		it := r.btxn().NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: rg.Reverse, PrefetchValues: !rg.KeysOnly})
+		defer it.Close()
+		var seek []byte
+		switch {
+		case !rg.Reverse && rg.From != nil:
+			seek = recordKey(*rg.From)
+		case rg.Reverse && rg.To != nil:
+			seek = recordKey(*rg.To)
+		case rg.Reverse:
+			seek = append(prefix, 0xff)
+		default:
+			seek = prefix
+		}
+		for it.Seek(seek); it.Valid(); it.Next() {
+			item := it.Item()
+			k, ok := parseRecordKey(item.Key())
+			if !ok {
+				if !yield(nil, store.ErrCorrupt) {
+					return
+				}
+				continue
+			}
+			if !rg.Reverse && rg.To != nil && rg.To.Less(k) || rg.Reverse && rg.From != nil && k.Less(*rg.From) {
+				return
+			}
+			rec, err := readRecord(k, item, rg)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if rec == nil {
+				continue
+			}
+			if !yield(rec, nil) {
+				return
+			}
+		}
+	}
+}
+
+// readRecord decodes a record unless the range's filters drop it (nil).
+func readRecord(k store.RecordKey, item *badger.Item, rg store.Range) (*store.Record, error) {
+	if rg.KeysOnly && !rg.EventsOnly && !rg.LinkedOnly {
+		return &store.Record{RecordKey: k}, nil
+	}
+	var rec *store.Record
+	err := item.Value(func(v []byte) error {
+		var err error
+		rec, err = decodeRecord(k, v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if rg.EventsOnly && !rec.Event || rg.LinkedOnly && !rec.Linked() {
+		return nil, nil
+	}
+	return rec, nil
+}
+
+func (r *reader) Records(anchor uint32, rg store.Range) iter.Seq2[*store.Record, error] {
+	return r.records(anchor, rg)
+}
+
+func (r *reader) Partners(n uint32) ([]uint32, error) {
+	prefix := u32Key(pPartner, n)
+	it := r.btxn().NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	var out []uint32
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) != 9 {
+			return nil, store.ErrCorrupt
+		}
+		out = append(out, binary.BigEndian.Uint32(k[5:]))
+	}
+	return out, nil
+}
+
+func (r *reader) HasPartner(n, a uint32) (bool, error) {
+	return r.exists(partnerKey(n, a))
+}
+
+func (r *reader) exists(key []byte) (bool, error) {
+	_, err := r.btxn().Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (r *reader) Suppressed(h [32]byte) (bool, error) { return r.exists(supprKey(h)) }
+
+func (r *reader) Message(id string) (int64, bool, error) {
+	var until int64
+	err := r.get(messageKey(id), func(v []byte) error {
+		if len(v) != 8 {
+			return store.ErrCorrupt
+		}
+		until = int64(binary.BigEndian.Uint64(v))
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false, nil
+	}
+	return until, err == nil, err
+}
+
+func (r *reader) NamedAll(kind store.Named) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	it := r.btxn().NewIterator(badger.IteratorOptions{Prefix: []byte{byte(kind)}, PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return nil, err
+		}
+		out[string(it.Item().Key()[1:])] = v
+	}
+	return out, nil
+}
+
+// snapshot is a store.Snapshot.
+type snapshot struct{ reader }
+
+func (s *Store) newSnapshot(gen uint64, release func()) *snapshot {
+	return &snapshot{reader{s: s, gen: gen, release: release}}
+}
+
+func (s *snapshot) Close() { s.close() }

@@ -1,0 +1,107 @@
+package badgerstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/idgraph/idgraph/engine/internal/graph"
+	"github.com/idgraph/idgraph/engine/internal/store"
+)
+
+func (r *reader) scan(prefix byte, keysOnly bool, f func(k, v []byte) error) error {
+	it := r.btxn().NewIterator(badger.IteratorOptions{Prefix: []byte{prefix}, PrefetchValues: !keysOnly, PrefetchSize: 256})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		if keysOnly {
+			if err := f(item.Key(), nil); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := item.Value(func(v []byte) error { return f(item.Key(), v) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func corruptKey(k []byte) error { return fmt.Errorf("%w: key %q", store.ErrCorrupt, k) }
+
+func (r *reader) ScanIdents(f func(typ, value string, node, profile uint32) error) error {
+	return r.scan(pIdent, false, func(k, v []byte) error {
+		i := bytes.IndexByte(k, 0)
+		if i < 0 {
+			return corruptKey(k)
+		}
+		n, p, err := parseIdentValue(v)
+		if err != nil {
+			return err
+		}
+		return f(string(k[1:i]), string(k[i+1:]), n, p)
+	})
+}
+
+func (r *reader) ScanNodes(f func(n uint32, node *store.Node) error) error {
+	return r.scan(pNode, false, func(k, v []byte) error {
+		if len(k) != 5 {
+			return corruptKey(k)
+		}
+		rec, err := decodeNode(v)
+		if err != nil {
+			return err
+		}
+		return f(binary.BigEndian.Uint32(k[1:]), rec)
+	})
+}
+
+func (r *reader) ScanProfiles(f func(p uint32, pr *store.Profile) error) error {
+	return r.scan(pProfile, false, func(k, v []byte) error {
+		if len(k) != 5 {
+			return corruptKey(k)
+		}
+		rec, err := decodeProfile(v)
+		if err != nil {
+			return err
+		}
+		return f(binary.BigEndian.Uint32(k[1:]), rec)
+	})
+}
+
+func (r *reader) ScanFacts(f func(n uint32, facts graph.Facts) error) error {
+	return r.scan(pFacts, false, func(k, v []byte) error {
+		if len(k) != 5 {
+			return corruptKey(k)
+		}
+		fs, err := decodeFacts(v)
+		if err != nil {
+			return err
+		}
+		return f(binary.BigEndian.Uint32(k[1:]), fs)
+	})
+}
+
+func (r *reader) ScanRecords(f func(*store.Record) error) error {
+	return r.scan(pRecord, false, func(k, v []byte) error {
+		key, ok := parseRecordKey(k)
+		if !ok {
+			return corruptKey(k)
+		}
+		rec, err := decodeRecord(key, v)
+		if err != nil {
+			return err
+		}
+		return f(rec)
+	})
+}
+
+func (r *reader) ScanPartners(f func(n, a uint32) error) error {
+	return r.scan(pPartner, true, func(k, _ []byte) error {
+		if len(k) != 9 {
+			return corruptKey(k)
+		}
+		return f(binary.BigEndian.Uint32(k[1:]), binary.BigEndian.Uint32(k[5:]))
+	})
+}

@@ -1,0 +1,516 @@
+package badgerstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"iter"
+	"slices"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/idgraph/idgraph/engine/internal/graph"
+	"github.com/idgraph/idgraph/engine/internal/store"
+)
+
+// txn buffers the writer's typed writes and serves its reads: its own
+// writes first, then the committed generation it builds on (through the
+// cache). Nothing is encoded until Commit; then every buffered record is
+// encoded once, however often it was put.
+type txn struct {
+	reader // committed state at base
+	base   uint64
+
+	meta     *store.Meta
+	nodes    map[uint32]*store.Node // nil: deleted
+	idents   map[string][2]uint32   // identifier keys to write; {0,0}: delete
+	profs    map[uint32]*store.Profile
+	facts    map[uint32]*graph.Facts
+	records  map[uint32]map[store.RecordKey]*store.Record // by anchor; nil: deleted
+	partners map[uint32]map[uint32]bool                   // node → anchor → present
+	suppr    map[[32]byte]bool
+	messages map[string]message
+	named    map[namedRef][]byte // nil: deleted
+
+	entries int
+	bytes   int
+	sizes   map[any]int // estimated bytes of each buffered record, for Size
+}
+
+type message struct {
+	until int64
+	ttl   time.Duration
+}
+
+type namedRef struct {
+	kind store.Named
+	name string
+}
+
+func newTxn(s *Store) *txn {
+	base := s.gen.Load()
+	return &txn{
+		reader: reader{s: s, gen: base}, base: base,
+		nodes: map[uint32]*store.Node{}, idents: map[string][2]uint32{},
+		profs: map[uint32]*store.Profile{}, facts: map[uint32]*graph.Facts{},
+		records: map[uint32]map[store.RecordKey]*store.Record{}, partners: map[uint32]map[uint32]bool{},
+		suppr: map[[32]byte]bool{}, messages: map[string]message{}, named: map[namedRef][]byte{},
+		sizes: map[any]int{},
+	}
+}
+
+// account records the estimated size of one buffered entry under key.
+func (t *txn) account(key any, bytes int) {
+	old, ok := t.sizes[key]
+	if !ok {
+		t.entries++
+	}
+	t.bytes += bytes - old
+	t.sizes[key] = bytes
+}
+
+func (t *txn) Size() (int, int) { return t.entries, t.bytes }
+
+// --- reads: own writes first ---
+
+func (t *txn) Meta() (store.Meta, error) {
+	if t.meta != nil {
+		return t.meta.Clone(), nil
+	}
+	m, err := t.reader.Meta()
+	return m, err
+}
+
+func (t *txn) Ident(typ, val string) (uint32, uint32, error) {
+	if v, ok := t.idents[string(identKey(typ, val))]; ok {
+		if v[0] == 0 {
+			return 0, 0, store.ErrNotFound
+		}
+		return v[0], v[1], nil
+	}
+	return t.reader.Ident(typ, val)
+}
+
+func (t *txn) Node(n uint32) (*store.Node, error) {
+	if rec, ok := t.nodes[n]; ok {
+		if rec == nil {
+			return nil, store.ErrNotFound
+		}
+		return rec, nil
+	}
+	rec, err := t.reader.node(n)
+	if err != nil {
+		return nil, err
+	}
+	c := *rec
+	return &c, nil
+}
+
+func (t *txn) Profile(p uint32) (*store.Profile, error) {
+	if rec, ok := t.profs[p]; ok {
+		if rec == nil {
+			return nil, store.ErrNotFound
+		}
+		return rec, nil
+	}
+	rec, err := t.reader.profile(p)
+	if err != nil {
+		return nil, err
+	}
+	return rec.Clone(), nil
+}
+
+func (t *txn) Facts(n uint32) (graph.Facts, error) {
+	if f, ok := t.facts[n]; ok {
+		if f == nil {
+			return graph.Facts{}, nil
+		}
+		return f.Clone(), nil
+	}
+	return t.reader.Facts(n)
+}
+
+func (t *txn) Record(k store.RecordKey) (*store.Record, error) {
+	if rec, ok := t.records[k.Anchor][k]; ok {
+		if rec == nil {
+			return nil, store.ErrNotFound
+		}
+		return rec.Clone(), nil
+	}
+	return t.reader.Record(k)
+}
+
+// Records merges the committed records of anchor with the buffered ones.
+func (t *txn) Records(anchor uint32, rg store.Range) iter.Seq2[*store.Record, error] {
+	own := t.records[anchor]
+	if len(own) == 0 {
+		return t.reader.records(anchor, rg)
+	}
+	return func(yield func(*store.Record, error) bool) {
+		mine := make([]store.RecordKey, 0, len(own))
+		for k := range own {
+			if rg.From != nil && k.Less(*rg.From) || rg.To != nil && rg.To.Less(k) {
+				continue
+			}
+			mine = append(mine, k)
+		}
+		slices.SortFunc(mine, func(a, b store.RecordKey) int {
+			if a == b {
+				return 0
+			}
+			if a.Less(b) != rg.Reverse {
+				return -1
+			}
+			return 1
+		})
+		before := func(a, b store.RecordKey) bool { return a.Less(b) != rg.Reverse }
+		emit := func(k store.RecordKey) bool {
+			rec := own[k]
+			if rec == nil || rg.EventsOnly && !rec.Event || rg.LinkedOnly && !rec.Linked() {
+				return true
+			}
+			return yield(rec.Clone(), nil)
+		}
+		i := 0
+		for rec, err := range t.reader.records(anchor, rg) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for i < len(mine) && before(mine[i], rec.RecordKey) {
+				if !emit(mine[i]) {
+					return
+				}
+				i++
+			}
+			if i < len(mine) && mine[i] == rec.RecordKey {
+				if !emit(mine[i]) {
+					return
+				}
+				i++
+				continue
+			}
+			if _, changed := own[rec.RecordKey]; changed {
+				continue
+			}
+			if !yield(rec, nil) {
+				return
+			}
+		}
+		for ; i < len(mine); i++ {
+			if !emit(mine[i]) {
+				return
+			}
+		}
+	}
+}
+
+func (t *txn) Partners(n uint32) ([]uint32, error) {
+	out, err := t.reader.Partners(n)
+	if err != nil || len(t.partners[n]) == 0 {
+		return out, err
+	}
+	d := t.partners[n]
+	kept := out[:0]
+	for _, a := range out {
+		if present, changed := d[a]; !changed || present {
+			kept = append(kept, a)
+		}
+	}
+	for a, present := range d {
+		if present && !slices.Contains(kept, a) {
+			kept = append(kept, a)
+		}
+	}
+	slices.Sort(kept)
+	return kept, nil
+}
+
+func (t *txn) HasPartner(n, a uint32) (bool, error) {
+	if present, ok := t.partners[n][a]; ok {
+		return present, nil
+	}
+	return t.reader.HasPartner(n, a)
+}
+
+func (t *txn) Suppressed(h [32]byte) (bool, error) {
+	if t.suppr[h] {
+		return true, nil
+	}
+	return t.reader.Suppressed(h)
+}
+
+func (t *txn) Message(id string) (int64, bool, error) {
+	if m, ok := t.messages[id]; ok {
+		return m.until, true, nil
+	}
+	return t.reader.Message(id)
+}
+
+func (t *txn) NamedAll(kind store.Named) (map[string][]byte, error) {
+	out, err := t.reader.NamedAll(kind)
+	if err != nil {
+		return nil, err
+	}
+	for ref, v := range t.named {
+		if ref.kind != kind {
+			continue
+		}
+		if v == nil {
+			delete(out, ref.name)
+		} else {
+			out[ref.name] = v
+		}
+	}
+	return out, nil
+}
+
+// --- writes ---
+
+func (t *txn) PutMeta(m store.Meta) {
+	c := m.Clone()
+	t.meta = &c
+	t.account("meta", 64+len(m.Salt)+4*len(m.Purge))
+}
+
+func (t *txn) PutNode(n uint32, rec *store.Node) {
+	t.nodes[n] = rec
+	t.account(nodeRef(n), 16+len(rec.Type)+len(rec.Value))
+	k := string(identKey(rec.Type, rec.Value))
+	t.idents[k] = [2]uint32{n, rec.Profile}
+	t.account(k, len(k)+8)
+}
+
+func (t *txn) DeleteNode(n uint32) {
+	if old, err := t.Node(n); err == nil {
+		k := string(identKey(old.Type, old.Value))
+		t.idents[k] = [2]uint32{}
+		t.account(k, len(k))
+	}
+	t.nodes[n] = nil
+	t.account(nodeRef(n), 5)
+}
+
+func (t *txn) PutProfile(p uint32, rec *store.Profile) {
+	t.profs[p] = rec
+	t.account(profileRef(p), int(profileBytes(rec))/2)
+}
+
+func (t *txn) DeleteProfile(p uint32) {
+	t.profs[p] = nil
+	t.account(profileRef(p), 5)
+}
+
+func (t *txn) PutFacts(n uint32, f graph.Facts) {
+	if f.Empty() {
+		t.facts[n] = nil
+		t.account(factsRef(n), 5)
+		return
+	}
+	c := f.Clone()
+	t.facts[n] = &c
+	t.account(factsRef(n), 64+64*(len(f.Traits)+len(f.Consent)+len(f.Tags)))
+}
+
+func (t *txn) PutRecord(r *store.Record) {
+	m := t.records[r.Anchor]
+	if m == nil {
+		m = map[store.RecordKey]*store.Record{}
+		t.records[r.Anchor] = m
+	}
+	m[r.RecordKey] = r
+	t.account(r.RecordKey, recordKeyLen+16+len(r.Name)+len(r.Source)+len(r.Props)+6*len(r.IDs)*(1+len(r.Sets)))
+}
+
+func (t *txn) DeleteRecord(k store.RecordKey) {
+	m := t.records[k.Anchor]
+	if m == nil {
+		m = map[store.RecordKey]*store.Record{}
+		t.records[k.Anchor] = m
+	}
+	m[k] = nil
+	t.account(k, recordKeyLen)
+}
+
+func (t *txn) setPartner(n, a uint32, present bool) {
+	d := t.partners[n]
+	if d == nil {
+		d = map[uint32]bool{}
+		t.partners[n] = d
+	}
+	d[a] = present
+	t.account([2]uint32{n, a}, 9)
+}
+
+func (t *txn) AddPartner(n, a uint32)    { t.setPartner(n, a, true) }
+func (t *txn) DeletePartner(n, a uint32) { t.setPartner(n, a, false) }
+
+func (t *txn) Suppress(h [32]byte) {
+	t.suppr[h] = true
+	t.account(h, 33)
+}
+
+func (t *txn) PutMessage(id string, until int64, ttl time.Duration) {
+	t.messages[id] = message{until: until, ttl: ttl}
+	t.account("d"+id, len(id)+9)
+}
+
+func (t *txn) PutNamed(kind store.Named, name string, value []byte) {
+	t.named[namedRef{kind, name}] = append([]byte{}, value...)
+	t.account(namedRef{kind, name}, len(name)+len(value)+1)
+}
+
+func (t *txn) DeleteNamed(kind store.Named, name string) {
+	t.named[namedRef{kind, name}] = nil
+	t.account(namedRef{kind, name}, len(name)+1)
+}
+
+type (
+	nodeRef    uint32
+	profileRef uint32
+	factsRef   uint32
+)
+
+// write encodes the buffered records into a Badger transaction, meta last
+// (stamped with the generation).
+func (t *txn) write(bt *badger.Txn, gen uint64) error {
+	set := func(k, v []byte) error { return bt.Set(k, v) }
+	del := func(k []byte) error { return bt.Delete(k) }
+	for k, v := range t.idents {
+		var err error
+		if v[0] == 0 {
+			err = del([]byte(k))
+		} else {
+			err = set([]byte(k), identValue(v[0], v[1]))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for n, rec := range t.nodes {
+		var err error
+		if rec == nil {
+			err = del(nodeKey(n))
+		} else {
+			err = set(nodeKey(n), encodeNode(rec))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for p, rec := range t.profs {
+		var err error
+		if rec == nil {
+			err = del(profileKey(p))
+		} else {
+			err = set(profileKey(p), encodeProfile(rec))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for n, f := range t.facts {
+		var err error
+		if f == nil {
+			err = del(factsKey(n))
+		} else {
+			err = set(factsKey(n), encodeFacts(f))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, m := range t.records {
+		for k, rec := range m {
+			var err error
+			if rec == nil {
+				err = del(recordKey(k))
+			} else {
+				err = set(recordKey(k), encodeRecord(rec))
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for n, d := range t.partners {
+		for a, present := range d {
+			var err error
+			if present {
+				err = set(partnerKey(n, a), nil)
+			} else {
+				err = del(partnerKey(n, a))
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for h := range t.suppr {
+		if err := set(supprKey(h), nil); err != nil {
+			return err
+		}
+	}
+	for id, m := range t.messages {
+		v := make([]byte, 8)
+		binary.BigEndian.PutUint64(v, uint64(m.until))
+		if err := bt.SetEntry(badger.NewEntry(messageKey(id), v).WithTTL(m.ttl)); err != nil {
+			return err
+		}
+	}
+	for ref, v := range t.named {
+		var err error
+		if v == nil {
+			err = del(namedKey(ref.kind, ref.name))
+		} else {
+			err = set(namedKey(ref.kind, ref.name), v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	meta := t.meta
+	if meta == nil {
+		m, err := t.reader.Meta()
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		meta = &m
+	}
+	return set(metaKey, encodeMeta(*meta, gen))
+}
+
+// publish moves the cache to generation gen with what this transaction
+// wrote.
+func (t *txn) publish(gen uint64) {
+	c := t.s.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen = gen
+	if !c.enabled() {
+		return
+	}
+	for k, v := range t.idents {
+		if v[0] == 0 {
+			c.dropIdent(k)
+		} else {
+			c.putIdent(k, v[0], v[1])
+		}
+	}
+	for n, rec := range t.nodes {
+		if rec == nil {
+			c.dropNode(n)
+		} else {
+			c.putNode(n, rec)
+		}
+	}
+	for p, rec := range t.profs {
+		if rec == nil {
+			c.dropProfile(p)
+		} else {
+			c.putProfile(p, rec)
+		}
+	}
+	c.trim()
+}
+
+func (t *txn) close() { t.reader.close() }
