@@ -161,7 +161,40 @@ func (o *factsOp) Plan(r writer.Reader) (writer.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := o.change.fits(r, tg); err != nil {
+		return nil, err
+	}
 	return &factsPlan{op: o, tg: tg, t: timeOr(o.at, o.now)}, nil
+}
+
+// fits refuses a change that would give the target's profile more than
+// MaxProfileTraits trait names or MaxProfileTags tags.
+func (c *factsChange) fits(r store.Reader, tg target) error {
+	if tg.profile == 0 || len(c.traits) == 0 && len(c.tags) == 0 {
+		return nil
+	}
+	pr, err := r.Profile(tg.profile)
+	if err != nil {
+		return err
+	}
+	traits, tags := len(pr.Traits), len(pr.Tags)
+	for _, t := range c.traits {
+		if _, ok := pr.Traits[t.Name]; !ok {
+			traits++
+		}
+	}
+	for _, t := range c.tags {
+		if _, ok := pr.Tags[t]; !ok {
+			tags++
+		}
+	}
+	switch {
+	case traits > MaxProfileTraits:
+		return graph.Errorf(graph.TooLarge, "", "a profile holds at most %d traits; this one would hold %d", MaxProfileTraits, traits)
+	case tags > MaxProfileTags:
+		return graph.Errorf(graph.TooLarge, "", "a profile holds at most %d tags; this one would hold %d", MaxProfileTags, tags)
+	}
+	return nil
 }
 
 func (p *factsPlan) Apply(tx *writer.Tx) (any, error) {

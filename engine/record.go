@@ -72,6 +72,8 @@ func (o *recordOp) Plan(r writer.Reader) (writer.Plan, error) {
 		}
 	} else if p.tg, err = o.db.findTarget(tt, r, o.r.IDs[0]); err != nil {
 		return nil, err
+	} else if err := p.change.fits(r, p.tg); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/idgraph/idgraph/engine/internal/graph"
 )
 
@@ -36,6 +38,10 @@ const (
 	DefaultSource = "default"
 	// MaxMessageIDLen bounds a Record's MessageID.
 	MaxMessageIDLen = 256
+	// MaxProfileTraits and MaxProfileTags bound what SET and TAG may give
+	// one profile (a merge of two full profiles may hold more).
+	MaxProfileTraits = 1000
+	MaxProfileTags   = 1000
 )
 
 // BuiltinTypes are the identifier types every store knows (SPEC.md §2).
@@ -75,3 +81,9 @@ func (db *DB) ParseID(s string) (id ID, blocked bool, err error) {
 
 // Types returns the identifier types, by priority.
 func (db *DB) Types() []TypeSpec { return db.types.Load().Sorted() }
+
+// ParseTime reads a time as every input of idgraph writes it: RFC 3339 or
+// Unix milliseconds, 1970 to 9999, in UTC to the millisecond. A number of
+// 10 or 11 digits is refused as ambiguous (it reads as Unix seconds too),
+// with a hint. The language and the loaders all call it.
+func ParseTime(s string) (time.Time, error) { return graph.ParseTime(s) }

@@ -10,7 +10,9 @@ import (
 // ParseLine(s.String()) gives back a statement equal to s.
 type Statement interface {
 	String() string
-	stmt()
+	// Command names the statement's entry in the command table
+	// ("TRACK", "SEGMENT COUNT").
+	Command() string
 }
 
 // Expr is a segment expression. Its String method prints valid source:
@@ -18,17 +20,6 @@ type Statement interface {
 type Expr interface {
 	String() string
 	expr()
-}
-
-// IsWrite reports whether s changes the database (and so is refused on a
-// read-only session).
-func IsWrite(s Statement) bool {
-	switch s.(type) {
-	case *Track, *Merge, *Set, *Consent, *Unlink, *Forget,
-		*SegmentSave, *SegmentDrop, *TypesDeclare, *Backup:
-		return true
-	}
-	return false
 }
 
 // Track is TRACK <event> <id> [<id> ...] [AT <time>] [FROM <source>]
@@ -41,9 +32,11 @@ type Track struct {
 	Props string     // a compacted JSON object, or "" for none
 }
 
-// Merge is MERGE <id> <id> [<id> ...] [FROM <source>]: an explicit link.
+// Merge is MERGE <id> <id> [<id> ...] [AT <time>] [FROM <source>]: an
+// explicit link.
 type Merge struct {
 	IDs  []string // at least two
+	At   *time.Time
 	From string
 }
 
@@ -72,11 +65,12 @@ type Who struct{ ID string }
 // Why is WHY <id> <id>: how (or why not) two identifiers are linked.
 type Why struct{ A, B string }
 
-// Timeline is TIMELINE <id> [LIMIT <n>] [BEFORE <time>].
+// Timeline is TIMELINE <id> [LIMIT <n>] [BEFORE <time>] [AFTER <cursor>].
 type Timeline struct {
 	ID     string
 	Limit  int // 0: the executor's default
 	Before *time.Time
+	After  string // "": from the newest; else the cursor of an earlier page's last event
 }
 
 // Unlink is UNLINK <id> <id>: forget that two identifiers were seen together.
@@ -133,26 +127,26 @@ type Info struct{ Section string }
 // Ping is PING [<message>].
 type Ping struct{ Msg string }
 
-func (*Track) stmt()        {}
-func (*Merge) stmt()        {}
-func (*Set) stmt()          {}
-func (*Consent) stmt()      {}
-func (*Who) stmt()          {}
-func (*Why) stmt()          {}
-func (*Timeline) stmt()     {}
-func (*Unlink) stmt()       {}
-func (*Forget) stmt()       {}
-func (*SegmentCount) stmt() {}
-func (*SegmentIDs) stmt()   {}
-func (*SegmentSave) stmt()  {}
-func (*SegmentDrop) stmt()  {}
-func (*SegmentList) stmt()  {}
-func (*Types) stmt()        {}
-func (*TypesDeclare) stmt() {}
-func (*Info) stmt()         {}
-func (*Hubs) stmt()         {}
-func (*Backup) stmt()       {}
-func (*Ping) stmt()         {}
+func (*Track) Command() string        { return "TRACK" }
+func (*Merge) Command() string        { return "MERGE" }
+func (*Set) Command() string          { return "SET" }
+func (*Consent) Command() string      { return "CONSENT" }
+func (*Who) Command() string          { return "WHO" }
+func (*Why) Command() string          { return "WHY" }
+func (*Timeline) Command() string     { return "TIMELINE" }
+func (*Unlink) Command() string       { return "UNLINK" }
+func (*Forget) Command() string       { return "FORGET" }
+func (*SegmentCount) Command() string { return "SEGMENT COUNT" }
+func (*SegmentIDs) Command() string   { return "SEGMENT IDS" }
+func (*SegmentSave) Command() string  { return "SEGMENT SAVE" }
+func (*SegmentDrop) Command() string  { return "SEGMENT DROP" }
+func (*SegmentList) Command() string  { return "SEGMENT LIST" }
+func (*Types) Command() string        { return "TYPES" }
+func (*TypesDeclare) Command() string { return "TYPES DECLARE" }
+func (*Info) Command() string         { return "INFO" }
+func (*Hubs) Command() string         { return "HUBS" }
+func (*Backup) Command() string       { return "BACKUP" }
+func (*Ping) Command() string         { return "PING" }
 
 // Or is L OR R.
 type Or struct{ L, R Expr }
@@ -378,6 +372,10 @@ func (s *Merge) String() string {
 	for _, id := range s.IDs {
 		p.word(id)
 	}
+	if s.At != nil {
+		p.raw("AT")
+		p.time(*s.At)
+	}
 	if s.From != "" {
 		p.raw("FROM")
 		p.word(s.From)
@@ -437,6 +435,10 @@ func (s *Timeline) String() string {
 	if s.Before != nil {
 		p.raw("BEFORE")
 		p.time(*s.Before)
+	}
+	if s.After != "" {
+		p.raw("AFTER")
+		p.word(s.After)
 	}
 	return p.b.String()
 }

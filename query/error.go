@@ -33,3 +33,11 @@ func (e *Error) Error() string {
 func Errorf(code string, pos int, format string, args ...any) *Error {
 	return &Error{Code: code, Pos: pos, Msg: fmt.Sprintf(format, args...)}
 }
+
+// Codes beyond SPEC.md's list, for what the engine refuses on grounds other
+// than the words themselves.
+const (
+	CodeConflict    = "ERR CONFLICT"    // contradicts what is stored (a type's rules, a segment in use)
+	CodeNoSpace     = "ERR NOSPACE"     // writes are refused: the disk is nearly full
+	CodeUnavailable = "ERR UNAVAILABLE" // a cluster node that cannot reach a majority
+)

@@ -67,6 +67,8 @@ traits:
   tier: "gold"
 consent:
   email: "grant"
+tags:
+  (empty)
 segments:
   "carts"
 first_seen: "2026-11-08T10:00:00.000Z"
@@ -122,12 +124,15 @@ func TestErrorsHaveCodesAndPositions(t *testing.T) {
 	}{
 		{"TRACK view nocolon", query.CodeSyntax, 3},
 		{"TRACK view fax:1", query.CodeBadID, 3},
-		{"TRACK view cookie:null", query.CodeBadID, 0},
+		{"TRACK view cookie:null", query.CodeBadID, 3},
 		{"SEGMENT COUNT HAS fax", query.CodeSyntax, 4},
 		{"SEGMENT COUNT IN nosuch", query.CodeNotFound, 4},
 		{"SEGMENT COUNT DID x WITHIN 0d", query.CodeSyntax, 6},
 		{"SEGMENT COUNT DID x AND AND", query.CodeSyntax, 6},
-		{"FORGET email:nobody@x.io", query.CodeNotFound, 0},
+		{"FORGET email:nobody@x.io", query.CodeNotFound, 2},
+		{"WHO nocolon", query.CodeBadID, 2},
+		{"UNLINK cookie:a cookie:b", query.CodeNotFound, 2},
+		{"TRACK view cookie:a AT 1764000000", query.CodeSyntax, 5},
 		{"FROB x", query.CodeSyntax, 1},
 	}
 	for _, c := range cases {
@@ -442,6 +447,14 @@ func TestPagingSourcesAndSavedSegments(t *testing.T) {
 	list := mustExec(t, x, "SEGMENT LIST")
 	if len(list.Map) != 2 || list.Map[1].Key != "store_buyers" || list.Map[1].Val.Str != "DID purchase FROM pos" {
 		t.Fatalf("LIST: %v", list)
+	}
+	// A segment another one uses cannot be dropped.
+	if _, err := x.ExecLine(ctx, nil, "SEGMENT DROP store_buyers"); err == nil ||
+		err.Error() != "ERR CONFLICT at word 3: segment store_buyers is used by early_store_buyers; drop or change those first" {
+		t.Fatalf("DROP of a used segment: %v", err)
+	}
+	if v := mustExec(t, x, "SEGMENT DROP early_store_buyers"); v.Int != 1 {
+		t.Fatalf("DROP: %v", v)
 	}
 	if v := mustExec(t, x, "SEGMENT DROP store_buyers"); v.Int != 1 {
 		t.Fatalf("DROP: %v", v)

@@ -2,6 +2,7 @@ package query
 
 import (
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -258,10 +259,14 @@ func singleToken(w string) bool {
 
 // keywords are every reserved word of the language; a word that matches one
 // (in any case) is shown upper-case in messages.
-var keywords = keywordSet(commands, serverCommands, segmentVerbs, exprKeywords,
-	[]string{"DECLARE", "AT", "FROM", "PROPS", "GRANT", "DENY", "LIMIT", "BEFORE",
-		"SUPPRESS", "ASOF", "AFTER", "PRIORITY", "EXCLUSIVE", "NORMALIZE", "TIMES",
-		"WITHIN", "SINCE", "BETWEEN", "OR", "AND"})
+// (Computed on first use: the command table refers to the parser, which
+// refers to keywords.)
+var keywords = sync.OnceValue(func() map[string]bool {
+	return keywordSet(commandNames(), serverCommands, subWords("SEGMENT"), subWords("TYPES"), exprKeywords,
+		[]string{"AT", "FROM", "PROPS", "GRANT", "DENY", "LIMIT", "BEFORE",
+			"SUPPRESS", "ASOF", "AFTER", "PRIORITY", "EXCLUSIVE", "NORMALIZE", "TIMES",
+			"WITHIN", "SINCE", "BETWEEN", "OR", "AND", "MIN"})
+})
 
 func keywordSet(lists ...[]string) map[string]bool {
 	m := map[string]bool{}
@@ -273,16 +278,10 @@ func keywordSet(lists ...[]string) map[string]bool {
 	return m
 }
 
-var (
-	commands = []string{"TRACK", "MERGE", "SET", "CONSENT", "WHO", "WHY", "TIMELINE",
-		"UNLINK", "FORGET", "SEGMENT", "TYPES", "INFO", "PING", "HUBS", "BACKUP"}
-	serverCommands = []string{"AUTH", "HELLO", "QUIT", "CLIENT", "COMMAND", "RESET", "SELECT"}
-	segmentVerbs   = []string{"COUNT", "IDS", "SAVE", "DROP", "LIST"}
-	exprKeywords   = []string{"DID", "HAS", "TRAIT", "CONSENT", "IN", "NOT"}
-)
+var exprKeywords = []string{"DID", "HAS", "TRAIT", "CONSENT", "IN", "NOT"}
 
 func isKeyword(w string) bool {
-	return len(w) <= 10 && keywords[strings.ToUpper(w)]
+	return len(w) <= 10 && keywords()[strings.ToUpper(w)]
 }
 
 // is reports whether t is the word kw (upper-case), in any case.

@@ -3,10 +3,13 @@ package query
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/idgraph/idgraph/engine"
 )
 
 // Limits of the language.
@@ -18,11 +21,8 @@ const (
 	maxPriority     = 1000            // TYPES DECLARE ... PRIORITY
 	maxWithinDays   = 3650            // DID ... WITHIN <n>d
 	maxTimes        = 1000000000      // DID ... <cmp> <n> TIMES
-	maxUnixMilli    = 253402300799999 // 9999-12-31T23:59:59.999Z
 	endOfStatement  = "the end of the statement"
-	nameRule        = "a letter or _ then up to 63 letters, digits, _ . or -"
 	typeRule        = "a lower-case letter then up to 31 lower-case letters, digits or _"
-	timeRule        = "use RFC 3339 or Unix milliseconds"
 )
 
 // ParseLine parses one typed line: SplitLine, then Parse.
@@ -152,75 +152,79 @@ func (p *parser) statement() (Statement, *Error) {
 		return nil, Errorf(CodeSyntax, 1, "empty statement")
 	}
 	cmd := strings.ToUpper(t.text)
-	switch cmd {
-	case "TRACK":
-		return p.track()
-	case "MERGE":
-		return p.merge()
-	case "SET":
-		return p.set()
-	case "CONSENT":
-		return p.consent()
-	case "WHO":
-		id, err := p.id("WHO")
-		if err != nil {
-			return nil, err
-		}
-		return &Who{ID: id}, p.expectEnd("WHO")
-	case "WHY", "UNLINK":
-		a, err := p.id(cmd)
-		if err != nil {
-			return nil, err
-		}
-		b, err := p.id(cmd)
-		if err != nil {
-			return nil, err
-		}
-		if err := p.expectEnd(cmd); err != nil {
-			return nil, err
-		}
-		if cmd == "WHY" {
-			return &Why{A: a, B: b}, nil
-		}
-		return &Unlink{A: a, B: b}, nil
-	case "TIMELINE":
-		return p.timeline()
-	case "FORGET":
-		return p.forget()
-	case "SEGMENT":
-		return p.segment()
-	case "TYPES":
-		return p.types()
-	case "HUBS":
-		return p.hubs()
-	case "BACKUP":
-		return &Backup{}, p.expectEnd("BACKUP")
-	case "INFO", "PING":
-		arg := ""
-		if t, ok := p.next(); ok {
-			arg = t.text
-		}
-		if err := p.expectEnd(cmd); err != nil {
-			return nil, err
-		}
-		if cmd == "INFO" {
-			return &Info{Section: arg}, nil
-		}
-		return &Ping{Msg: arg}, nil
+	if parse := parserFor(cmd); parse != nil {
+		return parse(p)
 	}
 	for _, c := range serverCommands {
 		if cmd == c {
 			return nil, p.errAt(t, ok, "%s is handled by the server, not by the query language", cmd)
 		}
 	}
-	return nil, p.errAt(t, ok, "unknown command %s%s", strconv.Quote(t.text), suggest(t.text, commands...))
+	return nil, p.errAt(t, ok, "unknown command %s%s", strconv.Quote(t.text), suggest(t.text, commandNames()...))
+}
+
+func (p *parser) who() (Statement, *Error) {
+	id, err := p.id("WHO")
+	if err != nil {
+		return nil, err
+	}
+	return &Who{ID: id}, p.expectEnd("WHO")
+}
+
+func (p *parser) why() (Statement, *Error) {
+	a, b, err := p.idPair("WHY")
+	if err != nil {
+		return nil, err
+	}
+	return &Why{A: a, B: b}, nil
+}
+
+func (p *parser) unlink() (Statement, *Error) {
+	a, b, err := p.idPair("UNLINK")
+	if err != nil {
+		return nil, err
+	}
+	return &Unlink{A: a, B: b}, nil
+}
+
+func (p *parser) idPair(cmd string) (string, string, *Error) {
+	a, err := p.id(cmd)
+	if err != nil {
+		return "", "", err
+	}
+	b, err := p.id(cmd)
+	if err != nil {
+		return "", "", err
+	}
+	return a, b, p.expectEnd(cmd)
+}
+
+func (p *parser) backup() (Statement, *Error) { return &Backup{}, p.expectEnd("BACKUP") }
+
+func (p *parser) info() (Statement, *Error) {
+	s := &Info{}
+	if t, ok := p.next(); ok {
+		s.Section = t.text
+	}
+	return s, p.expectEnd("INFO")
+}
+
+func (p *parser) ping() (Statement, *Error) {
+	s := &Ping{}
+	if t, ok := p.next(); ok {
+		s.Msg = t.text
+	}
+	return s, p.expectEnd("PING")
 }
 
 // id reads an identifier: a word with a colon.
 func (p *parser) id(cmd string) (string, *Error) {
 	t, ok := p.next()
-	if !ok || !strings.Contains(t.text, ":") {
+	if !ok {
 		return "", p.errAt(t, ok, "%s expects an identifier type:value, found %s", cmd, describe(t, ok))
+	}
+	if !strings.Contains(t.text, ":") {
+		return "", Errorf(CodeBadID, t.pos, "%s expects an identifier type:value, found %s", cmd, describe(t, ok))
 	}
 	return t.text, nil
 }
@@ -251,6 +255,9 @@ func (p *parser) track() (Statement, *Error) {
 	ev, ok := p.next()
 	if !ok || ev.text == "" {
 		return nil, p.errAt(ev, ok, "expected an event name after TRACK, found %s", describe(ev, ok))
+	}
+	if err := p.checkName("event name", ev); err != nil {
+		return nil, err
 	}
 	s := &Track{Event: ev.text}
 	var err *Error
@@ -295,20 +302,38 @@ func (p *parser) track() (Statement, *Error) {
 func (p *parser) merge() (Statement, *Error) {
 	s := &Merge{}
 	var err *Error
-	if s.IDs, err = p.idList("FROM"); err != nil {
+	if s.IDs, err = p.idList("AT", "FROM"); err != nil {
 		return nil, err
 	}
 	if len(s.IDs) < 2 {
 		t, ok := p.peek()
 		return nil, p.errAt(t, ok, "MERGE needs at least two identifiers type:value, found %s", describe(t, ok))
 	}
-	if p.at("FROM") {
-		p.i++
-		if s.From, err = p.source(); err != nil {
-			return nil, err
+	seen := map[string]bool{}
+	for {
+		t, ok := p.next()
+		if !ok {
+			return s, nil
+		}
+		kw := strings.ToUpper(t.text)
+		if seen[kw] {
+			return nil, p.errAt(t, ok, "%s is given twice", kw)
+		}
+		seen[kw] = true
+		switch {
+		case t.is("AT"):
+			if s.At, err = p.time("AT"); err != nil {
+				return nil, err
+			}
+		case t.is("FROM"):
+			if s.From, err = p.source(); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, p.errAt(t, ok, "expected AT, FROM or the end of the statement, found %s%s",
+				describe(t, ok), suggest(t.text, "AT", "FROM"))
 		}
 	}
-	return s, p.expectEnd("MERGE")
 }
 
 // source reads the word after FROM.
@@ -317,7 +342,7 @@ func (p *parser) source() (string, *Error) {
 	if !ok || t.kind != tokWord || t.text == "" {
 		return "", p.errAt(t, ok, "expected a source after FROM, found %s", describe(t, ok))
 	}
-	return t.text, nil
+	return t.text, p.checkName("source", t)
 }
 
 // props reads the JSON object after PROPS and compacts it.
@@ -358,8 +383,8 @@ func (p *parser) set() (Statement, *Error) {
 			return nil, p.errAt(t, ok, "expected a trait name=value, found %s%s", describe(t, ok), suggestion(t, ok, "AT"))
 		}
 		name := t.text[:eq]
-		if !validName(name) {
-			return nil, p.errAt(t, ok, "bad trait name %s: a name is %s", strconv.Quote(name), nameRule)
+		if err := p.checkName("trait name", token{kind: tokWord, text: name, pos: t.pos}); err != nil {
+			return nil, err
 		}
 		s.Traits = append(s.Traits, Trait{Name: name, Value: t.text[eq+1:]})
 	}
@@ -371,7 +396,7 @@ func (p *parser) consent() (Statement, *Error) {
 		return nil, err
 	}
 	s := &Consent{ID: id}
-	if s.Purpose, err = p.name("a purpose", "CONSENT <id>"); err != nil {
+	if s.Purpose, err = p.name("purpose", "CONSENT <id>"); err != nil {
 		return nil, err
 	}
 	t, ok := p.next()
@@ -421,8 +446,14 @@ func (p *parser) timeline() (Statement, *Error) {
 			if s.Before, err = p.time("BEFORE"); err != nil {
 				return nil, err
 			}
+		case t.is("AFTER"):
+			c, ok := p.next()
+			if !ok || !isCursor(c.text) {
+				return nil, p.errAt(c, ok, "expected a cursor after AFTER (the cursor field of a TIMELINE entry, like 1764000000000-42), found %s", describe(c, ok))
+			}
+			s.After = c.text
 		default:
-			return nil, p.errAt(t, ok, "expected LIMIT or BEFORE, found %s%s", describe(t, ok), suggest(t.text, "LIMIT", "BEFORE"))
+			return nil, p.errAt(t, ok, "expected LIMIT, BEFORE or AFTER, found %s%s", describe(t, ok), suggest(t.text, "LIMIT", "BEFORE", "AFTER"))
 		}
 	}
 }
@@ -543,7 +574,7 @@ func (p *parser) segment() (Statement, *Error) {
 	case verb == "SAVE":
 		s := &SegmentSave{}
 		var err *Error
-		if s.Name, err = p.name("a segment name", "SEGMENT SAVE"); err != nil {
+		if s.Name, err = p.name("segment name", "SEGMENT SAVE"); err != nil {
 			return nil, err
 		}
 		if s.Expr, err = p.exprHere(); err != nil {
@@ -554,7 +585,7 @@ func (p *parser) segment() (Statement, *Error) {
 		}
 		return s, nil
 	case verb == "DROP":
-		name, err := p.name("a segment name", "SEGMENT DROP")
+		name, err := p.name("segment name", "SEGMENT DROP")
 		if err != nil {
 			return nil, err
 		}
@@ -563,7 +594,7 @@ func (p *parser) segment() (Statement, *Error) {
 		return &SegmentList{}, p.expectEnd("SEGMENT LIST")
 	}
 	return nil, p.errAt(t, ok, "unknown SEGMENT command %s: expected COUNT, IDS, SAVE, DROP or LIST%s",
-		strconv.Quote(t.text), suggest(t.text, segmentVerbs...))
+		strconv.Quote(t.text), suggest(t.text, subWords("SEGMENT")...))
 }
 
 // exprHere parses an expression from the next word on: the remaining words
@@ -635,16 +666,31 @@ func (p *parser) types() (Statement, *Error) {
 	return s, nil
 }
 
-// name reads a name: a trait, a segment or a consent purpose.
-func (p *parser) name(what, after string) (string, *Error) {
+// name reads a name of the given kind ("purpose", "segment name", "trait
+// name", "event name", "source", "tag"): the engine's rule, 1 to 128 bytes
+// of UTF-8 without control characters, so whatever the engine stores the
+// language can address (quote a name that holds spaces).
+func (p *parser) name(kind, after string) (string, *Error) {
 	t, ok := p.next()
 	if !ok || t.kind != tokWord {
-		return "", p.errAt(t, ok, "expected %s after %s, found %s", what, after, describe(t, ok))
+		return "", p.errAt(t, ok, "expected %s %s after %s, found %s", article(kind), kind, after, describe(t, ok))
 	}
-	if !validName(t.text) {
-		return "", p.errAt(t, ok, "bad name %s: a name is %s", describe(t, ok), nameRule)
+	return t.text, p.checkName(kind, t)
+}
+
+// checkName checks a word as a name of the given kind.
+func (p *parser) checkName(kind string, t token) *Error {
+	if err := engine.CheckName(kind, t.text); err != nil {
+		return Errorf(CodeSyntax, t.pos, "%s", err.Error())
 	}
-	return t.text, nil
+	return nil
+}
+
+func article(kind string) string {
+	if strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // number reads a decimal integer from lo to hi; above hi is an error with
@@ -677,27 +723,24 @@ func (p *parser) time(kw string) (*time.Time, *Error) {
 	return &tm, nil
 }
 
-// parseTime reads RFC 3339 or Unix milliseconds, from 1970 to the end of
-// 9999, as a UTC time truncated to the millisecond.
+// parseTime reads a time with the engine's rule (engine.ParseTime): RFC
+// 3339 or Unix milliseconds, 1970 to 9999, in UTC to the millisecond.
 func parseTime(t token) (time.Time, *Error) {
-	var ms int64
-	if allDigits(t.text) {
-		n, err := strconv.ParseInt(t.text, 10, 64)
-		if err != nil || n > maxUnixMilli {
-			return time.Time{}, Errorf(CodeSyntax, t.pos, "time %s is out of range: Unix milliseconds go from 0 to %d", t.text, int64(maxUnixMilli))
+	tm, err := engine.ParseTime(t.text)
+	if err != nil {
+		var ee *engine.Error
+		if errors.As(err, &ee) {
+			return time.Time{}, Errorf(CodeSyntax, t.pos, "%s", ee.Msg)
 		}
-		ms = n
-	} else {
-		tm, err := time.Parse(time.RFC3339, t.text)
-		if err != nil {
-			return time.Time{}, Errorf(CodeSyntax, t.pos, "bad time %s: %s", describe(t, true), timeRule)
-		}
-		ms = tm.UnixMilli()
-		if tm.Before(time.Unix(0, 0)) || ms > maxUnixMilli {
-			return time.Time{}, Errorf(CodeSyntax, t.pos, "time %s is out of range: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z", t.text)
-		}
+		return time.Time{}, Errorf(CodeSyntax, t.pos, "%v", err)
 	}
-	return time.UnixMilli(ms).UTC(), nil
+	return tm, nil
+}
+
+// isCursor reports a timeline cursor: <ms>-<seq>.
+func isCursor(s string) bool {
+	t, seq, ok := strings.Cut(s, "-")
+	return ok && allDigits(t) && allDigits(seq) && len(t) <= 19 && len(seq) <= 20
 }
 
 func allDigits(s string) bool {
@@ -706,24 +749,6 @@ func allDigits(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// validName reports whether s is [A-Za-z_][A-Za-z0-9_.-]{0,63}: a trait,
-// segment or purpose name.
-func validName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '_':
-		case i > 0 && ('0' <= c && c <= '9' || c == '.' || c == '-'):
-		default:
 			return false
 		}
 	}
@@ -827,14 +852,14 @@ func (p *parser) factor() (Expr, *Error) {
 			return p.trait()
 		case t.is("CONSENT"):
 			p.i++
-			purpose, err := p.name("a purpose", "CONSENT")
+			purpose, err := p.name("purpose", "CONSENT")
 			if err != nil {
 				return nil, err
 			}
 			return &ConsentIs{Purpose: purpose}, nil
 		case t.is("IN"):
 			p.i++
-			name, err := p.name("a segment name", "IN")
+			name, err := p.name("segment name", "IN")
 			if err != nil {
 				return nil, err
 			}
@@ -916,6 +941,9 @@ func (p *parser) did() (Expr, *Error) {
 	if !ok || ev.kind != tokWord || ev.text == "" {
 		return nil, p.errAt(ev, ok, "expected an event name after DID, found %s", describe(ev, ok))
 	}
+	if err := p.checkName("event name", ev); err != nil {
+		return nil, err
+	}
 	d := &Did{Event: ev.text}
 	var err *Error
 	if p.at("FROM") {
@@ -996,15 +1024,19 @@ func (p *parser) trait() (Expr, *Error) {
 		return nil, p.errAt(nt, ok, "expected a trait name after TRAIT, found %s", describe(nt, ok))
 	}
 	name, op, rest := nt.text, "", ""
-	if i := strings.IndexAny(name, "=!<>"); i >= 0 {
+	// The comparison may be glued to the name (age>=30), unless the next
+	// word starts with one: TRAIT a=b = c names the trait "a=b".
+	next, more := p.peek()
+	_, _, nextIsOp := opPrefix(next.text, traitOps)
+	if i := strings.IndexAny(name, "=!<>"); i >= 0 && !(more && next.kind == tokWord && nextIsOp) {
 		var isOp bool
 		if op, rest, isOp = opPrefix(name[i:], traitOps); !isOp {
 			return nil, p.errAt(nt, ok, "bad comparison in %s: use = != < <= > or >=", describe(nt, ok))
 		}
 		name = name[:i]
 	}
-	if !validName(name) {
-		return nil, p.errAt(nt, ok, "bad trait name %s: a name is %s", strconv.Quote(name), nameRule)
+	if err := p.checkName("trait name", token{kind: tokWord, text: name, pos: nt.pos}); err != nil {
+		return nil, err
 	}
 	if op == "" {
 		ot, ok := p.next()

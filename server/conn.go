@@ -475,26 +475,10 @@ func (c *conn) describe() string {
 	return b.String()
 }
 
-// commandInfo is what COMMAND reports: name, arity (negative: at least),
-// flags. Enough for redis-cli and redis-benchmark; key specs are empty as
-// idgraph has no keys in Redis's sense.
-var commandInfo = [numCmds]struct {
-	arity int
-	flags string
-}{
-	cmdPing: {-1, "fast"}, cmdEcho: {2, "fast"}, cmdAuth: {-2, "fast"},
-	cmdHello: {-1, "fast"}, cmdQuit: {-1, "fast"}, cmdClient: {-2, "admin"},
-	cmdCommand: {-1, "loading"}, cmdSelect: {2, "fast"}, cmdConfig: {-2, "admin"},
-	cmdInfo: {-1, "loading"}, cmdTrack: {-3, "write"}, cmdMerge: {-3, "write"},
-	cmdSet: {-3, "write"}, cmdConsent: {-4, "write"}, cmdWho: {2, "readonly"},
-	cmdWhy: {3, "readonly"}, cmdTimeline: {-2, "readonly"}, cmdUnlink: {3, "write"},
-	cmdForget: {-2, "write"}, cmdSegment: {-2, "readonly"}, cmdTypes: {-1, "readonly"},
-}
-
 func (c *conn) commandEntry(id cmdID) {
-	info := commandInfo[id]
+	info := commandSpecs[id]
 	c.w.array(6)
-	c.w.bulk(cmdNames[id])
+	c.w.bulk(info.name)
 	c.w.int(int64(info.arity))
 	c.w.array(1)
 	c.w.status(info.flags)

@@ -109,7 +109,7 @@ func (s *Server) infoStats(b *strings.Builder) {
 		}
 		usec := st.usec[id].Load()
 		perCall := strconv.FormatFloat(float64(usec)/float64(calls), 'f', 2, 64)
-		field(b, "cmdstat_"+cmdNames[id], "calls="+itoa(calls)+",usec="+itoa(usec)+
+		field(b, "cmdstat_"+commandSpecs[id].name, "calls="+itoa(calls)+",usec="+itoa(usec)+
 			",usec_per_call="+perCall+",failed_calls="+itoa(st.errors[id].Load()))
 	}
 }

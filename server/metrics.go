@@ -2,17 +2,22 @@ package server
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/idgraph/idgraph/query"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// cmdID names a command for statistics and metrics. The set is fixed so
-// that what a client sends cannot grow a label set or a map: every word not
-// listed counts as cmdOther.
+// cmdID names a command for statistics and metrics. The set is fixed when
+// the server starts — the server's own commands, then the first words of
+// the language's command table (query.FirstWords) — so that what a client
+// sends cannot grow a label set or a map: every word not listed counts as
+// cmdOther.
 type cmdID uint8
 
+// The server's own commands; the language's follow from cmdInfo+1.
 const (
 	cmdOther cmdID = iota
 	cmdPing
@@ -25,35 +30,52 @@ const (
 	cmdSelect
 	cmdConfig
 	cmdInfo
-	cmdTrack
-	cmdMerge
-	cmdSet
-	cmdConsent
-	cmdWho
-	cmdWhy
-	cmdTimeline
-	cmdUnlink
-	cmdForget
-	cmdSegment
-	cmdTypes
-	numCmds
+	numServerCmds
 )
 
-var cmdNames = [numCmds]string{
-	"other", "ping", "echo", "auth", "hello", "quit", "client", "command",
-	"select", "config", "info", "track", "merge", "set", "consent", "who",
-	"why", "timeline", "unlink", "forget", "segment", "types",
+// maxCmds bounds the command set (the arrays of counters are this long).
+const maxCmds = 64
+
+// commandSpec is what COMMAND reports: name, arity (negative: at least),
+// flags. Enough for redis-cli and redis-benchmark; key specs are empty as
+// idgraph has no keys in Redis's sense.
+type commandSpec struct {
+	name  string // lower case
+	arity int
+	flags string
 }
+
+var commandSpecs = func() []commandSpec {
+	specs := []commandSpec{
+		{"other", 0, ""}, {"ping", -1, "fast"}, {"echo", 2, "fast"}, {"auth", -2, "fast"},
+		{"hello", -1, "fast"}, {"quit", -1, "fast"}, {"client", -2, "admin"},
+		{"command", -1, "loading"}, {"select", 2, "fast"}, {"config", -2, "admin"}, {"info", -1, "loading"},
+	}
+	for _, c := range query.FirstWords() {
+		name := strings.ToLower(c.Name)
+		if name == "ping" || name == "info" {
+			continue // answered by the server itself
+		}
+		flags := "readonly"
+		if c.Write {
+			flags = "write"
+		}
+		specs = append(specs, commandSpec{name, c.Arity, flags})
+	}
+	if len(specs) > maxCmds {
+		panic("server: more commands than maxCmds")
+	}
+	return specs
+}()
+
+// numCmds is the number of commands, cmdOther included.
+var numCmds = cmdID(len(commandSpecs))
 
 // cmdByName maps the upper-cased first word of a command to its id.
 var cmdByName = func() map[string]cmdID {
-	m := make(map[string]cmdID, numCmds)
+	m := make(map[string]cmdID, len(commandSpecs))
 	for id := cmdPing; id < numCmds; id++ {
-		var up []byte
-		for _, c := range []byte(cmdNames[id]) {
-			up = append(up, c-'a'+'A')
-		}
-		m[string(up)] = id
+		m[strings.ToUpper(commandSpecs[id].name)] = id
 	}
 	return m
 }()
@@ -80,9 +102,9 @@ type stats struct {
 	rejected    atomic.Int64 // refused for MaxClients
 	violations  atomic.Int64 // clients cut off for a limit or garbage
 	commands    atomic.Int64
-	calls       [numCmds]atomic.Int64
-	usec        [numCmds]atomic.Int64
-	errors      [numCmds]atomic.Int64
+	calls       [maxCmds]atomic.Int64
+	usec        [maxCmds]atomic.Int64
+	errors      [maxCmds]atomic.Int64
 }
 
 // metrics are the Prometheus collectors, resolved per command once so the
@@ -90,9 +112,9 @@ type stats struct {
 type metrics struct {
 	clients    prometheus.Gauge
 	rejected   *prometheus.CounterVec
-	commands   [numCmds]prometheus.Counter
-	errors     [numCmds]prometheus.Counter
-	latency    [numCmds]prometheus.Observer
+	commands   [maxCmds]prometheus.Counter
+	errors     [maxCmds]prometheus.Counter
+	latency    [maxCmds]prometheus.Observer
 	collectors []prometheus.Collector
 }
 
@@ -135,9 +157,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	for id := range numCmds {
-		m.commands[id] = commands.WithLabelValues(cmdNames[id])
-		m.errors[id] = errs.WithLabelValues(cmdNames[id])
-		m.latency[id] = latency.WithLabelValues(cmdNames[id])
+		m.commands[id] = commands.WithLabelValues(commandSpecs[id].name)
+		m.errors[id] = errs.WithLabelValues(commandSpecs[id].name)
+		m.latency[id] = latency.WithLabelValues(commandSpecs[id].name)
 	}
 	return m, nil
 }

@@ -210,7 +210,6 @@ func encodeProfile(p *store.Profile) []byte {
 	e.uvarint(uint64(p.Events))
 	e.varint(p.First)
 	e.varint(p.Last)
-	e.facts(&p.Facts)
 	return e.b
 }
 
@@ -238,8 +237,24 @@ func decodeProfile(b []byte) (*store.Profile, error) {
 	p.Events = int64(d.uvarint())
 	p.First = d.varint()
 	p.Last = d.varint()
-	p.Facts = d.facts()
 	return p, d.end("profile")
+}
+
+// factsEqual reports whether two facts hold the same values and stamps.
+func factsEqual(a, b *graph.Facts) bool {
+	return mapEqual(a.Traits, b.Traits) && mapEqual(a.Consent, b.Consent) && mapEqual(a.Tags, b.Tags)
+}
+
+func mapEqual[V comparable](a, b map[string]V) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 func encodeRecord(r *store.Record) []byte {

@@ -115,8 +115,28 @@ func (r *reader) profile(p uint32) (*store.Profile, error) {
 	if err != nil {
 		return nil, err
 	}
+	if rec.Into == 0 {
+		if rec.Facts, err = r.profileFacts(p); err != nil {
+			return nil, err
+		}
+	}
 	r.s.cache.fill(r.gen, func() { r.s.cache.putProfile(p, rec) })
 	return rec, nil
+}
+
+// profileFacts reads a profile's combined facts, kept apart from the
+// profile record so that the record every event rewrites stays small.
+func (r *reader) profileFacts(p uint32) (graph.Facts, error) {
+	var f graph.Facts
+	err := r.get(pfactsKey(p), func(v []byte) error {
+		var err error
+		f, err = decodeFacts(v)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return graph.Facts{}, nil
+	}
+	return f, err
 }
 
 func (r *reader) Profile(p uint32) (*store.Profile, error) { return r.profile(p) }

@@ -58,6 +58,18 @@ func (r *reader) ScanNodes(f func(n uint32, node *store.Node) error) error {
 }
 
 func (r *reader) ScanProfiles(f func(p uint32, pr *store.Profile) error) error {
+	facts := map[uint32]graph.Facts{}
+	err := r.scan(pPFacts, false, func(k, v []byte) error {
+		if len(k) != 5 {
+			return corruptKey(k)
+		}
+		fs, err := decodeFacts(v)
+		facts[binary.BigEndian.Uint32(k[1:])] = fs
+		return err
+	})
+	if err != nil {
+		return err
+	}
 	return r.scan(pProfile, false, func(k, v []byte) error {
 		if len(k) != 5 {
 			return corruptKey(k)
@@ -66,7 +78,11 @@ func (r *reader) ScanProfiles(f func(p uint32, pr *store.Profile) error) error {
 		if err != nil {
 			return err
 		}
-		return f(binary.BigEndian.Uint32(k[1:]), rec)
+		p := binary.BigEndian.Uint32(k[1:])
+		if rec.Into == 0 {
+			rec.Facts = facts[p]
+		}
+		return f(p, rec)
 	})
 }
 

@@ -398,13 +398,7 @@ func (t *txn) write(bt *badger.Txn, gen uint64) error {
 		}
 	}
 	for p, rec := range t.profs {
-		var err error
-		if rec == nil {
-			err = del(profileKey(p))
-		} else {
-			err = set(profileKey(p), encodeProfile(rec))
-		}
-		if err != nil {
+		if err := t.writeProfile(bt, p, rec); err != nil {
 			return err
 		}
 	}
@@ -477,6 +471,36 @@ func (t *txn) write(bt *badger.Txn, gen uint64) error {
 		meta = &m
 	}
 	return set(metaKey, encodeMeta(*meta, gen))
+}
+
+// writeProfile writes a profile record, and its facts only when they
+// changed: an event rewrites the small record, never the traits.
+func (t *txn) writeProfile(bt *badger.Txn, p uint32, rec *store.Profile) error {
+	if rec == nil {
+		if err := bt.Delete(profileKey(p)); err != nil {
+			return err
+		}
+		return bt.Delete(pfactsKey(p))
+	}
+	if err := bt.Set(profileKey(p), encodeProfile(rec)); err != nil {
+		return err
+	}
+	var old graph.Facts
+	if cur, err := t.reader.profile(p); err == nil && cur.Into == 0 {
+		old = cur.Facts
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if rec.Into != 0 || rec.Facts.Empty() {
+		if !old.Empty() {
+			return bt.Delete(pfactsKey(p))
+		}
+		return nil
+	}
+	if factsEqual(&old, &rec.Facts) {
+		return nil
+	}
+	return bt.Set(pfactsKey(p), encodeFacts(&rec.Facts))
 }
 
 // publish moves the cache to generation gen with what this transaction

@@ -1,0 +1,371 @@
+package query
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/idgraph/idgraph/index"
+)
+
+// evaluator evaluates segment expressions on one pinned index view, at one
+// "now". Each saved segment an expression uses (IN) is evaluated once per
+// evaluator, however often it is referenced, so nested segments cost their
+// size, not fan-out to the power of depth.
+type evaluator struct {
+	x     *Executor
+	v     *index.View
+	now   time.Time
+	args  []string // the statement's words, for error positions; nil inside saved segments
+	saved map[string]string
+	memo  map[string]*roaring.Bitmap // saved segment → members at this moment
+	holds map[string]bool            // saved segment → holds for the profile asked
+	stack map[string]bool            // saved segments being expanded, to refuse cycles
+	depth int
+}
+
+func (x *Executor) evaluator(v *index.View, now time.Time, args []string) *evaluator {
+	return &evaluator{x: x, v: v, now: now, args: args, saved: x.db.Segments(),
+		memo: map[string]*roaring.Bitmap{}, stack: map[string]bool{}}
+}
+
+// segment runs f with an evaluator on a pinned view at now or asOf.
+func (x *Executor) segment(e Expr, asOf *time.Time, args []string, f func(*evaluator) error) error {
+	now := x.now()
+	if asOf != nil {
+		now = *asOf
+	}
+	v := x.db.Index().View()
+	defer v.Close()
+	return f(x.evaluator(v, now, args))
+}
+
+// top evaluates the statement's own expression.
+func (e *evaluator) top(expr Expr) (*roaring.Bitmap, error) { return e.eval(expr) }
+
+// eval computes the profiles an expression holds for, bottom-up on bitmaps.
+// The result belongs to the caller.
+func (e *evaluator) eval(expr Expr) (*roaring.Bitmap, error) {
+	switch ex := expr.(type) {
+	case *Or:
+		l, err := e.eval(ex.L)
+		if err != nil {
+			return nil, err
+		}
+		r, err := e.eval(ex.R)
+		if err != nil {
+			return nil, err
+		}
+		l.Or(r)
+		return l, nil
+	case *And:
+		// x AND NOT y is x minus y: no need to complement y against every
+		// live profile first.
+		left, right := ex.L, ex.R
+		if _, ok := left.(*Not); ok {
+			if _, ok := right.(*Not); !ok {
+				left, right = right, left
+			}
+		}
+		l, err := e.eval(left)
+		if err != nil {
+			return nil, err
+		}
+		if n, ok := right.(*Not); ok {
+			r, err := e.eval(n.X)
+			if err != nil {
+				return nil, err
+			}
+			l.AndNot(r)
+			return l, nil
+		}
+		r, err := e.eval(right)
+		if err != nil {
+			return nil, err
+		}
+		l.And(r)
+		return l, nil
+	case *Not:
+		inner, err := e.eval(ex.X)
+		if err != nil {
+			return nil, err
+		}
+		all := e.v.All()
+		all.AndNot(inner)
+		return all, nil
+	case *Did:
+		return e.v.Did(e.didQuery(ex)), nil
+	case *Has:
+		if err := e.knownType(ex.Type); err != nil {
+			return nil, err
+		}
+		return e.v.Has(ex.Type), nil
+	case *TraitCmp:
+		return e.v.Trait(ex.Name, ex.Op, ex.Value), nil
+	case *ConsentIs:
+		return e.v.Consent(ex.Purpose), nil
+	case *In:
+		b, err := e.in(ex.Name)
+		if err != nil {
+			return nil, err
+		}
+		return b.Clone(), nil
+	}
+	return nil, fmt.Errorf("unknown expression %T", expr)
+}
+
+// in evaluates a saved segment once per evaluator.
+func (e *evaluator) in(name string) (*roaring.Bitmap, error) {
+	if b, ok := e.memo[name]; ok {
+		return b, nil
+	}
+	inner, err := e.expand(name)
+	if err != nil {
+		return nil, err
+	}
+	e.stack[name] = true
+	e.depth++
+	args := e.args
+	e.args = nil
+	b, err := e.eval(inner)
+	e.args = args
+	e.depth--
+	delete(e.stack, name)
+	if err != nil {
+		return nil, err
+	}
+	e.memo[name] = b
+	return b, nil
+}
+
+// expand checks a reference to a saved segment and parses it.
+func (e *evaluator) expand(name string) (Expr, error) {
+	pos := wordAfter(e.args, "IN", name)
+	if e.stack[name] {
+		return nil, Errorf(CodeSyntax, pos, "segment %q refers to itself", name)
+	}
+	if e.depth >= maxSegmentDepth {
+		return nil, Errorf(CodeSyntax, pos, "segments nested deeper than %d", maxSegmentDepth)
+	}
+	text, ok := e.saved[name]
+	if !ok {
+		return nil, Errorf(CodeNotFound, pos, "no segment named %q (see SEGMENT LIST)", name)
+	}
+	inner, err := ParseExprString(text)
+	if err != nil {
+		return nil, fmt.Errorf("saved segment %s: %w", name, err)
+	}
+	return inner, nil
+}
+
+// holdsFor reports whether expr holds for live profile p, looking at p only.
+func (e *evaluator) holdsFor(expr Expr, p uint32) (bool, error) {
+	switch ex := expr.(type) {
+	case *Or:
+		l, err := e.holdsFor(ex.L, p)
+		if err != nil || l {
+			return l, err
+		}
+		return e.holdsFor(ex.R, p)
+	case *And:
+		l, err := e.holdsFor(ex.L, p)
+		if err != nil || !l {
+			return false, err
+		}
+		return e.holdsFor(ex.R, p)
+	case *Not:
+		x, err := e.holdsFor(ex.X, p)
+		return !x && e.v.Live(p), err
+	case *Did:
+		return e.v.DidHolds(e.didQuery(ex), p), nil
+	case *Has:
+		return e.v.HasType(ex.Type, p), nil
+	case *TraitCmp:
+		return e.v.TraitHolds(ex.Name, ex.Op, ex.Value, p), nil
+	case *ConsentIs:
+		return e.v.Granted(ex.Purpose, p), nil
+	case *In:
+		if h, ok := e.holds[ex.Name]; ok {
+			return h, nil
+		}
+		inner, err := e.expand(ex.Name)
+		if err != nil {
+			return false, err
+		}
+		e.stack[ex.Name] = true
+		e.depth++
+		h, err := e.holdsFor(inner, p)
+		e.depth--
+		delete(e.stack, ex.Name)
+		if err != nil {
+			return false, err
+		}
+		e.holds[ex.Name] = h
+		return h, nil
+	}
+	return false, fmt.Errorf("unknown expression %T", expr)
+}
+
+// savedHolding lists the saved segments live profile p is in now (for
+// WHO), each decided from p's own index entries.
+func (e *evaluator) savedHolding(p uint32) ([]string, error) {
+	e.holds = map[string]bool{}
+	var out []string
+	for name := range e.saved {
+		h, ok := e.holds[name]
+		if !ok {
+			inner, err := e.expand(name)
+			if err != nil {
+				continue // a damaged saved segment does not fail WHO
+			}
+			e.stack[name] = true
+			h, err = e.holdsFor(inner, p)
+			delete(e.stack, name)
+			if err != nil {
+				continue
+			}
+			e.holds[name] = h
+		}
+		if h {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+const dayMs = int64(24 * time.Hour / time.Millisecond)
+
+func (e *evaluator) didQuery(d *Did) index.DidQuery {
+	nowMs := e.now.UnixMilli()
+	q := index.DidQuery{Name: d.Event, Source: d.Source, Cmp: d.Cmp, N: d.N, From: math.MinInt64, To: nowMs}
+	switch d.Window.Kind {
+	case WindowWithin:
+		day := floorDiv(nowMs, dayMs)
+		q.From = (day - int64(d.Window.Days-1)) * dayMs
+	case WindowSince:
+		q.From = d.Window.From.UnixMilli()
+	case WindowBetween:
+		q.From = d.Window.From.UnixMilli()
+		q.To = min(d.Window.To.UnixMilli(), nowMs)
+	}
+	return q
+}
+
+func (e *evaluator) knownType(typ string) error {
+	for _, t := range e.x.db.Types() {
+		if t.Name == typ {
+			return nil
+		}
+	}
+	return Errorf(CodeSyntax, wordAfter(e.args, "HAS", typ), "unknown identifier type %q (see TYPES)", typ)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// wordAfter finds the 1-based position of value following keyword in args.
+func wordAfter(args []string, keyword, value string) int {
+	for i := 1; i < len(args); i++ {
+		if strings.EqualFold(strings.Trim(args[i-1], "()"), keyword) && strings.Trim(args[i], "()") == value {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// refs returns the saved segments an expression names with IN.
+func refs(e Expr, out map[string]bool) {
+	switch ex := e.(type) {
+	case *Or:
+		refs(ex.L, out)
+		refs(ex.R, out)
+	case *And:
+		refs(ex.L, out)
+		refs(ex.R, out)
+	case *Not:
+		refs(ex.X, out)
+	case *In:
+		out[ex.Name] = true
+	}
+}
+
+// checkNesting refuses saved segments that, with name saved, refer to
+// themselves or to a missing segment, or nest deeper than maxSegmentDepth.
+func checkNesting(saved map[string]string, name string, args []string) error {
+	var depthOf func(n string, path map[string]bool) (int, error)
+	depthOf = func(n string, path map[string]bool) (int, error) {
+		if path[n] {
+			return 0, Errorf(CodeSyntax, 0, "segment %q would refer to itself through IN", name)
+		}
+		text, ok := saved[n]
+		if !ok {
+			return 0, Errorf(CodeNotFound, wordAfter(args, "IN", n), "no segment named %q (see SEGMENT LIST)", n)
+		}
+		e, err := ParseExprString(text)
+		if err != nil {
+			return 0, err
+		}
+		r := map[string]bool{}
+		refs(e, r)
+		path[n] = true
+		defer delete(path, n)
+		d := 0
+		for m := range r {
+			dm, err := depthOf(m, path)
+			if err != nil {
+				return 0, err
+			}
+			d = max(d, dm+1)
+		}
+		if d > maxSegmentDepth {
+			return 0, Errorf(CodeSyntax, 0, "segments nested deeper than %d", maxSegmentDepth)
+		}
+		return d, nil
+	}
+	// Every saved segment that reaches name is checked, so a replaced
+	// definition cannot close a cycle through another one.
+	for n := range saved {
+		if _, err := depthOf(n, map[string]bool{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// usersOf returns the saved segments other than name that use it with IN.
+func usersOf(saved map[string]string, name string) []string {
+	var out []string
+	for n, text := range saved {
+		if n == name {
+			continue
+		}
+		e, err := ParseExprString(text)
+		if err != nil {
+			continue
+		}
+		r := map[string]bool{}
+		refs(e, r)
+		if r[name] {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func joinNames(ns []string) string {
+	q := make([]string, len(ns))
+	for i, n := range ns {
+		q[i] = quoteWord(n)
+	}
+	return strings.Join(q, ", ")
+}

@@ -1,0 +1,76 @@
+package query
+
+import (
+	"sort"
+
+	"github.com/idgraph/idgraph/engine"
+)
+
+func linkReply(r engine.Result) Value {
+	refused := make([]Value, len(r.Refused))
+	for i, rf := range r.Refused {
+		refused[i] = Map(Pair{"id", String(rf.ID)}, Pair{"rule", String(rf.Rule)})
+	}
+	moved := make([]Value, len(r.Moved))
+	for i, m := range r.Moved {
+		moved[i] = Map(Pair{"id", String(m.ID)}, Pair{"from", Int(int64(m.From))})
+	}
+	return Map(Pair{"profile", Int(int64(r.Profile))}, Pair{"dropped", Strings(orEmpty(r.Dropped))},
+		Pair{"suppressed", Strings(orEmpty(r.Suppressed))}, Pair{"refused", Array(refused...)},
+		Pair{"moved", Array(moved...)})
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func profileReply(p *engine.Profile, segs []string) Value {
+	traits := sortedPairs(p.Traits, func(v string) Value { return String(v) })
+	consent := make([]Pair, 0, len(p.Consent))
+	for k, v := range p.Consent {
+		d := "deny"
+		if v {
+			d = "grant"
+		}
+		consent = append(consent, Pair{k, String(d)})
+	}
+	sort.Slice(consent, func(i, j int) bool { return consent[i].Key < consent[j].Key })
+	return Map(
+		Pair{"profile", Int(int64(p.ID))},
+		Pair{"ids", Strings(p.IDs)},
+		Pair{"traits", Map(traits...)},
+		Pair{"consent", Map(consent...)},
+		Pair{"tags", Strings(orEmpty(p.Tags))},
+		Pair{"segments", Strings(orEmpty(segs))},
+		Pair{"first_seen", String(fmtTime(p.FirstSeen))},
+		Pair{"last_seen", String(fmtTime(p.LastSeen))},
+		Pair{"events", Int(p.Events)},
+	)
+}
+
+func sortedPairs(m map[string]string, f func(string) Value) []Pair {
+	out := make([]Pair, 0, len(m))
+	for k, v := range m {
+		out = append(out, Pair{k, f(v)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+func whyReply(w *engine.Why) Value {
+	path := make([]Value, len(w.Path))
+	for i, e := range w.Path {
+		ps := []Pair{{"from", String(e.From)}, {"to", String(e.To)}, {"status", String(e.Status)},
+			{"rule", String(e.Rule)}, {"count", Int(int64(e.Count))},
+			{"first_seen", String(fmtTime(e.First))}, {"last_seen", String(fmtTime(e.Last))},
+			{"source", String(e.Source)}}
+		if e.Status == "moved" {
+			ps = append(ps, Pair{"moved_to", Int(int64(e.MovedTo))}, Pair{"moved_at", String(fmtTime(e.MovedAt))})
+		}
+		path[i] = Map(ps...)
+	}
+	return Map(Pair{"linked", Bool(w.Linked)}, Pair{"path", Array(path...)}, Pair{"reason", String(w.Reason)})
+}

@@ -1,0 +1,282 @@
+package query
+
+import (
+	"errors"
+	"math"
+	"sort"
+
+	"github.com/idgraph/idgraph/engine"
+)
+
+// The exec functions of the command table, one per statement.
+
+func execTrack(c *call) (Value, error) {
+	st := c.st.(*Track)
+	var props []byte
+	if st.Props != "" {
+		props = []byte(st.Props)
+	}
+	r, err := c.x.db.Track(c.ctx, engine.Event{Name: st.Event, IDs: st.IDs, Time: timeOr(st.At), Source: c.source(st.From), Props: props})
+	if err != nil {
+		return Value{}, err
+	}
+	return linkReply(r), nil
+}
+
+func execMerge(c *call) (Value, error) {
+	st := c.st.(*Merge)
+	r, err := c.x.db.Merge(c.ctx, st.IDs, c.source(st.From), timeOr(st.At))
+	if err != nil {
+		return Value{}, err
+	}
+	return linkReply(r), nil
+}
+
+func execSet(c *call) (Value, error) {
+	st := c.st.(*Set)
+	traits := make([]engine.Trait, len(st.Traits))
+	for i, t := range st.Traits {
+		traits[i] = engine.Trait{Name: t.Name, Value: t.Value}
+	}
+	r, err := c.x.db.SetTraits(c.ctx, st.ID, traits, timeOr(st.At))
+	if err != nil {
+		return Value{}, err
+	}
+	return Map(Pair{"profile", Int(int64(r.Profile))}), nil
+}
+
+func execConsent(c *call) (Value, error) {
+	st := c.st.(*Consent)
+	r, err := c.x.db.Consent(c.ctx, st.ID, st.Purpose, st.Grant, timeOr(st.At))
+	if err != nil {
+		return Value{}, err
+	}
+	return Map(Pair{"profile", Int(int64(r.Profile))}), nil
+}
+
+func execWho(c *call) (Value, error) {
+	st := c.st.(*Who)
+	var out Value
+	err := c.x.db.Read(func(r *engine.Reader) error {
+		p, err := r.Who(st.ID)
+		if errors.Is(err, engine.ErrNotFound) {
+			out = Nil()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		segs, err := c.x.evaluator(r.Index(), c.x.now(), nil).savedHolding(p.ID)
+		if err != nil {
+			return err
+		}
+		out = profileReply(p, segs)
+		return nil
+	})
+	return out, err
+}
+
+func execWhy(c *call) (Value, error) {
+	st := c.st.(*Why)
+	w, err := c.x.db.Why(st.A, st.B)
+	if err != nil {
+		return Value{}, err
+	}
+	return whyReply(w), nil
+}
+
+func execTimeline(c *call) (Value, error) {
+	st := c.st.(*Timeline)
+	evs, err := c.x.db.Timeline(st.ID, engine.TimelinePage{Limit: st.Limit, Before: timeOr(st.Before), After: st.After})
+	if err != nil {
+		return Value{}, err
+	}
+	out := make([]Value, len(evs))
+	for i, e := range evs {
+		props := "{}"
+		if len(e.Props) > 0 {
+			props = string(e.Props)
+		}
+		out[i] = Map(Pair{"time", String(fmtTime(e.Time))}, Pair{"event", String(e.Name)},
+			Pair{"source", String(e.Source)}, Pair{"ids", Strings(e.IDs)}, Pair{"props", String(props)},
+			Pair{"cursor", String(e.Cursor)})
+	}
+	return Array(out...), nil
+}
+
+func execUnlink(c *call) (Value, error) {
+	st := c.st.(*Unlink)
+	r, err := c.x.db.Unlink(c.ctx, st.A, st.B)
+	if err != nil {
+		return Value{}, err
+	}
+	ps := make([]Value, len(r.Profiles))
+	for i, p := range r.Profiles {
+		ps[i] = Int(int64(p))
+	}
+	return Map(Pair{"removed", Int(int64(r.Removed))}, Pair{"profiles", Array(ps...)}), nil
+}
+
+func execForget(c *call) (Value, error) {
+	st := c.st.(*Forget)
+	r, err := c.x.db.Forget(c.ctx, st.ID, st.Suppress)
+	if err != nil {
+		return Value{}, err
+	}
+	return Map(Pair{"profile", Int(int64(r.Profile))}, Pair{"ids", Int(int64(r.Removed))}, Pair{"events", Int(int64(r.Events))}), nil
+}
+
+func execSegmentCount(c *call) (Value, error) {
+	st := c.st.(*SegmentCount)
+	var n uint64
+	err := c.x.segment(st.Expr, st.AsOf, c.args, func(e *evaluator) error {
+		b, err := e.top(st.Expr)
+		if err == nil {
+			n = b.GetCardinality()
+		}
+		return err
+	})
+	return Int(int64(n)), err
+}
+
+func execSegmentIDs(c *call) (Value, error) {
+	st := c.st.(*SegmentIDs)
+	limit := st.Limit
+	if limit <= 0 {
+		limit = DefaultSegmentLimit
+	}
+	var out []Value
+	err := c.x.segment(st.Expr, st.AsOf, c.args, func(e *evaluator) error {
+		b, err := e.top(st.Expr)
+		if err != nil {
+			return err
+		}
+		if st.After == math.MaxUint32 {
+			return nil
+		}
+		it := b.Iterator()
+		if st.After > 0 {
+			it.AdvanceIfNeeded(st.After + 1)
+		}
+		for it.HasNext() && len(out) < limit {
+			out = append(out, Int(int64(it.Next())))
+		}
+		return nil
+	})
+	return Array(out...), err
+}
+
+func execSegmentSave(c *call) (Value, error) {
+	st := c.st.(*SegmentSave)
+	// The expression must evaluate now (known types, existing segments),
+	// and, checked again in the writer against the segments saved at that
+	// moment, must not make a cycle or nest too deep.
+	err := c.x.segment(st.Expr, nil, c.args, func(e *evaluator) error {
+		e.stack[st.Name] = true
+		_, err := e.top(st.Expr)
+		return err
+	})
+	if err != nil {
+		return Value{}, err
+	}
+	text := st.Expr.String()
+	err = c.x.db.SaveSegment(c.ctx, st.Name, text, func(saved map[string]string) error {
+		if _, ok := saved[st.Name]; !ok && len(saved) >= maxSavedSegments {
+			return Errorf(CodeTooLarge, 0, "at most %d segments can be saved", maxSavedSegments)
+		}
+		saved[st.Name] = text
+		return checkNesting(saved, st.Name, c.args)
+	})
+	if err != nil {
+		return Value{}, err
+	}
+	return Status("OK"), nil
+}
+
+func execSegmentDrop(c *call) (Value, error) {
+	st := c.st.(*SegmentDrop)
+	ok, err := c.x.db.DropSegment(c.ctx, st.Name, func(saved map[string]string) error {
+		if users := usersOf(saved, st.Name); len(users) > 0 {
+			return Errorf(CodeConflict, 3, "segment %s is used by %s; drop or change those first", st.Name, joinNames(users))
+		}
+		return nil
+	})
+	if err != nil {
+		return Value{}, err
+	}
+	if ok {
+		return Int(1), nil
+	}
+	return Int(0), nil
+}
+
+func execSegmentList(c *call) (Value, error) {
+	segs := c.x.db.Segments()
+	names := make([]string, 0, len(segs))
+	for n := range segs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	ps := make([]Pair, len(names))
+	for i, n := range names {
+		ps[i] = Pair{n, String(segs[n])}
+	}
+	return Map(ps...), nil
+}
+
+func execTypes(c *call) (Value, error) {
+	var out []Value
+	for _, t := range c.x.db.Types() {
+		out = append(out, Map(Pair{"type", String(t.Name)}, Pair{"limit", Int(int64(t.Limit))},
+			Pair{"priority", Int(int64(t.Priority))}, Pair{"exclusive", Bool(t.Exclusive)},
+			Pair{"normalize", String(t.Normalize)}))
+	}
+	return Array(out...), nil
+}
+
+func execTypesDeclare(c *call) (Value, error) {
+	st := c.st.(*TypesDeclare)
+	err := c.x.db.DeclareType(c.ctx, engine.TypeSpec{Name: st.Name, Limit: st.Limit, Priority: st.Priority,
+		Exclusive: st.Exclusive, Normalize: st.Normalize})
+	if err != nil {
+		return Value{}, err
+	}
+	return Status("OK"), nil
+}
+
+func execHubs(c *call) (Value, error) {
+	st := c.st.(*Hubs)
+	min, limit := st.Min, st.Limit
+	if min <= 0 {
+		min = defaultHubsMin
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	hubs, err := c.x.db.Hubs(min, limit)
+	if err != nil {
+		return Value{}, err
+	}
+	out := make([]Value, len(hubs))
+	for i, h := range hubs {
+		out[i] = Map(Pair{"id", String(h.ID)}, Pair{"profiles", Int(int64(h.Profiles))}, Pair{"refused", Int(int64(h.Refused))})
+	}
+	return Array(out...), nil
+}
+
+func execBackup(c *call) (Value, error) {
+	path, n, err := c.x.db.BackupToDir()
+	if err != nil {
+		return Value{}, err
+	}
+	return Map(Pair{"path", String(path)}, Pair{"bytes", Int(n)}), nil
+}
+
+func execInfo(c *call) (Value, error) { return String(c.x.Info()), nil }
+
+func execPing(c *call) (Value, error) {
+	if st := c.st.(*Ping); st.Msg != "" {
+		return String(st.Msg), nil
+	}
+	return Status("PONG"), nil
+}
