@@ -14,13 +14,13 @@ import (
 
 // Limits of the language.
 const (
-	maxDepth        = 100             // nesting of NOT and parentheses in an expression
-	maxTimelinePage = 10000           // TIMELINE ... LIMIT
-	maxSegmentPage  = 100000          // SEGMENT IDS ... LIMIT
-	maxTypeLimit    = 100000          // TYPES DECLARE ... LIMIT
-	maxPriority     = 1000            // TYPES DECLARE ... PRIORITY
-	maxWithinDays   = 3650            // DID ... WITHIN <n>d
-	maxTimes        = 1000000000      // DID ... <cmp> <n> TIMES
+	maxDepth        = 100        // nesting of NOT and parentheses in an expression
+	maxTimelinePage = 10000      // TIMELINE ... LIMIT
+	maxSegmentPage  = 100000     // SEGMENT IDS ... LIMIT
+	maxTypeLimit    = 100000     // TYPES DECLARE ... LIMIT
+	maxPriority     = 1000       // TYPES DECLARE ... PRIORITY
+	maxWithinDays   = 3650       // DID ... WITHIN <n>d
+	maxTimes        = 1000000000 // DID ... <cmp> <n> TIMES
 	endOfStatement  = "the end of the statement"
 	typeRule        = "a lower-case letter then up to 31 lower-case letters, digits or _"
 )

@@ -1,12 +1,12 @@
 package query
 
 import (
-	"github.com/idgraph/idgraph/engine"
 	"bufio"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/idgraph/idgraph/engine"
 	"math/rand/v2"
 	"os"
 	"reflect"
