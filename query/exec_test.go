@@ -122,7 +122,7 @@ func TestErrorsHaveCodesAndPositions(t *testing.T) {
 		line, code string
 		pos        int
 	}{
-		{"TRACK view nocolon", query.CodeSyntax, 3},
+		{"TRACK view nocolon", query.CodeBadID, 3},
 		{"TRACK view fax:1", query.CodeBadID, 3},
 		{"TRACK view cookie:null", query.CodeBadID, 3},
 		{"SEGMENT COUNT HAS fax", query.CodeSyntax, 4},

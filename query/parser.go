@@ -243,8 +243,10 @@ func (p *parser) idList(stops ...string) ([]string, *Error) {
 			}
 		}
 		if !strings.Contains(t.text, ":") {
-			return nil, p.errAt(t, ok, "expected an identifier type:value, found %s%s",
-				describe(t, ok), suggest(t.text, stops...))
+			if hint := suggest(t.text, stops...); hint != "" {
+				return nil, p.errAt(t, ok, "expected an identifier type:value, found %s%s", describe(t, ok), hint)
+			}
+			return nil, Errorf(CodeBadID, t.pos, "expected an identifier type:value, found %s", describe(t, ok))
 		}
 		ids = append(ids, t.text)
 		p.i++

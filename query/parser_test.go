@@ -266,7 +266,7 @@ func TestParseErrors(t *testing.T) {
 		{`TRACK '' a:1`, S, 2, `expected an event name after TRACK, found ""`},
 		{`TRACK e`, S, 3, "TRACK needs at least one identifier type:value after the event name, found the end of the statement"},
 		{`TRACK e FROM web`, S, 3, "TRACK needs at least one identifier type:value after the event name, found FROM"},
-		{`TRACK e a:1 bob`, S, 4, `expected an identifier type:value, found "bob"`},
+		{`TRACK e a:1 bob`, B, 4, `expected an identifier type:value, found "bob"`},
 		{`TRACK e a:1 FORM web`, S, 4, `expected an identifier type:value, found "FORM" (did you mean FROM?)`},
 		{`TRACK e a:1 AT 2026-13-01`, S, 5, `bad time "2026-13-01": use RFC 3339 or Unix milliseconds`},
 		{`TRACK e a:1 AT -5`, S, 5, `bad time "-5": use RFC 3339 or Unix milliseconds`},
