@@ -84,6 +84,11 @@ func (o Options) badger() badger.Options {
 		WithNumMemtables(3).
 		WithBlockCacheSize(bc).
 		WithNumCompactors(2)
+	if maxBatch := mem * 15 / 100; maxBatch < bo.ValueThreshold {
+		// Small memtables (tests) take small transactions: values past
+		// half of one go to the value log.
+		bo = bo.WithValueThreshold(maxBatch / 2)
+	}
 	if o.InMemory {
 		bo.Dir, bo.ValueDir = "", ""
 	}
