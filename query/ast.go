@@ -40,6 +40,12 @@ type Merge struct {
 	From string
 }
 
+// Record is RECORD <json-object>: one line of idgraph's own NDJSON load
+// shape, applied as one atomic write.
+type Record struct {
+	JSON string // a compacted JSON object
+}
+
 // Set is SET <id> <name>=<value> [...] [AT <time>]: profile traits.
 type Set struct {
 	ID     string
@@ -130,6 +136,7 @@ type Ping struct{ Msg string }
 func (*Track) Command() string        { return "TRACK" }
 func (*Merge) Command() string        { return "MERGE" }
 func (*Set) Command() string          { return "SET" }
+func (*Record) Command() string       { return "RECORD" }
 func (*Consent) Command() string      { return "CONSENT" }
 func (*Who) Command() string          { return "WHO" }
 func (*Why) Command() string          { return "WHY" }
@@ -382,6 +389,8 @@ func (s *Merge) String() string {
 	}
 	return p.b.String()
 }
+
+func (s *Record) String() string { return "RECORD " + quoteWord(s.JSON) }
 
 func (s *Set) String() string {
 	var p printer

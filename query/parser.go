@@ -363,6 +363,18 @@ func (p *parser) props() (string, *Error) {
 	return b.String(), nil
 }
 
+func (p *parser) record() (Statement, *Error) {
+	t, ok := p.next()
+	if !ok {
+		return nil, p.errAt(t, ok, "expected a JSON object after RECORD, found %s", endOfStatement)
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(t.text)); err != nil || b.Len() == 0 || b.Bytes()[0] != '{' {
+		return nil, p.errAt(t, ok, "RECORD takes one JSON object of idgraph's load shape, quoted: RECORD '{\"event\":\"view\",\"ids\":[\"cookie:a\"]}'")
+	}
+	return &Record{JSON: b.String()}, p.expectEnd("RECORD")
+}
+
 func (p *parser) set() (Statement, *Error) {
 	id, err := p.id("SET")
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/idgraph/idgraph/engine"
+	"github.com/idgraph/idgraph/load"
 )
 
 // The exec functions of the command table, one per statement.
@@ -30,6 +31,28 @@ func execMerge(c *call) (Value, error) {
 		return Value{}, err
 	}
 	return linkReply(r), nil
+}
+
+func execRecord(c *call) (Value, error) {
+	st := c.st.(*Record)
+	rec, err := load.ParseRecord([]byte(st.JSON))
+	if err != nil {
+		var le *load.LineError
+		if errors.As(err, &le) {
+			return Value{}, Errorf(CodeSyntax, 2, "%s", le.Reason)
+		}
+		return Value{}, err
+	}
+	er := rec.EngineRecord()
+	er.Source = c.source(er.Source)
+	res, errs, err := c.x.db.Apply(c.ctx, []engine.Op{engine.RecordOp(er)})
+	if err != nil {
+		return Value{}, err
+	}
+	if errs[0] != nil {
+		return Value{}, errs[0]
+	}
+	return linkReply(res[0]), nil
 }
 
 func execSet(c *call) (Value, error) {
