@@ -94,6 +94,10 @@ type Stats struct {
 	CacheBytes      int64 // their estimated size
 	PurgePending    int   // forgotten identifiers whose records are still being deleted
 	ErasePending    bool  // a FORGET whose values are not yet compacted out of the files
+	// KeysWritten counts the keys written (set or deleted) since open, in
+	// all and by kind ("record", "profile", "partner", ...).
+	KeysWritten   uint64
+	KeysWrittenBy map[string]uint64
 }
 
 // Stats returns figures about the store.
@@ -111,6 +115,7 @@ func (db *DB) Stats() Stats {
 	if db.bst != nil {
 		st.LSMBytes, st.VlogBytes = db.bst.Size()
 		st.CacheEntries, st.CacheBytes = db.bst.CacheStats()
+		st.KeysWritten, st.KeysWrittenBy = db.bst.KeysWritten()
 	}
 	return st
 }

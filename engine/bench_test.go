@@ -1,15 +1,20 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/idgraph/idgraph/bench"
 	"github.com/idgraph/idgraph/engine"
+	"github.com/idgraph/idgraph/load"
 )
 
 func openBench(b *testing.B) *engine.DB {
@@ -123,63 +128,6 @@ func BenchmarkWho(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
 }
 
-// BenchmarkBadgerWriteBatch is the floor for tracking: raw key writes.
-func BenchmarkBadgerWriteBatch(b *testing.B) {
-	dir := b.TempDir()
-	bdb, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil).WithDetectConflicts(false))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bdb.Close()
-	b.ResetTimer()
-	wb := bdb.NewWriteBatch()
-	for i := 0; i < b.N; i++ {
-		if err := wb.Set([]byte(fmt.Sprintf("k%012d", i)), []byte("value-of-some-thirty-bytes....")); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := wb.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "keys/s")
-}
-
-// BenchmarkBadgerGet is the floor for WHO: raw point reads from 2 goroutines.
-func BenchmarkBadgerGet(b *testing.B) {
-	dir := b.TempDir()
-	bdb, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bdb.Close()
-	wb := bdb.NewWriteBatch()
-	for i := 0; i < 10000; i++ {
-		wb.Set([]byte(fmt.Sprintf("k%012d", i)), []byte("value-of-some-thirty-bytes...."))
-	}
-	if err := wb.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			err := bdb.View(func(txn *badger.Txn) error {
-				_, err := txn.Get([]byte(fmt.Sprintf("k%012d", i%10000)))
-				return err
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			i += 7
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "gets/s")
-}
-
-var _ = os.Getenv
-
-// BenchmarkUnlinkLargeComponent: UNLINK inside one component whose history
-// is 16,000 link records over 260 identifiers — re-resolution replays the
 // whole component, so this is the worst case short of a hub.
 func BenchmarkUnlinkLargeComponent(b *testing.B) {
 	db := openBench(b)
@@ -208,4 +156,71 @@ func BenchmarkUnlinkLargeComponent(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// populationOps is a generated bench population (bench.Generate) as engine
+// operations, parsed once: what idgraph load applies.
+var populationOps = sync.OnceValues(func() ([]engine.Op, error) {
+	people := 5000
+	if n, _ := strconv.Atoi(os.Getenv("IDGRAPH_BENCH_PEOPLE")); n > 0 {
+		people = n
+	}
+	cfg := bench.DefaultConfig()
+	cfg.People = people
+	var buf bytes.Buffer
+	if _, _, err := bench.Generate(cfg, &buf); err != nil {
+		return nil, err
+	}
+	r, err := load.NewReader("population", &buf, load.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var ops []engine.Op
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return ops, nil
+		}
+		if err != nil {
+			continue
+		}
+		ops = append(ops, engine.RecordOp(rec.EngineRecord()))
+	}
+})
+
+// BenchmarkIngestPopulation loads the bench population (5,000 people by
+// default; IDGRAPH_BENCH_PEOPLE) into a new store on disk in chunks of 1,000
+// records, as idgraph load does, and reports records per second. Profile it
+// with -cpuprofile to see where ingest goes.
+func BenchmarkIngestPopulation(b *testing.B) {
+	ops, err := populationOps()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		db, err := engine.Open(engine.DefaultOptions(b.TempDir()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for j := 0; j < len(ops); j += benchChunk {
+			if _, _, err := db.Apply(ctx, ops[j:min(j+benchChunk, len(ops))]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		st := db.Stats()
+		if i == 0 {
+			b.ReportMetric(float64(st.KeysWritten)/float64(len(ops)), "keys/record")
+			if testing.Verbose() {
+				b.Logf("keys written by kind: %v", st.KeysWrittenBy)
+			}
+		}
+		db.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(len(ops)*b.N)/b.Elapsed().Seconds(), "records/s")
 }

@@ -130,9 +130,11 @@ func (db *DB) findTarget(tt *graph.Types, r store.Reader, raw string) (target, e
 	if blocked {
 		return target{}, graph.Errorf(graph.BadID, raw, "%q is a blocked value", graph.Clip(raw))
 	}
-	sup, err := r.Suppressed(db.suppressHash(id))
-	if err != nil {
-		return target{}, err
+	sup := false
+	if r.MaySuppress() {
+		if sup, err = r.Suppressed(db.suppressHash(id)); err != nil {
+			return target{}, err
+		}
 	}
 	if sup {
 		return target{}, graph.Errorf(graph.BadID, raw, "%q was forgotten with SUPPRESS", graph.Clip(raw))

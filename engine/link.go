@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"bytes"
-	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -61,7 +59,7 @@ func (db *DB) parseIDs(tt *graph.Types, raw []string, r store.Reader) (parsedIDs
 			p.dropped = append(p.dropped, s)
 			continue
 		}
-		if r != nil {
+		if r != nil && r.MaySuppress() {
 			sup, err := r.Suppressed(db.suppressHash(id))
 			if err != nil {
 				return p, err
@@ -100,10 +98,10 @@ func (o *linkOp) check(tt *graph.Types) (*linkPlan, error) {
 		if err := graph.CheckName("event name", o.name); err != nil {
 			return nil, err
 		}
-		if err := graph.CheckProps(o.props); err != nil {
+		var err error
+		if p.props, err = graph.CompactProps(o.props); err != nil {
 			return nil, err
 		}
-		p.props = compactJSON(o.props)
 	} else if len(o.ids) < 2 {
 		return nil, invalid("", "MERGE needs at least two identifiers")
 	}
@@ -187,17 +185,6 @@ func (a *applier) link(p *linkPlan) (Result, uint32) {
 		a.tx.Index(index.Delta{Kind: index.DeltaAdd, P: prof, Events: []index.Event{{Name: p.op.name, Source: p.source, Time: p.t}}})
 	}
 	return res, anchor
-}
-
-func compactJSON(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, b); err != nil {
-		return append([]byte(nil), b...)
-	}
-	return buf.Bytes()
 }
 
 // ingest implements graph.Resolver over the transaction for one operation.

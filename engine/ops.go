@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/idgraph/idgraph/engine/internal/graph"
 	"github.com/idgraph/idgraph/engine/internal/writer"
 )
 
@@ -216,6 +217,15 @@ func RecordOp(r Record) Op {
 // error here is the error Apply would return for it (except NotFound and
 // the ones that depend on what is stored, such as suppression).
 func (db *DB) CheckRecord(r Record) error {
-	_, err := (&recordOp{db: db, r: r, now: db.now()}).check(db.types.Load())
+	tt := db.types.Load()
+	p, err := (&recordOp{db: db, r: r, now: db.now()}).check(tt)
+	if err == nil && p.link != nil {
+		_, err = db.parseIDs(tt, r.IDs, nil)
+	} else if err == nil && len(r.IDs) == 1 {
+		_, _, blocked, perr := tt.ParseID(r.IDs[0], db.bl)
+		if err = perr; err == nil && blocked {
+			err = graph.Errorf(graph.BadID, r.IDs[0], "%q is a blocked value", graph.Clip(r.IDs[0]))
+		}
+	}
 	return err
 }

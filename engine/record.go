@@ -40,9 +40,6 @@ func (o *recordOp) check(tt *graph.Types) (*recordPlan, error) {
 		if err != nil {
 			return nil, err
 		}
-		if lp.ids, err = o.db.parseIDs(tt, r.IDs, nil); err != nil {
-			return nil, err
-		}
 		p.link = lp
 	case len(r.IDs) == 1:
 	default:

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"encoding/json"
 	"unicode/utf8"
 )
@@ -52,20 +53,28 @@ func CheckValue(name, v string) error {
 }
 
 // CheckProps checks an event's properties: empty, or a JSON object of at
-// most MaxPropsLen bytes whose strings are valid UTF-8.
+// most MaxPropsLen bytes of valid UTF-8.
 func CheckProps(b []byte) error {
+	_, err := CompactProps(b)
+	return err
+}
+
+// CompactProps checks an event's properties as CheckProps does and returns
+// them compacted (nil when empty), in one pass over the bytes.
+func CompactProps(b []byte) ([]byte, error) {
 	if len(b) == 0 {
-		return nil
+		return nil, nil
 	}
 	if len(b) > MaxPropsLen {
-		return Errorf(TooLarge, string(b), "PROPS of %d bytes; the most is %d", len(b), MaxPropsLen)
+		return nil, Errorf(TooLarge, string(b), "PROPS of %d bytes; the most is %d", len(b), MaxPropsLen)
 	}
 	if !utf8.Valid(b) {
-		return Errorf(Invalid, string(b), "PROPS is not valid UTF-8")
+		return nil, Errorf(Invalid, string(b), "PROPS is not valid UTF-8")
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil || m == nil {
-		return Errorf(Invalid, string(b), "PROPS must be a JSON object")
+	var buf bytes.Buffer
+	buf.Grow(len(b))
+	if err := json.Compact(&buf, b); err != nil || buf.Len() == 0 || buf.Bytes()[0] != '{' {
+		return nil, Errorf(Invalid, string(b), "PROPS must be a JSON object")
 	}
-	return nil
+	return buf.Bytes(), nil
 }

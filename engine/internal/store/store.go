@@ -218,6 +218,9 @@ type Reader interface {
 	HasPartner(n, a uint32) (bool, error)
 	// Suppressed reports a hash recorded by Suppress.
 	Suppressed(h [32]byte) (bool, error)
+	// MaySuppress is false when no hash was ever recorded by Suppress, so
+	// that callers can skip hashing identifiers at all.
+	MaySuppress() bool
 	// Message returns until when a message id is remembered.
 	Message(id string) (until int64, ok bool, err error)
 	// NamedAll returns every named record of a kind.

@@ -261,6 +261,8 @@ func (r *reader) exists(key []byte) (bool, error) {
 
 func (r *reader) Suppressed(h [32]byte) (bool, error) { return r.exists(supprKey(h)) }
 
+func (r *reader) MaySuppress() bool { return r.s.suppressions.Load() > 0 }
+
 func (r *reader) Message(id string) (int64, bool, error) {
 	var until int64
 	err := r.get(messageKey(id), func(v []byte) error {

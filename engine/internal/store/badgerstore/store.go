@@ -51,6 +51,10 @@ type Store struct {
 	pins  map[uint64]int // generations readers hold
 
 	open atomic.Bool // a Txn is open
+
+	suppressions atomic.Int64 // suppressed hashes written (at least the number stored)
+
+	written [256]atomic.Uint64 // keys written since open, by prefix
 }
 
 var _ store.Store = (*Store)(nil)
@@ -144,7 +148,25 @@ func Open(o Options) (*Store, error) {
 	}
 	s.gen.Store(gen)
 	s.cache.reset(gen)
+	if err := s.countSuppressions(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// countSuppressions counts the suppressed hashes stored.
+func (s *Store) countSuppressions() error {
+	txn := s.db.NewTransactionAt(math.MaxUint64, false)
+	defer txn.Discard()
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pSuppr}})
+	defer it.Close()
+	n := int64(0)
+	for it.Rewind(); it.Valid(); it.Next() {
+		n++
+	}
+	s.suppressions.Store(n)
+	return nil
 }
 
 // readGen reads the generation of the last commit from the meta record.
@@ -303,6 +325,27 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // Size returns the bytes of the LSM tree and of the value log.
 func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
+
+// KeysWritten returns the keys written (set or deleted) since open, in all
+// and by the name of their kind (see keys.go).
+func (s *Store) KeysWritten() (uint64, map[string]uint64) {
+	names := map[byte]string{pIdent: "identifier", pNode: "node", pFacts: "facts", pProfile: "profile",
+		pPFacts: "profile facts", pRecord: "record", pPartner: "partner", pSuppr: "suppressed",
+		pMessage: "message", pMeta: "meta"}
+	by := map[string]uint64{}
+	var total uint64
+	for p := range s.written {
+		if n := s.written[p].Load(); n > 0 {
+			total += n
+			name := names[byte(p)]
+			if name == "" {
+				name = "named " + string(rune(p))
+			}
+			by[name] += n
+		}
+	}
+	return total, by
+}
 
 // CacheStats returns the decoded-record cache's entries and estimated bytes.
 func (s *Store) CacheStats() (entries int, bytes int64) { return s.cache.stats() }

@@ -31,9 +31,8 @@ type txn struct {
 	messages map[string]message
 	named    map[namedRef][]byte // nil: deleted
 
-	entries int
-	bytes   int
-	sizes   map[any]int // estimated bytes of each buffered record, for Size
+	bytes   int      // estimated bytes buffered (a record put twice counts twice)
+	written [256]int // keys written at commit, by prefix
 }
 
 type message struct {
@@ -54,21 +53,21 @@ func newTxn(s *Store) *txn {
 		profs: map[uint32]*store.Profile{}, facts: map[uint32]*graph.Facts{},
 		records: map[uint32]map[store.RecordKey]*store.Record{}, partners: map[uint32]map[uint32]bool{},
 		suppr: map[[32]byte]bool{}, messages: map[string]message{}, named: map[namedRef][]byte{},
-		sizes: map[any]int{},
 	}
 }
 
-// account records the estimated size of one buffered entry under key.
-func (t *txn) account(key any, bytes int) {
-	old, ok := t.sizes[key]
-	if !ok {
-		t.entries++
+// Size estimates what the transaction will write: its distinct records,
+// and their bytes (counted at each put, so an estimate from above).
+func (t *txn) Size() (int, int) {
+	n := len(t.nodes) + len(t.idents) + len(t.profs)*2 + len(t.facts) + len(t.suppr) + len(t.messages) + len(t.named) + 1
+	for _, m := range t.records {
+		n += len(m)
 	}
-	t.bytes += bytes - old
-	t.sizes[key] = bytes
+	for _, m := range t.partners {
+		n += len(m)
+	}
+	return n, t.bytes
 }
-
-func (t *txn) Size() (int, int) { return t.entries, t.bytes }
 
 // --- reads: own writes first ---
 
@@ -225,6 +224,8 @@ func (t *txn) Partners(n uint32) ([]uint32, error) {
 	return kept, nil
 }
 
+func (t *txn) MaySuppress() bool { return len(t.suppr) > 0 || t.reader.MaySuppress() }
+
 func (t *txn) HasPartner(n, a uint32) (bool, error) {
 	if present, ok := t.partners[n][a]; ok {
 		return present, nil
@@ -269,46 +270,46 @@ func (t *txn) NamedAll(kind store.Named) (map[string][]byte, error) {
 func (t *txn) PutMeta(m store.Meta) {
 	c := m.Clone()
 	t.meta = &c
-	t.account("meta", 64+len(m.Salt)+4*len(m.Purge))
+	t.bytes += 64 + len(m.Salt) + 4*len(m.Purge)
 }
 
 func (t *txn) PutNode(n uint32, rec *store.Node) {
 	t.nodes[n] = rec
-	t.account(nodeRef(n), 16+len(rec.Type)+len(rec.Value))
+	t.bytes += 16 + len(rec.Type) + len(rec.Value)
 	k := string(identKey(rec.Type, rec.Value))
 	t.idents[k] = [2]uint32{n, rec.Profile}
-	t.account(k, len(k)+8)
+	t.bytes += len(k) + 8
 }
 
 func (t *txn) DeleteNode(n uint32) {
 	if old, err := t.Node(n); err == nil {
 		k := string(identKey(old.Type, old.Value))
 		t.idents[k] = [2]uint32{}
-		t.account(k, len(k))
+		t.bytes += len(k)
 	}
 	t.nodes[n] = nil
-	t.account(nodeRef(n), 5)
+	t.bytes += 5
 }
 
 func (t *txn) PutProfile(p uint32, rec *store.Profile) {
 	t.profs[p] = rec
-	t.account(profileRef(p), int(profileBytes(rec))/2)
+	t.bytes += int(profileBytes(rec)) / 2
 }
 
 func (t *txn) DeleteProfile(p uint32) {
 	t.profs[p] = nil
-	t.account(profileRef(p), 5)
+	t.bytes += 5
 }
 
 func (t *txn) PutFacts(n uint32, f graph.Facts) {
 	if f.Empty() {
 		t.facts[n] = nil
-		t.account(factsRef(n), 5)
+		t.bytes += 5
 		return
 	}
 	c := f.Clone()
 	t.facts[n] = &c
-	t.account(factsRef(n), 64+64*(len(f.Traits)+len(f.Consent)+len(f.Tags)))
+	t.bytes += 64 + 64*(len(f.Traits)+len(f.Consent)+len(f.Tags))
 }
 
 func (t *txn) PutRecord(r *store.Record) {
@@ -318,7 +319,7 @@ func (t *txn) PutRecord(r *store.Record) {
 		t.records[r.Anchor] = m
 	}
 	m[r.RecordKey] = r
-	t.account(r.RecordKey, recordKeyLen+16+len(r.Name)+len(r.Source)+len(r.Props)+6*len(r.IDs)*(1+len(r.Sets)))
+	t.bytes += recordKeyLen + 16 + len(r.Name) + len(r.Source) + len(r.Props) + 6*len(r.IDs)*(1+len(r.Sets))
 }
 
 func (t *txn) DeleteRecord(k store.RecordKey) {
@@ -328,7 +329,7 @@ func (t *txn) DeleteRecord(k store.RecordKey) {
 		t.records[k.Anchor] = m
 	}
 	m[k] = nil
-	t.account(k, recordKeyLen)
+	t.bytes += recordKeyLen
 }
 
 func (t *txn) setPartner(n, a uint32, present bool) {
@@ -338,7 +339,7 @@ func (t *txn) setPartner(n, a uint32, present bool) {
 		t.partners[n] = d
 	}
 	d[a] = present
-	t.account([2]uint32{n, a}, 9)
+	t.bytes += 9
 }
 
 func (t *txn) AddPartner(n, a uint32)    { t.setPartner(n, a, true) }
@@ -346,22 +347,22 @@ func (t *txn) DeletePartner(n, a uint32) { t.setPartner(n, a, false) }
 
 func (t *txn) Suppress(h [32]byte) {
 	t.suppr[h] = true
-	t.account(h, 33)
+	t.bytes += 33
 }
 
 func (t *txn) PutMessage(id string, until int64, ttl time.Duration) {
 	t.messages[id] = message{until: until, ttl: ttl}
-	t.account("d"+id, len(id)+9)
+	t.bytes += len(id) + 9
 }
 
 func (t *txn) PutNamed(kind store.Named, name string, value []byte) {
 	t.named[namedRef{kind, name}] = append([]byte{}, value...)
-	t.account(namedRef{kind, name}, len(name)+len(value)+1)
+	t.bytes += len(name) + len(value) + 1
 }
 
 func (t *txn) DeleteNamed(kind store.Named, name string) {
 	t.named[namedRef{kind, name}] = nil
-	t.account(namedRef{kind, name}, len(name)+1)
+	t.bytes += len(name) + 1
 }
 
 type (
@@ -373,8 +374,8 @@ type (
 // write encodes the buffered records into a Badger transaction, meta last
 // (stamped with the generation).
 func (t *txn) write(bt *badger.Txn, gen uint64) error {
-	set := func(k, v []byte) error { return bt.Set(k, v) }
-	del := func(k []byte) error { return bt.Delete(k) }
+	set := func(k, v []byte) error { t.written[k[0]]++; return bt.Set(k, v) }
+	del := func(k []byte) error { t.written[k[0]]++; return bt.Delete(k) }
 	for k, v := range t.idents {
 		var err error
 		if v[0] == 0 {
@@ -447,6 +448,7 @@ func (t *txn) write(bt *badger.Txn, gen uint64) error {
 	for id, m := range t.messages {
 		v := make([]byte, 8)
 		binary.BigEndian.PutUint64(v, uint64(m.until))
+		t.written[pMessage]++
 		if err := bt.SetEntry(badger.NewEntry(messageKey(id), v).WithTTL(m.ttl)); err != nil {
 			return err
 		}
@@ -476,7 +478,9 @@ func (t *txn) write(bt *badger.Txn, gen uint64) error {
 // writeProfile writes a profile record, and its facts only when they
 // changed: an event rewrites the small record, never the traits.
 func (t *txn) writeProfile(bt *badger.Txn, p uint32, rec *store.Profile) error {
+	t.written[pProfile]++
 	if rec == nil {
+		t.written[pPFacts]++
 		if err := bt.Delete(profileKey(p)); err != nil {
 			return err
 		}
@@ -493,6 +497,7 @@ func (t *txn) writeProfile(bt *badger.Txn, p uint32, rec *store.Profile) error {
 	}
 	if rec.Into != 0 || rec.Facts.Empty() {
 		if !old.Empty() {
+			t.written[pPFacts]++
 			return bt.Delete(pfactsKey(p))
 		}
 		return nil
@@ -500,12 +505,19 @@ func (t *txn) writeProfile(bt *badger.Txn, p uint32, rec *store.Profile) error {
 	if factsEqual(&old, &rec.Facts) {
 		return nil
 	}
+	t.written[pPFacts]++
 	return bt.Set(pfactsKey(p), encodeFacts(&rec.Facts))
 }
 
 // publish moves the cache to generation gen with what this transaction
 // wrote.
 func (t *txn) publish(gen uint64) {
+	t.s.suppressions.Add(int64(len(t.suppr)))
+	for p, n := range t.written {
+		if n > 0 {
+			t.s.written[p].Add(uint64(n))
+		}
+	}
 	c := t.s.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()

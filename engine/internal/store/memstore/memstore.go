@@ -296,6 +296,11 @@ func (v *view) Suppressed(h [32]byte) (bool, error) {
 	return ok, nil
 }
 
+func (v *view) MaySuppress() bool {
+	defer v.rlock()()
+	return len(v.s.suppr.m) > 0
+}
+
 func (v *view) Message(id string) (int64, bool, error) {
 	defer v.rlock()()
 	until, ok := v.s.messages.get(id, v.gen)
