@@ -36,16 +36,22 @@ type Facts struct {
 // Empty reports whether f holds nothing.
 func (f *Facts) Empty() bool { return len(f.Traits) == 0 && len(f.Consent) == 0 && len(f.Tags) == 0 }
 
-// Add combines o into f: per name, the later stamp wins.
+// Add combines o into f: per name, the later stamp wins (equal stamps —
+// which distinct calls never give — are settled by the value, so the result
+// never depends on the order of Adds).
 func (f *Facts) Add(o Facts) {
-	f.Traits = addLater(f.Traits, o.Traits, func(v Value) Stamp { return v.Stamp })
-	f.Consent = addLater(f.Consent, o.Consent, func(v Flag) Stamp { return v.Stamp })
-	f.Tags = addLater(f.Tags, o.Tags, func(v Flag) Stamp { return v.Stamp })
+	f.Traits = addLater(f.Traits, o.Traits, func(a, b Value) bool {
+		return a.Stamp.After(b.Stamp) || a.Stamp == b.Stamp && a.V > b.V
+	})
+	f.Consent = addLater(f.Consent, o.Consent, laterFlag)
+	f.Tags = addLater(f.Tags, o.Tags, laterFlag)
 }
 
-func addLater[V any](dst, src map[string]V, stamp func(V) Stamp) map[string]V {
+func laterFlag(a, b Flag) bool { return a.Stamp.After(b.Stamp) || a.Stamp == b.Stamp && a.On && !b.On }
+
+func addLater[V any](dst, src map[string]V, later func(a, b V) bool) map[string]V {
 	for k, v := range src {
-		if cur, ok := dst[k]; !ok || stamp(v).After(stamp(cur)) {
+		if cur, ok := dst[k]; !ok || later(v, cur) {
 			if dst == nil {
 				dst = make(map[string]V, len(src))
 			}
