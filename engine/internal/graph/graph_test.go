@@ -70,9 +70,9 @@ func TestParseIDBlocksJunkBeforeAndAfterNormalisation(t *testing.T) {
 
 func TestParseTime(t *testing.T) {
 	ok := map[string]time.Time{
-		"0":                             time.UnixMilli(0).UTC(),
-		"999999999":                     time.UnixMilli(999999999).UTC(),
-		"1764000000000":                 time.UnixMilli(1764000000000).UTC(),
+		"0":                              time.UnixMilli(0).UTC(),
+		"999999999":                      time.UnixMilli(999999999).UTC(),
+		"1764000000000":                  time.UnixMilli(1764000000000).UTC(),
 		"2026-11-01T10:00:00.1239+02:00": time.Date(2026, 11, 1, 8, 0, 0, 123e6, time.UTC),
 	}
 	for in, want := range ok {
