@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,12 +72,20 @@ type Options struct {
 	// ReadOnly opens the store for reading only (check, offline backup);
 	// writes fail.
 	ReadOnly bool
+	// ErasureDelay is how long after a FORGET its values are compacted out
+	// of the files while serving (default 2 minutes; FORGETs within it share
+	// one erasure). Negative: only at Close.
+	ErasureDelay time.Duration
+	// DiskReserve is the free space below which writes are refused with
+	// ERR NOSPACE while reads go on (default 256 MiB; negative: no check).
+	// A store opened with less free space than this opens read-only.
+	DiskReserve int64
 }
 
 // DefaultOptions returns the options for a store in dir.
 func DefaultOptions(dir string) Options {
 	return Options{Dir: dir, MaxIDs: graph.MaxIDs, MaxBatch: 2000, CacheBytes: 64 << 20,
-		Now: time.Now, DedupWindow: 24 * time.Hour}
+		Now: time.Now, DedupWindow: 24 * time.Hour, ErasureDelay: 2 * time.Minute, DiskReserve: 256 << 20}
 }
 
 // DB is an identity graph. All methods are safe for concurrent use.
@@ -103,9 +112,13 @@ type DB struct {
 
 	batches, ops atomic.Uint64
 
-	gcKick chan struct{}
-	gcDone chan struct{}
-	closed atomic.Bool
+	erase     erasure
+	eraseDone chan struct{}
+	gcDone    chan struct{}
+	quit      chan struct{} // closed by Close: background loops stop
+	closed    atomic.Bool
+
+	space space // free space on the data disk, for DiskReserve
 }
 
 // Open opens (creating if needed) the store in opts.Dir.
@@ -126,6 +139,12 @@ func Open(opts Options) (*DB, error) {
 	if opts.DedupWindow <= 0 {
 		opts.DedupWindow = def.DedupWindow
 	}
+	if opts.ErasureDelay == 0 {
+		opts.ErasureDelay = def.ErasureDelay
+	}
+	if opts.DiskReserve == 0 {
+		opts.DiskReserve = def.DiskReserve
+	}
 	if opts.Blocked == nil {
 		opts.Blocked = DefaultBlocked()
 	}
@@ -133,13 +152,28 @@ func Open(opts Options) (*DB, error) {
 		return nil, invalid("", "an encryption key is 16, 24 or 32 bytes, not %d", n)
 	}
 	db := &DB{opts: opts, bl: graph.NewBlocklist(opts.Blocked, opts.AllowZeroIDs),
-		gcKick: make(chan struct{}, 1), gcDone: make(chan struct{})}
+		gcDone: make(chan struct{}), eraseDone: make(chan struct{}), quit: make(chan struct{})}
+	db.erase.kick = make(chan struct{}, 1)
 	switch opts.Backend {
 	case Memory:
 		db.st = memstore.New(memstore.Options{})
 	default:
 		if !opts.InMemory && opts.Dir == "" {
 			return nil, invalid("", "no data directory given")
+		}
+		if !opts.InMemory {
+			if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+				return nil, fmt.Errorf("create %s: %w", opts.Dir, err)
+			}
+		}
+		if !opts.InMemory && !opts.ReadOnly && db.space.low(opts.Dir, opts.DiskReserve) {
+			// Opening for writes creates memtable files; on a full disk
+			// that crashes. Serve reads; writes get ERR NOSPACE.
+			db.opts.ReadOnly, db.space.readOnly = true, true
+			if opts.Logger != nil {
+				opts.Logger.Warn("the data disk is nearly full: opened read-only; writes are refused until a restart with more free space",
+					"free_bytes", db.space.free.Load(), "reserve_bytes", opts.DiskReserve)
+			}
 		}
 		bs, err := badgerstore.Open(db.storeOptions())
 		if err != nil {
@@ -156,11 +190,18 @@ func Open(opts Options) (*DB, error) {
 		db.st.Close()
 		return nil, err
 	}
-	if !opts.ReadOnly {
+	if !db.opts.ReadOnly {
 		db.w = writer.New(writer.Config{Store: db.st, Index: db.idx, MaxBatch: opts.MaxBatch,
 			EndOp: db.endOp, Pending: db.pendingPurge, OnError: db.logError})
 	}
 	go db.gcLoop()
+	go db.erasureLoop()
+	if !opts.InMemory && db.bst != nil && opts.DiskReserve > 0 {
+		go db.space.watch(opts.Dir, opts.DiskReserve, db.quit)
+	}
+	if db.w != nil && db.Stats().ErasePending {
+		db.scheduleErasure() // a FORGET's erasure that a crash interrupted
+	}
 	return db, nil
 }
 
@@ -232,10 +273,11 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
+	close(db.quit)
+	<-db.eraseDone
 	if db.w != nil {
 		db.w.Close()
 	}
-	close(db.gcKick)
 	<-db.gcDone
 	var errs []error
 	erase := false

@@ -2,10 +2,13 @@ package engine_test
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/idgraph/idgraph/engine"
 )
@@ -112,5 +115,102 @@ func TestEncryptionAtRestAndKeyRotation(t *testing.T) {
 	wantIDs(t, db, "email:very-secret-4411@example.com", "email:very-secret-4411@example.com")
 	if got := who(t, db, "email:very-secret-4411@example.com").Events; got != 1 {
 		t.Fatalf("events after rotation and index rebuild: %d", got)
+	}
+}
+
+// erasedAnywhere reports where any needle remains: in any entry Badger holds
+// (every version and deletion marker, decoded), and in the raw bytes of
+// every file under dir.
+func erasedAnywhere(t *testing.T, db *engine.DB, dir string, needles ...string) []string {
+	t.Helper()
+	var hits []string
+	err := db.RawEntries(func(k, v []byte, deleted bool) {
+		for _, n := range needles {
+			if bytes.Contains(k, []byte(n)) || bytes.Contains(v, []byte(n)) {
+				hits = append(hits, fmt.Sprintf("entry %q (deleted %v) holds %s", k, deleted, n))
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(hits, filesContaining(t, dir, needles...)...)
+}
+
+func TestForgetErasesOnlineWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	opts := engine.DefaultOptions(dir)
+	opts.ErasureDelay = 10 * time.Millisecond
+	db, err := engine.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	secrets := []string{"online-erase-4412@example.com", "Bartholomew-Quince"}
+	track(t, db, "register", 1, "email:"+secrets[0], "cookie:online-keep-1")
+	if _, err := db.SetTraits(ctx, "email:"+secrets[0], []engine.Trait{{Name: "name", Value: secrets[1]}}, at(2)); err != nil {
+		t.Fatal(err)
+	}
+	track(t, db, "view", 3, "cookie:bystander-8080")
+	if hits := erasedAnywhere(t, db, dir, secrets...); len(hits) == 0 {
+		t.Fatal("the secrets should be stored before FORGET (the test is not looking in the right place)")
+	}
+	if _, err := db.Forget(ctx, "email:"+secrets[0], false); err != nil {
+		t.Fatal(err)
+	}
+	// The erasure runs in the background; wait for it (bounded).
+	deadline := time.Now().Add(2 * time.Minute)
+	for db.Erasure().Pending {
+		if time.Now().After(deadline) {
+			t.Fatalf("erasure still pending: %+v", db.Erasure())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if hits := erasedAnywhere(t, db, dir, secrets...); len(hits) > 0 {
+		t.Fatalf("erased values still stored while serving: %v", hits)
+	}
+	// Writes and reads go on.
+	track(t, db, "view", 4, "cookie:bystander-8080")
+	if p := who(t, db, "cookie:bystander-8080"); p.Events != 2 {
+		t.Fatalf("bystander: %+v", p)
+	}
+}
+
+func TestForgetErasesLargeProfiles(t *testing.T) {
+	dir := t.TempDir()
+	opts := engine.DefaultOptions(dir)
+	opts.ErasureDelay = -1 // at Close
+	db, err := engine.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := "big-profile-erase@example.com"
+	value := strings.Repeat("Q", 900)
+	track(t, db, "register", 1, "email:"+secret)
+	// More than a megabyte of traits: 16 calls of 60 traits of 1 KB.
+	for i := 0; i < 16; i++ {
+		traits := make([]engine.Trait, 60)
+		for j := range traits {
+			traits[j] = engine.Trait{Name: fmt.Sprintf("t%d_%d", i, j), Value: fmt.Sprintf("%s-%04d-%s", secret, i*60+j, value)}
+		}
+		if _, err := db.SetTraits(ctx, "email:"+secret, traits, at(2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := who(t, db, "email:"+secret); len(p.Traits) != 960 {
+		t.Fatalf("traits: %d", len(p.Traits))
+	}
+	if _, err := db.Forget(ctx, "email:"+secret, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = engine.Open(opts); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if hits := erasedAnywhere(t, db, dir, secret); len(hits) > 0 {
+		t.Fatalf("a large profile's values still stored after FORGET: %d places, e.g. %v", len(hits), hits[0])
 	}
 }

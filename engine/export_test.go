@@ -33,3 +33,9 @@ func (db *DB) DumpGroups() []string {
 	sort.Strings(out)
 	return out
 }
+
+// RawEntries calls f for every entry of the Badger store, every version and
+// deletion marker included, decoded.
+func (db *DB) RawEntries(f func(key, value []byte, deleted bool)) error {
+	return db.bst.ScanAllVersions(f)
+}

@@ -154,8 +154,10 @@ func (fp *forgetPlan) Apply(tx *writer.Tx) (any, error) {
 	}
 	a.tx.Index(index.Delta{Kind: index.DeltaDrop, P: p})
 	meta.Erase = true
+	meta.EraseSeq = meta.Seq
 	a.l.metaDirty = true
-	tx.After(func(uint64) { fp.op.db.kickGC() })
+	tx.PutNamed(store.NamedFlush, "erase", nil)
+	tx.After(func(uint64) { fp.op.db.scheduleErasure() })
 	var start []uint32
 	for n := range neighbours {
 		if !gone[n] {

@@ -60,7 +60,13 @@ type Op struct {
 // submit hands operations to the writer and waits for their commit.
 func (db *DB) submit(ctx context.Context, ops []writer.Op) ([]Result, []error, error) {
 	if db.w == nil {
+		if db.space.readOnly {
+			return nil, nil, db.space.err(db.opts.DiskReserve)
+		}
 		return nil, nil, invalid("", "the store is open read-only")
+	}
+	if db.space.full.Load() {
+		return nil, nil, db.space.err(db.opts.DiskReserve)
 	}
 	res, errs, err := db.w.Submit(ctx, ops)
 	if err != nil {

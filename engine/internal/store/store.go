@@ -158,8 +158,10 @@ type Meta struct {
 	Seq     uint64 // last arrival seq allocated
 	Salt    []byte // for the hashes of suppressed identifiers
 	// Erase is set by FORGET and cleared once erased values have been
-	// compacted out of the files.
-	Erase bool
+	// compacted out of the files; EraseSeq is the seq of the last FORGET,
+	// so an erasure that started before it does not clear Erase.
+	Erase    bool
+	EraseSeq uint64
 	// Purge lists forgotten nodes whose events are still to be deleted.
 	Purge []uint32
 }
@@ -194,6 +196,10 @@ const (
 	NamedSegment Named = 'S'
 	NamedType    Named = 'T'
 	NamedCompute Named = 'C'
+	// NamedFlush marks a pending erasure: the store may use it to find
+	// what must leave its write-ahead files (badgerstore flushes its
+	// memtables by dropping it).
+	NamedFlush Named = 'z'
 )
 
 // Reader is what a Snapshot and a Txn can read.

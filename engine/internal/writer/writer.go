@@ -115,6 +115,7 @@ type request struct {
 	ops  []Op
 	res  []any
 	errs []error
+	fn   func() // Between: run with no transaction open
 	done chan struct{}
 }
 
@@ -149,6 +150,27 @@ func (w *Writer) Submit(ctx context.Context, ops []Op) (res []any, errs []error,
 	w.closeMu.RUnlock()
 	<-r.done
 	return r.res, r.errs, nil
+}
+
+// Between runs f on the writer goroutine with no transaction open, after
+// every operation submitted before it is committed, and waits for it. Store
+// maintenance that must not overlap a commit (a memtable flush) uses it.
+func (w *Writer) Between(ctx context.Context, f func()) error {
+	w.closeMu.RLock()
+	if w.closed {
+		w.closeMu.RUnlock()
+		return ErrClosed
+	}
+	r := &request{fn: f, done: make(chan struct{})}
+	select {
+	case w.reqs <- r:
+	case <-ctx.Done():
+		w.closeMu.RUnlock()
+		return ctx.Err()
+	}
+	w.closeMu.RUnlock()
+	<-r.done
+	return nil
 }
 
 // Close stops accepting operations, applies the queued ones and stops.
@@ -316,6 +338,11 @@ func tooLarge() error {
 func (w *Writer) batch(reqs []*request) {
 	c := &commit{w: w}
 	for _, r := range reqs {
+		if r.fn != nil {
+			c.flush()
+			r.fn()
+			continue
+		}
 		for i := range r.ops {
 			s := slot{op: r.ops[i], res: &r.res[i], err: &r.errs[i]}
 			if c.tx != nil && c.soft() {

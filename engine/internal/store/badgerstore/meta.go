@@ -16,19 +16,20 @@ const formatVersion = 2
 // keeps for itself (the format, and the generation of the commit that wrote
 // it, which every commit does).
 type metaRec struct {
-	Format  int      `msgpack:"f"`
-	Gen     uint64   `msgpack:"g"`
-	Node    uint32   `msgpack:"n"`
-	Profile uint32   `msgpack:"p"`
-	Seq     uint64   `msgpack:"s"`
-	Salt    []byte   `msgpack:"salt"`
-	Erase   bool     `msgpack:"erase,omitempty"`
-	Purge   []uint32 `msgpack:"purge,omitempty"`
+	Format   int      `msgpack:"f"`
+	Gen      uint64   `msgpack:"g"`
+	Node     uint32   `msgpack:"n"`
+	Profile  uint32   `msgpack:"p"`
+	Seq      uint64   `msgpack:"s"`
+	Salt     []byte   `msgpack:"salt"`
+	Erase    bool     `msgpack:"erase,omitempty"`
+	EraseSeq uint64   `msgpack:"eseq,omitempty"`
+	Purge    []uint32 `msgpack:"purge,omitempty"`
 }
 
 func encodeMeta(m store.Meta, gen uint64) []byte {
 	b, err := msgpack.Marshal(&metaRec{Format: formatVersion, Gen: gen, Node: m.Node, Profile: m.Profile,
-		Seq: m.Seq, Salt: m.Salt, Erase: m.Erase, Purge: m.Purge})
+		Seq: m.Seq, Salt: m.Salt, Erase: m.Erase, EraseSeq: m.EraseSeq, Purge: m.Purge})
 	if err != nil {
 		panic(err) // a struct of plain fields always encodes
 	}
@@ -43,5 +44,5 @@ func decodeMeta(b []byte) (store.Meta, uint64, error) {
 	if r.Format != formatVersion {
 		return store.Meta{}, 0, fmt.Errorf("the data directory holds format %d; this idgraph reads format %d (load the data again into a new directory)", r.Format, formatVersion)
 	}
-	return store.Meta{Node: r.Node, Profile: r.Profile, Seq: r.Seq, Salt: r.Salt, Erase: r.Erase, Purge: r.Purge}, r.Gen, nil
+	return store.Meta{Node: r.Node, Profile: r.Profile, Seq: r.Seq, Salt: r.Salt, Erase: r.Erase, EraseSeq: r.EraseSeq, Purge: r.Purge}, r.Gen, nil
 }

@@ -59,9 +59,19 @@ func (r *reader) ScanNodes(f func(n uint32, node *store.Node) error) error {
 
 func (r *reader) ScanProfiles(f func(p uint32, pr *store.Profile) error) error {
 	facts := map[uint32]graph.Facts{}
+	chunks := map[uint32][]byte{} // chunked facts, assembled in key order
 	err := r.scan(pPFacts, false, func(k, v []byte) error {
-		if len(k) != 5 {
+		switch len(k) {
+		case chunkKeySize:
+			p := binary.BigEndian.Uint32(k[1:])
+			chunks[p] = append(chunks[p], v...)
+			return nil
+		case 5:
+		default:
 			return corruptKey(k)
+		}
+		if n, err := chunkCount(v); err != nil || n > 0 {
+			return err // assembled from its chunks below
 		}
 		fs, err := decodeFacts(v)
 		facts[binary.BigEndian.Uint32(k[1:])] = fs
@@ -69,6 +79,13 @@ func (r *reader) ScanProfiles(f func(p uint32, pr *store.Profile) error) error {
 	})
 	if err != nil {
 		return err
+	}
+	for p, b := range chunks {
+		fs, err := decodeFacts(b)
+		if err != nil {
+			return err
+		}
+		facts[p] = fs
 	}
 	return r.scan(pProfile, false, func(k, v []byte) error {
 		if len(k) != 5 {

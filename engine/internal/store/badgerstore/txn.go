@@ -480,11 +480,10 @@ func (t *txn) write(bt *badger.Txn, gen uint64) error {
 func (t *txn) writeProfile(bt *badger.Txn, p uint32, rec *store.Profile) error {
 	t.written[pProfile]++
 	if rec == nil {
-		t.written[pPFacts]++
 		if err := bt.Delete(profileKey(p)); err != nil {
 			return err
 		}
-		return bt.Delete(pfactsKey(p))
+		return t.writeChunked(bt, p, nil)
 	}
 	if err := bt.Set(profileKey(p), encodeProfile(rec)); err != nil {
 		return err
@@ -497,16 +496,14 @@ func (t *txn) writeProfile(bt *badger.Txn, p uint32, rec *store.Profile) error {
 	}
 	if rec.Into != 0 || rec.Facts.Empty() {
 		if !old.Empty() {
-			t.written[pPFacts]++
-			return bt.Delete(pfactsKey(p))
+			return t.writeChunked(bt, p, nil)
 		}
 		return nil
 	}
 	if factsEqual(&old, &rec.Facts) {
 		return nil
 	}
-	t.written[pPFacts]++
-	return bt.Set(pfactsKey(p), encodeFacts(&rec.Facts))
+	return t.writeChunked(bt, p, encodeFacts(&rec.Facts))
 }
 
 // publish moves the cache to generation gen with what this transaction
