@@ -109,7 +109,10 @@ func connect(ctx context.Context, st storeFlags, addr, password string, dataSet 
 func dialServer(ctx context.Context, addr, password string) (*client.Client, error) {
 	c, err := client.Dial(ctx, client.Options{Addr: addr, Password: password, Protocol: 3, PoolSize: 4})
 	if err != nil {
-		if errors.Is(err, client.ErrNoAuth) {
+		switch {
+		case errors.Is(err, client.ErrNoAuth) && password == "":
+			return nil, exitError{1, fmt.Sprintf("%s requires a password: give --password-file FILE (or --password)", addr)}
+		case errors.Is(err, client.ErrNoAuth):
 			return nil, exitError{1, fmt.Sprintf("connect %s: the password was refused (%v)", addr, err)}
 		}
 		return nil, fmt.Errorf("connect %s: %w", addr, err)

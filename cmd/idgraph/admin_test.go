@@ -1,0 +1,79 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A mistyped --data is an error, and creates nothing.
+func TestBackupAndCheckRefuseADirectoryThatIsNoStore(t *testing.T) {
+	parent := t.TempDir()
+	typo := filepath.Join(parent, "typo")
+	out := filepath.Join(parent, "x.bak")
+	for _, args := range [][]string{
+		{"backup", "--data", typo, "--out", out},
+		{"check", "--data", typo},
+	} {
+		stdout, errb, code := runCmd(t, args...)
+		if code != 1 || !strings.Contains(errb, "no store at "+typo+": the directory does not exist") {
+			t.Errorf("%s: exit %d: %s %s", args[0], code, stdout, errb)
+		}
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
+	}
+	// A directory that exists but holds no store.
+	empty := filepath.Join(parent, "empty")
+	os.Mkdir(empty, 0o700)
+	os.WriteFile(filepath.Join(empty, "notes.txt"), []byte("x"), 0o600)
+	for _, args := range [][]string{
+		{"backup", "--data", empty, "--out", out},
+		{"check", "--data", empty},
+	} {
+		_, errb, code := runCmd(t, args...)
+		if code != 1 || !strings.Contains(errb, empty+" is not an idgraph store") {
+			t.Errorf("%s: exit %d: %s", args[0], code, errb)
+		}
+	}
+	if entries, _ := os.ReadDir(empty); len(entries) != 1 {
+		t.Errorf("files written into a directory that is no store: %v", entries)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a backup file was written: %v", err)
+	}
+}
+
+// query --data and check --data on a store that a server holds say so and
+// point at --addr, instead of Badger's lock error.
+func TestStoreHeldByAServerSuggestsAddr(t *testing.T) {
+	dir := t.TempDir()
+	startServer(t, dir)
+	for _, args := range [][]string{
+		{"query", "--data", dir, "WHO cookie:a"},
+		{"check", "--data", dir},
+		{"backup", "--data", dir, "--out", filepath.Join(t.TempDir(), "b.bak")},
+	} {
+		_, errb, code := runCmd(t, args...)
+		if code != 1 || !strings.Contains(errb, dir+" is in use by another process (pid ") ||
+			!strings.Contains(errb, "talk to the server with --addr HOST:PORT instead of --data") ||
+			strings.Contains(errb, "Badger") {
+			t.Errorf("%s: exit %d: %s", args[0], code, errb)
+		}
+	}
+}
+
+// Backups hold everything the store does: they are created private.
+func TestBackupFileIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	runCmd(t, "query", "--data", dir, "TRACK login user:u email:e@x.io")
+	bk := filepath.Join(t.TempDir(), "b.bak")
+	os.WriteFile(bk, nil, 0o644) // an existing file keeps no wider mode
+	if _, errb, code := runCmd(t, "backup", "--data", dir, "--out", bk); code != 0 {
+		t.Fatal(errb)
+	}
+	if fi, err := os.Stat(bk); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup mode %v, %v", fi.Mode().Perm(), err)
+	}
+}
