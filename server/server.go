@@ -45,7 +45,7 @@ type Server struct {
 	closing atomic.Bool   // set once by Shutdown, read by every connection
 	done    chan struct{} // closed by Shutdown: ends AUTH failure delays
 	nextID  atomic.Int64  // connection ids
-	clients atomic.Int64 // connections open now
+	clients atomic.Int64  // connections open now
 	wg      sync.WaitGroup
 
 	mu        sync.Mutex // guards listeners and conns

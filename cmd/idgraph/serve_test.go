@@ -109,7 +109,9 @@ func TestDebugListenersRequireThePassword(t *testing.T) {
 	bearer := func(tok string) func(*http.Request) {
 		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
 	}
-	basic := func(pass string) func(*http.Request) { return func(r *http.Request) { r.SetBasicAuth("prometheus", pass) } }
+	basic := func(pass string) func(*http.Request) {
+		return func(r *http.Request) { r.SetBasicAuth("prometheus", pass) }
+	}
 	for _, tc := range []struct {
 		url  string
 		auth func(*http.Request)
