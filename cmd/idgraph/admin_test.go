@@ -77,3 +77,33 @@ func TestBackupFileIsPrivate(t *testing.T) {
 		t.Errorf("backup mode %v, %v", fi.Mode().Perm(), err)
 	}
 }
+
+// Only the store's own files are tightened: --data pointed at a directory
+// that holds other things changes none of them, before or after a store
+// is made there.
+func TestOnlyTheStoresFilesAreTightened(t *testing.T) {
+	dir := t.TempDir()
+	other := filepath.Join(dir, "photo.jpg")
+	sub := filepath.Join(dir, "album")
+	os.WriteFile(other, []byte("x"), 0o644)
+	os.Mkdir(sub, 0o755)
+	os.WriteFile(filepath.Join(sub, "a.jpg"), []byte("x"), 0o644)
+	os.Chmod(dir, 0o755)
+	if _, errb, code := runCmd(t, "query", "--data", dir, "PING"); code != 0 {
+		t.Fatal(errb)
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o755 {
+		t.Errorf("a directory that was not a store became %v", fi.Mode().Perm())
+	}
+	if _, errb, code := runCmd(t, "query", "--data", dir, "PING"); code != 0 { // now it is one
+		t.Fatal(errb)
+	}
+	for path, want := range map[string]os.FileMode{other: 0o644, sub: 0o755, filepath.Join(sub, "a.jpg"): 0o644, dir: 0o700} {
+		if fi, _ := os.Stat(path); fi.Mode().Perm() != want {
+			t.Errorf("%s: %v, want %v", path, fi.Mode().Perm(), want)
+		}
+	}
+	if open := modesOpen(t, dir); len(open) != 3 {
+		t.Errorf("open to others: %v; want only the three that are not the store's", open)
+	}
+}

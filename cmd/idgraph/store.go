@@ -47,7 +47,8 @@ func openStore(s storeFlags, logger *slog.Logger, stderr io.Writer) (*engine.DB,
 }
 
 // privateDataDir sets umask 077 for the rest of the process, creates dir
-// 0700 if it is missing, and tightens an existing one.
+// 0700 if it is missing, and tightens an existing store (a directory with
+// Badger's MANIFEST; any other directory is left as it is).
 func privateDataDir(dir string, stderr io.Writer) error {
 	restrictUmask()
 	fi, err := os.Stat(dir)
@@ -60,22 +61,33 @@ func privateDataDir(dir string, stderr io.Writer) error {
 	if !fi.IsDir() {
 		return exitError{1, fmt.Sprintf("%s is not a directory", dir)}
 	}
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		// Not a store (yet): what it holds is not ours to change; the
+		// files the store adds are private through the umask.
+		return nil
+	}
 	tightened := 0
+	tighten := func(path string, info fs.FileInfo) {
+		if perm := info.Mode().Perm(); perm&0o077 != 0 && info.Mode()&fs.ModeSymlink == 0 {
+			if os.Chmod(path, perm&^0o077) == nil {
+				tightened++
+			}
+		}
+	}
+	tighten(dir, fi)
 	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
+		if err != nil || path == dir {
 			return nil
 		}
-		info, err := d.Info()
-		if err != nil || info.Mode()&fs.ModeSymlink != 0 {
+		rel, _ := filepath.Rel(dir, path)
+		if d.IsDir() && rel != "backups" {
+			return fs.SkipDir // only the store's own folder and its backups
+		}
+		if !storeFile(rel) {
 			return nil
 		}
-		perm := info.Mode().Perm()
-		if perm&0o077 == 0 {
-			return nil
-		}
-		want := perm &^ 0o077
-		if os.Chmod(path, want) == nil {
-			tightened++
+		if info, err := d.Info(); err == nil {
+			tighten(path, info)
 		}
 		return nil
 	})
@@ -83,6 +95,27 @@ func privateDataDir(dir string, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "warning: %s held %d file(s) or folder(s) that its group or others could read; they are now private to their owner\n", dir, tightened)
 	}
 	return nil
+}
+
+// storeFile reports whether a path relative to the data directory is one
+// the store writes: Badger's files, the index snapshot, the backups.
+func storeFile(rel string) bool {
+	if rel == "backups" || strings.HasPrefix(rel, "backups"+string(filepath.Separator)) {
+		return true
+	}
+	switch rel {
+	case "MANIFEST", "KEYREGISTRY", "DISCARD", "LOCK":
+		return true
+	}
+	if strings.HasPrefix(rel, "index.snapshot") {
+		return true
+	}
+	for _, ext := range []string{".sst", ".vlog", ".mem"} {
+		if strings.HasSuffix(rel, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // heldByAnother recognises Badger's directory-lock error and says what it
