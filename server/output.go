@@ -80,12 +80,20 @@ func (o *outConn) farewell() {
 	o.nc.SetWriteDeadline(o.idle)
 }
 
-// digits is the length of n in decimal.
+// digits is the length of n in decimal, sign included, without allocating.
 func digits(n int64) int64 {
-	if n >= 0 && n < 10 {
-		return 1
+	if n == math.MinInt64 {
+		return 20
 	}
-	return int64(len(strconv.FormatInt(n, 10)))
+	d := int64(1)
+	if n < 0 {
+		d, n = 2, -n
+	}
+	for n >= 10 {
+		n /= 10
+		d++
+	}
+	return d
 }
 
 // headerSize is the length of "<prefix><n>\r\n".
