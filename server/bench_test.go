@@ -134,4 +134,6 @@ func whoReply() query.Value {
 
 type mapExec struct{ v query.Value }
 
-func (m mapExec) Exec(context.Context, *query.Session, []string) (query.Value, error) { return m.v, nil }
+func (m mapExec) Exec(context.Context, *query.Session, []string) (query.Value, error) {
+	return m.v, nil
+}
