@@ -70,6 +70,7 @@ func TestBackupFileIsPrivate(t *testing.T) {
 	runCmd(t, "query", "--data", dir, "TRACK login user:u email:e@x.io")
 	bk := filepath.Join(t.TempDir(), "b.bak")
 	os.WriteFile(bk, nil, 0o644) // an existing file keeps no wider mode
+	os.Chmod(bk, 0o644)
 	if _, errb, code := runCmd(t, "backup", "--data", dir, "--out", bk); code != 0 {
 		t.Fatal(errb)
 	}
@@ -85,10 +86,15 @@ func TestOnlyTheStoresFilesAreTightened(t *testing.T) {
 	dir := t.TempDir()
 	other := filepath.Join(dir, "photo.jpg")
 	sub := filepath.Join(dir, "album")
+	// Modes set with Chmod: an earlier test may have left umask 077.
 	os.WriteFile(other, []byte("x"), 0o644)
 	os.Mkdir(sub, 0o755)
 	os.WriteFile(filepath.Join(sub, "a.jpg"), []byte("x"), 0o644)
-	os.Chmod(dir, 0o755)
+	for path, mode := range map[string]os.FileMode{other: 0o644, sub: 0o755, filepath.Join(sub, "a.jpg"): 0o644, dir: 0o755} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, errb, code := runCmd(t, "query", "--data", dir, "PING"); code != 0 {
 		t.Fatal(errb)
 	}
