@@ -295,3 +295,66 @@ func TestServeLimitFlags(t *testing.T) {
 		t.Error("the connection stayed open")
 	}
 }
+
+// The issue's reproduction: clients pipelining TIMELINE of events with large
+// PROPS and never reading are cut off by the soft output limit (and the
+// server runs only what their sockets could take).
+func TestClientsThatNeverReadTimelinesAreCutOff(t *testing.T) {
+	addr, _, _ := serveCapture(t, t.TempDir(), "--client-output-buffer-limit", "64m 64k 1")
+	c, err := dialRESP(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	props := `{"blob":"` + strings.Repeat("p", 60<<10) + `"}`
+	for i := range 20 {
+		if v, err := c.do("TRACK", "view", "cookie:big", "AT", strconv.Itoa(1767225600000+i), "PROPS", props); err != nil {
+			t.Fatalf("TRACK: %v %v", v, err)
+		}
+	}
+	const clients = 4
+	var readers []*respConn
+	for range clients {
+		r, err := dialRESP(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		r.nc.SetDeadline(time.Now().Add(2 * time.Minute))
+		for range 100 { // 100 × 1.2 MB
+			r.send("TIMELINE", "cookie:big", "LIMIT", "10000")
+		}
+		if err := r.flush(); err != nil {
+			t.Fatal(err)
+		}
+		readers = append(readers, r)
+	}
+	cut := func() int64 {
+		v, err := c.do("INFO", "stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := v.(string)
+		for _, line := range strings.Split(s, "\r\n") {
+			if n, ok := strings.CutPrefix(line, "client_output_buffer_disconnections:"); ok {
+				v, _ := strconv.ParseInt(n, 10, 64)
+				return v
+			}
+		}
+		return -1
+	}
+	deadline := time.Now().Add(time.Minute)
+	for cut() < clients {
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute, %d of %d clients that never read were cut off", cut(), clients)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, r := range readers {
+		for { // what reached the socket, then the end
+			if _, err := r.read(); err != nil {
+				break
+			}
+		}
+	}
+}
