@@ -21,6 +21,16 @@ type Options struct {
 	Username string
 	// Password, when set, is sent with AUTH on every new connection.
 	Password string
+	// Name, when set, names every connection (CLIENT SETNAME, or SETNAME in
+	// HELLO). The server uses it as the default source of the events and
+	// merges this client sends without FROM. It may not hold blanks or
+	// control characters.
+	Name string
+	// Protocol is the RESP version to speak: 2 (the default) or 3. With 3,
+	// each new connection starts with HELLO 3, and DoReply returns maps,
+	// booleans and doubles as their own types. The typed calls work the
+	// same with either.
+	Protocol int
 	// TLSConfig, when set, makes the client speak TLS. An empty ServerName
 	// is taken from Addr.
 	TLSConfig *tls.Config
@@ -45,6 +55,9 @@ func (o Options) withDefaults() Options {
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 5 * time.Second
 	}
+	if o.Protocol == 0 {
+		o.Protocol = 2
+	}
 	return o
 }
 
@@ -59,7 +72,8 @@ type Client struct {
 	closed bool
 }
 
-// New returns a Client that connects lazily, on its first call.
+// New returns a Client that connects lazily, on its first call. An
+// unsupported Options.Protocol shows on that call.
 func New(opts Options) *Client {
 	opts = opts.withDefaults()
 	return &Client{opts: opts, slots: make(chan struct{}, opts.PoolSize)}
@@ -70,6 +84,9 @@ func New(opts Options) *Client {
 // (The server answers PING before AUTH, so a missing password shows on the
 // first statement, as ErrNoAuth.)
 func Dial(ctx context.Context, opts Options) (*Client, error) {
+	if p := opts.Protocol; p != 0 && p != 2 && p != 3 {
+		return nil, fmt.Errorf("idgraph: protocol %d: want 2 or 3", p)
+	}
 	c := New(opts)
 	if err := c.Ping(ctx); err != nil {
 		c.Close()
@@ -152,29 +169,72 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		return nil, fmt.Errorf("idgraph: dial %s: %w", c.opts.Addr, err)
 	}
 	cn := newConn(nc)
-	if c.opts.Password != "" {
-		args := []string{"AUTH", c.opts.Password}
-		if c.opts.Username != "" {
-			args = []string{"AUTH", c.opts.Username, c.opts.Password}
-		}
-		replies, err := cn.exchange(ctx, [][]string{args}, 0)
-		if err == nil {
-			if e, ok := replies[0].(*Error); ok {
-				err = e
-			}
-		}
-		if err != nil {
-			nc.Close()
-			return nil, fmt.Errorf("idgraph: auth: %w", err)
-		}
+	if err := c.handshake(ctx, cn); err != nil {
+		nc.Close()
+		return nil, err
 	}
 	return cn, nil
+}
+
+// handshake authenticates a new connection and sets its protocol and name,
+// in one round trip.
+func (c *Client) handshake(ctx context.Context, cn *conn) error {
+	o := &c.opts
+	var cmds [][]string
+	switch o.Protocol {
+	case 2:
+		if o.Password != "" {
+			if o.Username != "" {
+				cmds = append(cmds, []string{"AUTH", o.Username, o.Password})
+			} else {
+				cmds = append(cmds, []string{"AUTH", o.Password})
+			}
+		}
+		if o.Name != "" {
+			cmds = append(cmds, []string{"CLIENT", "SETNAME", o.Name})
+		}
+	case 3:
+		hello := []string{"HELLO", "3"}
+		if o.Password != "" {
+			user := o.Username
+			if user == "" {
+				user = "default"
+			}
+			hello = append(hello, "AUTH", user, o.Password)
+		}
+		if o.Name != "" {
+			hello = append(hello, "SETNAME", o.Name)
+		}
+		cmds = append(cmds, hello)
+	default:
+		return fmt.Errorf("idgraph: protocol %d: want 2 or 3", o.Protocol)
+	}
+	if len(cmds) == 0 {
+		return nil
+	}
+	replies, err := cn.exchange(ctx, cmds, 0)
+	if err != nil {
+		return fmt.Errorf("idgraph: connect: %w", err)
+	}
+	for i, r := range replies {
+		if e := r.Err(); e != nil {
+			what := "auth"
+			switch {
+			case cmds[i][0] == "CLIENT":
+				what = "client name"
+			case o.Password == "" && o.Protocol == 3:
+				what = "hello"
+			}
+			return fmt.Errorf("idgraph: %s: %w", what, e)
+		}
+	}
+	return nil
 }
 
 // exchange writes cmds in one go and reads one reply for each. Error
 // replies are *Error values among the replies; err is for the connection,
 // which is then marked broken.
-func (cn *conn) exchange(ctx context.Context, cmds [][]string, readTimeout time.Duration) ([]any, error) {
+func (cn *conn) exchange(ctx context.Context, cmds [][]string, readTimeout time.Duration) ([]Reply, error) {
 	deadline, hasCtxDeadline := ctx.Deadline()
 	if readTimeout > 0 {
 		if t := time.Now().Add(readTimeout); !hasCtxDeadline || t.Before(deadline) {
@@ -202,14 +262,14 @@ func (cn *conn) exchange(ctx context.Context, cmds [][]string, readTimeout time.
 	return replies, nil
 }
 
-func (cn *conn) roundTrip(cmds [][]string) ([]any, error) {
+func (cn *conn) roundTrip(cmds [][]string) ([]Reply, error) {
 	for _, args := range cmds {
 		cn.writeCommand(args)
 	}
 	if err := cn.bw.Flush(); err != nil {
 		return nil, err
 	}
-	replies := make([]any, len(cmds))
+	replies := make([]Reply, len(cmds))
 	for i := range replies {
 		v, err := cn.readReply()
 		if err != nil {
@@ -220,8 +280,8 @@ func (cn *conn) roundTrip(cmds [][]string) ([]any, error) {
 	return replies, nil
 }
 
-// exec runs commands on one pooled connection in one round trip.
-func (c *Client) exec(ctx context.Context, cmds [][]string) ([]any, error) {
+// execTyped runs commands on one pooled connection in one round trip.
+func (c *Client) execTyped(ctx context.Context, cmds [][]string) ([]Reply, error) {
 	cn, err := c.get(ctx)
 	if err != nil {
 		return nil, err
@@ -229,6 +289,19 @@ func (c *Client) exec(ctx context.Context, cmds [][]string) ([]any, error) {
 	replies, err := cn.exchange(ctx, cmds, c.opts.ReadTimeout)
 	c.put(cn)
 	return replies, err
+}
+
+// exec is execTyped with the replies as Do documents them.
+func (c *Client) exec(ctx context.Context, cmds [][]string) ([]any, error) {
+	replies, err := c.execTyped(ctx, cmds)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(replies))
+	for i, r := range replies {
+		out[i] = r.plain()
+	}
+	return out, nil
 }
 
 // Do sends one command and returns its reply: nil, string (simple and bulk

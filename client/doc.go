@@ -1,6 +1,6 @@
-// Package client is the Go client of an idgraph server: a pool of RESP2
-// connections, typed calls for every statement of the query language, a
-// pipeline, and errors to test with errors.Is.
+// Package client is the Go client of an idgraph server: a pool of RESP2 or
+// RESP3 connections, typed calls for every statement of the query language,
+// a pipeline, and errors to test with errors.Is.
 //
 //	c, err := client.Dial(ctx, client.Options{Addr: "127.0.0.1:7380", Password: pw})
 //	...
@@ -9,8 +9,17 @@
 //	p, err := c.Who(ctx, "cookie:abc")
 //	if errors.Is(err, client.ErrNotFound) { ... }
 //
-// The package depends on nothing else of idgraph (nor on any Redis library):
-// it has its own small RESP reader and writer.
+// It is a Go module of its own, github.com/idgraph/idgraph/client, with no
+// dependencies (not on the rest of idgraph, nor on any Redis library): it
+// has its own small RESP reader and writer, so an application that imports
+// it adds nothing else to its go.sum.
+//
+// Options.Name names every connection (CLIENT SETNAME); the server uses the
+// name as the source of events and merges sent without FROM. With
+// Options.Protocol 3 the connections speak RESP3 (HELLO 3), and DoReply
+// returns replies with their RESP3 types kept — maps, booleans, doubles —
+// which is how the idgraph shell shows a server's replies exactly as it
+// shows an embedded store's.
 //
 // # Guarantees
 //

@@ -75,12 +75,14 @@ func TestReadReply(t *testing.T) {
 		{"=8\r\ntxt:abcd\r\n", "abcd"},
 	} {
 		c := &conn{br: bufio.NewReader(strings.NewReader(tc.in))}
-		got, err := c.readReply()
+		r, err := c.readReply()
+		got := r.plain()
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("readReply(%q) = %#v, %v; want %#v", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"?x\r\n", ":x\r\n", "$99999999999\r\n", "*99999999999\r\n", "+OK\n", strings.Repeat("*1\r\n", 100)} {
+	for _, bad := range []string{"?x\r\n", ":x\r\n", "$99999999999\r\n", "*99999999999\r\n", "+OK\n",
+		strings.Repeat("*1\r\n", 100), "$2\r\nabcd", ",x\r\n", "#x\r\n"} {
 		c := &conn{br: bufio.NewReader(strings.NewReader(bad))}
 		if _, err := c.readReply(); !errors.Is(err, errProtocol) {
 			t.Errorf("readReply(%.20q): %v, want a protocol error", bad, err)
@@ -100,3 +102,21 @@ func TestWriteCommand(t *testing.T) {
 }
 
 type nopConn struct{ net.Conn }
+
+// FuzzReadReply feeds arbitrary bytes to the reply parser: it must return a
+// reply or an error, never panic, and never allocate past its bounds.
+func FuzzReadReply(f *testing.F) {
+	for _, s := range []string{"+OK\r\n", ":-7\r\n", "$-1\r\n", "$5\r\na\r\nbc\r\n", "*2\r\n$1\r\na\r\n:1\r\n",
+		"%1\r\n+k\r\n#t\r\n", "_\r\n", ",1.5\r\n", ",inf\r\n", "(123\r\n", "=8\r\ntxt:abcd\r\n", "~1\r\n+x\r\n",
+		"!3\r\nERR\r\n", "-ERR SYNTAX at word 2: x\r\n", "*99999999999\r\n", strings.Repeat("*1\r\n", 70)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c := &conn{br: bufio.NewReader(strings.NewReader(string(in)))}
+		r, err := c.readReply()
+		if err == nil {
+			_ = r.plain()
+			_ = r.String()
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"strconv"
 	"time"
@@ -53,9 +54,9 @@ func (c *conn) writeCommand(args []string) {
 	}
 }
 
-// readReply reads one reply. A server error reply is returned as a value
-// of type *Error, not as err; err is for the transport and the protocol.
-func (c *conn) readReply() (any, error) { return c.readValue(0) }
+// readReply reads one reply. A server error reply is returned as a Reply
+// of type ReplyError, not as err; err is for the transport and the protocol.
+func (c *conn) readReply() (Reply, error) { return c.readValue(0) }
 
 func (c *conn) line() ([]byte, error) {
 	line, err := c.br.ReadSlice('\n')
@@ -85,82 +86,115 @@ func parseInt(b []byte) (int64, error) {
 	return n, nil
 }
 
-func (c *conn) readValue(depth int) (any, error) {
+func (c *conn) readValue(depth int) (Reply, error) {
 	if depth > maxReplyDepth {
-		return nil, fmt.Errorf("%w: reply nested too deep", errProtocol)
+		return Reply{}, fmt.Errorf("%w: reply nested too deep", errProtocol)
 	}
 	line, err := c.line()
 	if err != nil {
-		return nil, err
+		return Reply{}, err
 	}
 	kind, body := line[0], line[1:]
 	switch kind {
 	case '+':
-		return string(body), nil
+		return Reply{Type: ReplyStatus, Str: string(body)}, nil
 	case '-':
-		return parseError(string(body)), nil
+		return Reply{Type: ReplyError, Str: string(body)}, nil
 	case ':':
-		return parseInt(body)
+		n, err := parseInt(body)
+		return Reply{Type: ReplyInt, Int: n}, err
 	case '_':
-		return nil, nil
+		return Reply{Type: ReplyNil}, nil
 	case '#':
 		switch string(body) {
 		case "t":
-			return int64(1), nil
+			return Reply{Type: ReplyBool, Int: 1}, nil
 		case "f":
-			return int64(0), nil
+			return Reply{Type: ReplyBool}, nil
 		}
-		return nil, fmt.Errorf("%w: bad boolean %q", errProtocol, body)
-	case ',', '(':
-		return string(body), nil
+		return Reply{}, fmt.Errorf("%w: bad boolean %q", errProtocol, body)
+	case ',':
+		f, err := parseDouble(string(body))
+		if err != nil {
+			return Reply{}, err
+		}
+		return Reply{Type: ReplyDouble, Str: string(body), Float: f}, nil
+	case '(':
+		return Reply{Type: ReplyBigNumber, Str: string(body)}, nil
 	case '$', '=', '!':
 		n, err := parseInt(body)
 		if err != nil {
-			return nil, err
+			return Reply{}, err
 		}
 		if n < 0 {
-			return nil, nil
+			return Reply{Type: ReplyNil}, nil
 		}
 		if n > maxReplyBulk {
-			return nil, fmt.Errorf("%w: bulk of %d bytes", errProtocol, n)
+			return Reply{}, fmt.Errorf("%w: bulk of %d bytes", errProtocol, n)
 		}
 		buf := make([]byte, n+2)
 		if _, err := io.ReadFull(c.br, buf); err != nil {
-			return nil, err
+			return Reply{}, err
+		}
+		if buf[n] != '\r' || buf[n+1] != '\n' {
+			return Reply{}, fmt.Errorf("%w: bulk string not terminated by CRLF", errProtocol)
 		}
 		s := string(buf[:n])
 		switch kind {
-		case '=': // verbatim string: "txt:" and the text
-			if len(s) >= 4 {
+		case '=': // verbatim string: a three-letter format, ':' and the text
+			if len(s) >= 4 && s[3] == ':' {
 				s = s[4:]
 			}
+			return Reply{Type: ReplyVerbatim, Str: s}, nil
 		case '!':
-			return parseError(s), nil
+			return Reply{Type: ReplyError, Str: s}, nil
 		}
-		return s, nil
+		return Reply{Type: ReplyString, Str: s}, nil
 	case '*', '~', '%':
 		n, err := parseInt(body)
 		if err != nil {
-			return nil, err
+			return Reply{}, err
 		}
 		if n < 0 {
-			return nil, nil
+			return Reply{Type: ReplyNil}, nil
 		}
-		if kind == '%' {
-			n *= 2 // maps are returned flat, key then value, as in RESP2
+		t := ReplyArray
+		switch kind {
+		case '~':
+			t = ReplySet
+		case '%':
+			t = ReplyMap
+			n *= 2 // key, value, key, value...
 		}
 		if n > maxReplyArray {
-			return nil, fmt.Errorf("%w: array of %d elements", errProtocol, n)
+			return Reply{}, fmt.Errorf("%w: array of %d elements", errProtocol, n)
 		}
-		arr := make([]any, n)
-		for i := range arr {
-			if arr[i], err = c.readValue(depth + 1); err != nil {
-				return nil, err
+		elems := make([]Reply, n)
+		for i := range elems {
+			if elems[i], err = c.readValue(depth + 1); err != nil {
+				return Reply{}, err
 			}
 		}
-		return arr, nil
+		return Reply{Type: t, Elems: elems}, nil
 	}
-	return nil, fmt.Errorf("%w: unexpected reply type %q", errProtocol, kind)
+	return Reply{}, fmt.Errorf("%w: unexpected reply type %q", errProtocol, kind)
+}
+
+// parseDouble reads a RESP3 double, including inf, -inf and nan.
+func parseDouble(s string) (float64, error) {
+	switch s {
+	case "inf":
+		return math.Inf(1), nil
+	case "-inf":
+		return math.Inf(-1), nil
+	case "nan":
+		return math.NaN(), nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: bad double %q", errProtocol, s)
+	}
+	return f, nil
 }
 
 // setDeadline applies the call's deadline, touching the socket only when

@@ -82,3 +82,58 @@ type constExec struct{}
 func (constExec) Exec(context.Context, *query.Session, []string) (query.Value, error) {
 	return query.Int(7), nil
 }
+
+// BenchmarkPipelinedWho is one client pipelining 64 WHO at a time and
+// reading their map replies over loopback TCP: the server loop's
+// throughput with the reply accounting of the output limits.
+func BenchmarkPipelinedWho(b *testing.B) {
+	reply := whoReply()
+	srv, err := New(mapExec{reply}, testOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	var enc bytes.Buffer
+	w := writer{bw: bufio.NewWriter(&enc), proto: 2}
+	w.value(reply)
+	w.bw.Flush()
+	const depth = 64
+	req := bytes.Repeat([]byte("*2\r\n$3\r\nWHO\r\n$21\r\nemail:ann@example.com\r\n"), depth)
+	buf := make([]byte, depth*enc.Len())
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := nc.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(nc, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*depth)/b.Elapsed().Seconds(), "replies/s")
+}
+
+func whoReply() query.Value {
+	return query.Map(
+		query.Pair{Key: "profile", Val: query.Int(12345)},
+		query.Pair{Key: "ids", Val: query.Strings([]string{"cookie:abc", "email:ann@example.com", "user:7"})},
+		query.Pair{Key: "traits", Val: query.Map(query.Pair{Key: "city", Val: query.String("Oslo")})},
+		query.Pair{Key: "events", Val: query.Int(42)},
+	)
+}
+
+type mapExec struct{ v query.Value }
+
+func (m mapExec) Exec(context.Context, *query.Session, []string) (query.Value, error) {
+	return m.v, nil
+}

@@ -21,6 +21,9 @@ const (
 	writeBufSize = 8 << 10
 	// handshakeTimeout bounds a TLS handshake when IdleTimeout does not.
 	handshakeTimeout = 10 * time.Second
+	// farewellTimeout bounds writing the error that tells a client why it
+	// is being disconnected.
+	farewellTimeout = time.Second
 )
 
 // conn is one client connection. Everything in it is owned by the
@@ -33,6 +36,7 @@ type conn struct {
 	created time.Time
 	rd      *reader
 	w       writer
+	out     *outConn // what w flushes into
 	sess    *query.Session
 	authed  bool
 	user    string // "default" or "reader" once authenticated
@@ -40,16 +44,20 @@ type conn struct {
 	libVer  string
 	failed  bool // the current command's reply is an error
 	quit    bool // close once the replies so far are flushed
+
+	authFailures int // consecutive failed AUTH/HELLO AUTH on this connection
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
+	out := &outConn{nc: nc, lim: s.opts.OutputLimit, now: s.now}
 	c := &conn{
 		s:       s,
 		nc:      nc,
 		id:      s.nextID.Add(1),
 		created: time.Now(),
 		rd:      newReader(bufio.NewReaderSize(nc, readBufSize)),
-		w:       writer{bw: bufio.NewWriterSize(nc, writeBufSize), proto: 2},
+		w:       writer{bw: bufio.NewWriterSize(out, writeBufSize), proto: 2},
+		out:     out,
 		sess:    &query.Session{},
 		authed:  s.opts.Password == "",
 	}
@@ -90,10 +98,12 @@ func (c *conn) serve() {
 			// About to block: flush what the pipeline produced, under one
 			// deadline that covers both the flush and the next whole frame.
 			if idle > 0 {
-				c.nc.SetDeadline(time.Now().Add(idle))
+				d := time.Now().Add(idle)
+				c.nc.SetDeadline(d)
+				c.out.setIdle(d)
 			}
 			if err := c.w.bw.Flush(); err != nil {
-				log.Debug("client write failed", "id", id, "remote", remote, "err", err)
+				c.writeFailed(err)
 				return
 			}
 		}
@@ -112,11 +122,48 @@ func (c *conn) serve() {
 			continue
 		}
 		c.dispatch(args)
+		if c.out.err != nil {
+			c.writeFailed(c.out.err)
+			return
+		}
 		if c.quit {
 			c.w.bw.Flush()
 			return
 		}
 	}
+}
+
+// writeFailed ends the connection after a failed write, logging why.
+func (c *conn) writeFailed(err error) {
+	remote, id := c.log()
+	if errors.Is(err, errSoftLimit) {
+		c.s.outputLimited()
+		c.s.opts.Logger.Warn("client disconnected: output buffer over its soft limit for too long",
+			"id", id, "remote", remote, "soft_limit", c.out.lim.Soft, "soft_seconds", c.out.lim.SoftTime.Seconds())
+		return
+	}
+	c.s.opts.Logger.Debug("client write failed", "id", id, "remote", remote, "err", err)
+}
+
+// reply writes v unless it would take the output held for this client
+// past the hard limit; then the client gets an error instead and the
+// connection closes.
+func (c *conn) reply(v query.Value) {
+	size := encodedSize(v, c.w.proto)
+	held := int64(c.w.bw.Buffered()) + size
+	if lim := c.out.lim.Hard; lim >= 0 && held > lim {
+		remote, id := c.log()
+		c.s.outputLimited()
+		c.s.opts.Logger.Warn("client disconnected: reply over its output buffer hard limit",
+			"id", id, "remote", remote, "reply_bytes", size, "held_bytes", held, "hard_limit", lim)
+		c.failed = true
+		c.out.farewell()
+		c.w.err(query.Errorf(query.CodeTooLarge, 0, "a reply of %d bytes is over the client output buffer limit of %d bytes; ask for less (LIMIT)", size, lim).Error())
+		c.quit = true
+		return
+	}
+	c.out.replyEnd = c.out.sent + held
+	c.w.value(v)
 }
 
 func (c *conn) limits() limits {
@@ -127,14 +174,20 @@ func (c *conn) limits() limits {
 }
 
 func (s *Server) authedLimits() limits {
-	return limits{maxBulk: s.opts.MaxBulkLen, maxArgs: s.opts.MaxArgs, maxInline: s.opts.MaxInlineLen}
+	return limits{
+		maxBulk:    s.opts.MaxBulkLen,
+		maxArgs:    s.opts.MaxArgs,
+		maxInline:  min(s.opts.MaxInlineLen, s.opts.MaxCommandBytes),
+		maxCommand: s.opts.MaxCommandBytes,
+	}
 }
 
 func (s *Server) preAuthLimits() limits {
 	return limits{
-		maxBulk:   s.opts.PreAuthMaxBulk,
-		maxArgs:   s.opts.PreAuthMaxArgs,
-		maxInline: min(s.opts.PreAuthMaxBulk, s.opts.MaxInlineLen),
+		maxBulk:    s.opts.PreAuthMaxBulk,
+		maxArgs:    s.opts.PreAuthMaxArgs,
+		maxInline:  min(s.opts.PreAuthMaxBulk, s.opts.MaxInlineLen, s.opts.MaxCommandBytes),
+		maxCommand: min(s.opts.PreAuthMaxBulk*s.opts.PreAuthMaxArgs, s.opts.MaxCommandBytes),
 	}
 }
 
@@ -257,7 +310,7 @@ func (c *conn) execute(args [][]byte) {
 	if v.Kind == query.KindError {
 		c.failed = true
 	}
-	c.w.value(v)
+	c.reply(v)
 }
 
 // call runs the Executor, turning a panic into an error reply and the end
@@ -290,6 +343,7 @@ func (c *conn) checkPassword(user, pass string) (string, bool) {
 }
 
 func (c *conn) login(user string) {
+	c.authFailures = 0
 	c.authed = true
 	c.user = user
 	c.sess.ReadOnly = user == "reader"
@@ -313,7 +367,7 @@ func (c *conn) auth(args [][]byte) {
 	}
 	u, ok := c.checkPassword(user, pass)
 	if !ok {
-		c.s.opts.Logger.Warn("authentication failed", "id", c.id, "remote", c.nc.RemoteAddr().String())
+		c.authFailed()
 		c.fail(&query.Error{Code: query.CodeNoAuth, Msg: "invalid password"})
 		return
 	}
@@ -363,7 +417,7 @@ func (c *conn) hello(args [][]byte) {
 	if hasAuth && c.s.opts.Password != "" {
 		u, ok := c.checkPassword(user, pass)
 		if !ok {
-			c.s.opts.Logger.Warn("authentication failed", "id", c.id, "remote", c.nc.RemoteAddr().String())
+			c.authFailed()
 			c.fail(&query.Error{Code: query.CodeNoAuth, Msg: "invalid password"})
 			return
 		}

@@ -22,10 +22,11 @@
 // # Guarantees
 //
 //   - Limits are enforced before buffering: the argument count, each bulk
-//     length and the inline line length are checked against MaxArgs,
-//     MaxBulkLen and MaxInlineLen (PreAuthMaxArgs and PreAuthMaxBulk before
-//     AUTH when a password is set) as soon as their header is read, so a
-//     "$2147483647" header costs nothing. A client that breaks a limit gets
+//     length, the running total of the command's bytes and the inline line
+//     length are checked against MaxArgs, MaxBulkLen, MaxCommandBytes and
+//     MaxInlineLen (PreAuthMaxArgs and PreAuthMaxBulk before AUTH when a
+//     password is set) as soon as their header is read, so a "$2147483647"
+//     header, or 300 headers of 1 MiB each, cost nothing. A client that breaks a limit gets
 //     "ERR TOOLARGE ..." and one that sends garbage "ERR SYNTAX Protocol
 //     error: ...", and is disconnected; the server and the other clients
 //     carry on. A frame cut short by the client's leaving is dropped.
@@ -33,6 +34,18 @@
 //     starting to wait for it (the same deadline bounds flushing replies),
 //     so idle and slow-loris clients are closed. At most MaxClients
 //     connections are served; more get "ERR max number of clients reached".
+//   - Replies are bounded per client (OutputLimit, as Redis's
+//     client-output-buffer-limit): a connection runs its next command only
+//     once the previous reply is handed to the socket, each reply streams
+//     from the executor's value to the socket through an 8 KiB buffer, a
+//     reply over the hard limit closes the connection (after an ERR
+//     TOOLARGE), and one whose unsent bytes stay above the soft limit for
+//     the soft time closes it too. Both are logged at Warn and counted.
+//   - Failed logins are slowed down per connection (each consecutive
+//     failure after the first waits twice as long, 100 ms up to 5 s, in
+//     the connection's goroutine, holding no lock), and their log lines are
+//     rate-limited (a burst of 10, then one a second, with the count of
+//     those left out).
 //   - With a Password set, only AUTH, HELLO, PING and QUIT are allowed before
 //     authentication ("ERR NOAUTH Authentication required."). The "reader"
 //     user (ReadOnlyPassword) gets read-only sessions. Without a password the
@@ -54,7 +67,7 @@
 //	idgraph_server_command_errors_total{command}    counter
 //	idgraph_server_command_duration_seconds{command} histogram
 //	idgraph_server_connected_clients                gauge
-//	idgraph_server_rejected_clients_total{reason}   counter (maxclients, limit)
+//	idgraph_server_rejected_clients_total{reason}   counter (maxclients, limit, output)
 //
 // The command label is the lower-cased first word for the commands idgraph
 // knows and "other" for anything else, so clients cannot grow the label set.

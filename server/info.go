@@ -102,6 +102,8 @@ func (s *Server) infoStats(b *strings.Builder) {
 	field(b, "total_commands_processed", itoa(st.commands.Load()))
 	field(b, "rejected_connections", itoa(st.rejected.Load()))
 	field(b, "protocol_violations", itoa(st.violations.Load()))
+	field(b, "client_output_buffer_disconnections", itoa(st.outputCut.Load()))
+	field(b, "auth_failures", itoa(st.authFailed.Load()))
 	for id := range numCmds {
 		calls := st.calls[id].Load()
 		if calls == 0 {

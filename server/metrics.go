@@ -101,6 +101,8 @@ type stats struct {
 	connections atomic.Int64 // accepted, ever
 	rejected    atomic.Int64 // refused for MaxClients
 	violations  atomic.Int64 // clients cut off for a limit or garbage
+	outputCut   atomic.Int64 // clients cut off for the output buffer limits
+	authFailed  atomic.Int64 // failed AUTH and HELLO AUTH
 	commands    atomic.Int64
 	calls       [maxCmds]atomic.Int64
 	usec        [maxCmds]atomic.Int64
@@ -141,7 +143,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	})
 	rejected := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "idgraph", Subsystem: "server", Name: "rejected_clients_total",
-		Help: "Connections refused or cut off, by reason (maxclients, limit).",
+		Help: "Connections refused or cut off, by reason (maxclients, limit, output).",
 	}, []string{"reason"})
 	m := &metrics{clients: clients, rejected: rejected,
 		collectors: []prometheus.Collector{commands, errs, latency, clients, rejected}}
@@ -162,6 +164,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.latency[id] = latency.WithLabelValues(commandSpecs[id].name)
 	}
 	return m, nil
+}
+
+// outputLimited counts a client cut off for the output buffer limits.
+func (s *Server) outputLimited() {
+	s.stats.outputCut.Add(1)
+	if s.metrics != nil {
+		s.metrics.rejected.WithLabelValues("output").Inc()
+	}
 }
 
 // record counts one command in the stats and, if enabled, the metrics.

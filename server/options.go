@@ -39,6 +39,11 @@ type Options struct {
 	// MaxInlineLen is the longest inline command line, in bytes. Default
 	// 64 KiB.
 	MaxInlineLen int
+	// MaxCommandBytes bounds one command's arguments all together, in
+	// bytes. Each bulk header is checked against what is left of it before
+	// any of its bytes are buffered, so many arguments under MaxBulkLen
+	// cannot add up to more. Default 64 MiB.
+	MaxCommandBytes int
 	// PreAuthMaxBulk bounds bulk strings and inline lines before a
 	// connection has authenticated (only when Password is set). Default
 	// 4 KiB.
@@ -58,6 +63,10 @@ type Options struct {
 	// error and closed. Default 10000.
 	MaxClients int
 
+	// OutputLimit bounds the reply bytes held for a client that does not
+	// read them (see OutputLimit).
+	OutputLimit OutputLimit
+
 	// Logger receives connection events (Debug), limit violations (Warn)
 	// and server start/stop (Info). Default slog.Default().
 	Logger *slog.Logger
@@ -73,17 +82,56 @@ type Options struct {
 	MetricsRegistry prometheus.Registerer
 }
 
+// OutputLimit is the server's client-output-buffer-limit, as in Redis: a
+// bound on the reply bytes the server holds for one client and the client
+// has not taken yet. A connection runs its next command only once the
+// previous reply is handed to the socket, so it holds at most one reply
+// (written straight from the executor's value to the socket through a small
+// buffer, never copied whole) and what is buffered.
+//
+// A reply that would take the bytes held past Hard closes the connection
+// instead of being sent: the client gets an ERR TOOLARGE error if its socket
+// takes one, and the closing is logged. Held bytes that stay above Soft for
+// SoftTime while the client does not read close the connection too (logged
+// the same way). Zero fields are the defaults — Hard 256 MiB, Soft 64 MiB,
+// SoftTime 60 s; a negative Hard or Soft turns that limit off. Clients that
+// never read at all are also cut off by Options.IdleTimeout.
+type OutputLimit struct {
+	Hard     int64
+	Soft     int64
+	SoftTime time.Duration
+}
+
+// DefaultOutputLimit is the default OutputLimit.
+var DefaultOutputLimit = OutputLimit{Hard: 256 << 20, Soft: 64 << 20, SoftTime: time.Minute}
+
+func (l OutputLimit) withDefaults() OutputLimit {
+	d := DefaultOutputLimit
+	if l.Hard == 0 {
+		l.Hard = d.Hard
+	}
+	if l.Soft == 0 {
+		l.Soft = d.Soft
+	}
+	if l.SoftTime <= 0 {
+		l.SoftTime = d.SoftTime
+	}
+	return l
+}
+
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
 	return Options{
-		Addr:           "127.0.0.1:7380",
-		MaxBulkLen:     1 << 20,
-		MaxArgs:        4096,
-		MaxInlineLen:   64 << 10,
-		PreAuthMaxBulk: 4 << 10,
-		PreAuthMaxArgs: 16,
-		IdleTimeout:    5 * time.Minute,
-		MaxClients:     10000,
+		Addr:            "127.0.0.1:7380",
+		MaxBulkLen:      1 << 20,
+		MaxArgs:         4096,
+		MaxInlineLen:    64 << 10,
+		MaxCommandBytes: 64 << 20,
+		PreAuthMaxBulk:  4 << 10,
+		PreAuthMaxArgs:  16,
+		IdleTimeout:     5 * time.Minute,
+		MaxClients:      10000,
+		OutputLimit:     DefaultOutputLimit,
 	}
 }
 
@@ -102,6 +150,10 @@ func (o Options) withDefaults() Options {
 	if o.MaxInlineLen <= 0 {
 		o.MaxInlineLen = d.MaxInlineLen
 	}
+	if o.MaxCommandBytes <= 0 {
+		o.MaxCommandBytes = d.MaxCommandBytes
+	}
+	o.OutputLimit = o.OutputLimit.withDefaults()
 	if o.PreAuthMaxBulk <= 0 {
 		o.PreAuthMaxBulk = d.PreAuthMaxBulk
 	}

@@ -13,9 +13,10 @@ import (
 // sends (the argument count, each bulk length, the inline line so far) before
 // any memory is set aside for what those headers announce.
 type limits struct {
-	maxBulk   int // bytes in one bulk string
-	maxArgs   int // arguments in one command
-	maxInline int // bytes in one inline command line
+	maxBulk    int // bytes in one bulk string
+	maxArgs    int // arguments in one command
+	maxInline  int // bytes in one inline command line
+	maxCommand int // bytes of all the arguments of one command together
 }
 
 // maxHeader is the longest "*<n>\r\n" or "$<n>\r\n" line accepted: the sign,
@@ -149,6 +150,7 @@ func (r *reader) readMultibulk(lim limits) error {
 	if n > int64(lim.maxArgs) {
 		return tooLarge("%d arguments exceed the limit of %d", n, lim.maxArgs)
 	}
+	var total int64 // bytes announced so far
 	for range n {
 		size, err := r.header('$')
 		if err != nil {
@@ -160,12 +162,21 @@ func (r *reader) readMultibulk(lim limits) error {
 		if size > int64(lim.maxBulk) {
 			return tooLarge("bulk length %d exceeds the limit of %d bytes", size, lim.maxBulk)
 		}
-		// The size is within the limit: room for it (and its CRLF) may be
-		// made. The bytes themselves still have to arrive.
+		total += size
+		if lim.maxCommand > 0 && total > int64(lim.maxCommand) {
+			return tooLarge("command of more than %d bytes exceeds the limit of %d bytes", total, lim.maxCommand)
+		}
+		// The size is within the limits: room for it (and its CRLF) may be
+		// made, never more than the command limit allows. The bytes
+		// themselves still have to arrive.
 		start := len(r.buf)
 		end := start + int(size)
 		if cap(r.buf) < end+2 {
-			grown := make([]byte, start, max(end+2, 2*cap(r.buf)))
+			grow := 2 * cap(r.buf)
+			if lim.maxCommand > 0 {
+				grow = min(grow, lim.maxCommand+2)
+			}
+			grown := make([]byte, start, max(end+2, grow))
 			copy(grown, r.buf)
 			r.buf = grown
 		}

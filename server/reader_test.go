@@ -12,7 +12,7 @@ import (
 	"github.com/idgraph/idgraph/query"
 )
 
-var testLimits = limits{maxBulk: 64, maxArgs: 8, maxInline: 64}
+var testLimits = limits{maxBulk: 64, maxArgs: 8, maxInline: 64, maxCommand: 160}
 
 // readAll reads every command in input and renders them as "a|b|c" lines,
 // ending with the error that stopped the reader.
@@ -58,6 +58,11 @@ func TestReadCommand(t *testing.T) {
 		{"bulk at limit", "*1\r\n$64\r\n" + long + "\r\n", long + "\nEOF"},
 		{"bulk over limit", "*1\r\n$65\r\n", "error: ERR TOOLARGE bulk length 65 exceeds the limit of 64 bytes"},
 		{"args over limit", "*9\r\n", "error: ERR TOOLARGE 9 arguments exceed the limit of 8"},
+		{"command at limit", "*3\r\n$64\r\n" + long + "\r\n$64\r\n" + long + "\r\n$32\r\n" + long[:32] + "\r\n",
+			long + "|" + long + "|" + long[:32] + "\nEOF"},
+		// Refused at the third header: its bytes are never waited for.
+		{"command over limit", "*3\r\n$64\r\n" + long + "\r\n$64\r\n" + long + "\r\n$33\r\n",
+			"error: ERR TOOLARGE command of more than 161 bytes exceeds the limit of 160 bytes"},
 		{"truncated header", "*2\r\n$3", "error: unexpected EOF"},
 		{"truncated bulk", "*2\r\n$3\r\nWHO\r\n$5\r\nab", "error: unexpected EOF"},
 		{"truncated inline", "PING", "error: unexpected EOF"},
@@ -126,10 +131,10 @@ func FuzzReadCommand(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	lim := limits{maxBulk: 256, maxArgs: 16, maxInline: 512}
-	// One command never holds more than its arguments at their limit, plus
-	// one bulk's CRLF, plus the growth slack of append.
-	bound := 2 * (lim.maxArgs*lim.maxBulk + lim.maxInline + 2)
+	lim := limits{maxBulk: 256, maxArgs: 16, maxInline: 512, maxCommand: 1024}
+	// One command never holds more than the command limit plus one bulk's
+	// CRLF, or an inline line, plus the growth slack of append.
+	bound := 2 * (lim.maxCommand + lim.maxInline + 2)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := newReader(bufio.NewReaderSize(bytes.NewReader(data), 64))
 		for range 1000 {
@@ -142,6 +147,13 @@ func FuzzReadCommand(f *testing.F) {
 			}
 			if len(args) > lim.maxArgs {
 				t.Fatalf("%d arguments, limit %d", len(args), lim.maxArgs)
+			}
+			total := 0
+			for _, a := range args {
+				total += len(a)
+			}
+			if total > max(lim.maxCommand, lim.maxInline) {
+				t.Fatalf("command of %d bytes, limit %d", total, lim.maxCommand)
 			}
 			for _, a := range args {
 				if len(a) > max(lim.maxBulk, lim.maxInline) {

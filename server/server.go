@@ -42,15 +42,22 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	closing atomic.Bool  // set once by Shutdown, read by every connection
-	nextID  atomic.Int64 // connection ids
-	clients atomic.Int64 // connections open now
+	closing atomic.Bool   // set once by Shutdown, read by every connection
+	done    chan struct{} // closed by Shutdown: ends AUTH failure delays
+	nextID  atomic.Int64  // connection ids
+	clients atomic.Int64  // connections open now
 	wg      sync.WaitGroup
 
 	mu        sync.Mutex // guards listeners and conns
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	addr      net.Addr
+
+	// now and sleep are the clock and the AUTH failure delay; tests
+	// replace them before Serve.
+	now     func() time.Time
+	sleep   func(d time.Duration, done <-chan struct{})
+	authLog *logLimiter // failed logins are logged at this pace
 }
 
 // New checks the options and returns a Server that is not yet listening.
@@ -83,6 +90,10 @@ func New(exec Executor, opts Options) (*Server, error) {
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
+		done:      make(chan struct{}),
+		now:       time.Now,
+		sleep:     sleepUnlessDone,
+		authLog:   newLogLimiter(authLogBurst, authLogEvery),
 	}, nil
 }
 
@@ -225,7 +236,9 @@ func (s *Server) Addr() net.Addr {
 // without waiting for them.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	s.closing.Store(true)
+	if !s.closing.Swap(true) {
+		close(s.done)
+	}
 	for ln := range s.listeners {
 		ln.Close()
 	}

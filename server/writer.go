@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"math"
 	"strconv"
 	"strings"
 
@@ -83,17 +82,7 @@ func (w *writer) bool(b bool) {
 }
 
 func (w *writer) double(f float64) {
-	var s string
-	switch {
-	case math.IsInf(f, 1):
-		s = "inf"
-	case math.IsInf(f, -1):
-		s = "-inf"
-	case math.IsNaN(f):
-		s = "nan"
-	default:
-		s = strconv.FormatFloat(f, 'g', -1, 64)
-	}
+	s := formatDouble(f)
 	if w.proto == 3 {
 		w.line(',', s)
 		return

@@ -20,6 +20,8 @@ func TestEncodeValue(t *testing.T) {
 		{"status on one line", query.Status("a\r\nb"), "+a  b\r\n", "+a  b\r\n"},
 		{"error", query.Value{Kind: query.KindError, Str: "ERR x"}, "-ERR x\r\n", "-ERR x\r\n"},
 		{"int", query.Int(-42), ":-42\r\n", ":-42\r\n"},
+		{"one-digit int", query.Int(7), ":7\r\n", ":7\r\n"},
+		{"min int", query.Int(math.MinInt64), ":-9223372036854775808\r\n", ":-9223372036854775808\r\n"},
 		{"string", query.String("a\r\nb"), "$4\r\na\r\nb\r\n", "$4\r\na\r\nb\r\n"},
 		{"true", query.Bool(true), ":1\r\n", "#t\r\n"},
 		{"false", query.Bool(false), ":0\r\n", "#f\r\n"},
@@ -40,6 +42,9 @@ func TestEncodeValue(t *testing.T) {
 			w.bw.Flush()
 			if got := buf.String(); got != want {
 				t.Errorf("%s RESP%d = %q, want %q", tc.name, proto, got, want)
+			}
+			if n := encodedSize(tc.v, proto); n != int64(len(want)) {
+				t.Errorf("%s RESP%d: encodedSize %d, written %d", tc.name, proto, n, len(want))
 			}
 		}
 	}

@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/idgraph/idgraph/engine"
 	"io"
 	"os"
+
+	"github.com/idgraph/idgraph/engine"
 )
 
 func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
@@ -16,10 +16,10 @@ func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if _, err := os.Stat(*st.data); err != nil {
-		return fmt.Errorf("no store at %s: %w", *st.data, err)
+	if err := requireStore(*st.data); err != nil {
+		return err
 	}
-	db, err := st.open(nil)
+	db, err := st.open(nil, stderr)
 	if err != nil {
 		return err
 	}
@@ -48,24 +48,31 @@ func cmdCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 func cmdBackup(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("backup", "backup --data DIR --out FILE | --addr HOST:PORT [--out FILE]", stderr)
 	st := addStoreFlags(fs)
-	out := fs.String("out", "", "file to write the backup to")
+	out := fs.String("out", "", "file to write the backup to (created 0600)")
 	addr := fs.String("addr", "", "back up a running server (online); it writes into DATA/backups")
-	pass := fs.String("password", "", "password for --addr")
+	pass := addSecretFlags(fs, "password", "password for --addr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *addr != "" {
-		return backupOnline(ctx, *addr, *pass, *out, stdout)
+		password, err := pass.value(stderr)
+		if err != nil {
+			return err
+		}
+		return backupOnline(ctx, *addr, password, *out, stdout)
 	}
 	if *out == "" {
 		return exitError{2, "--out FILE is required"}
 	}
-	db, err := st.open(nil)
+	if err := requireStore(*st.data); err != nil {
+		return err
+	}
+	db, err := st.open(nil, stderr)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	f, err := os.Create(*out)
+	f, err := createPrivate(*out)
 	if err != nil {
 		return err
 	}
@@ -98,7 +105,7 @@ func cmdRestore(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		return err
 	}
 	defer f.Close()
-	db, err := st.open(nil)
+	db, err := st.open(nil, stderr)
 	if err != nil {
 		return err
 	}
@@ -121,15 +128,22 @@ func cmdRotateKey(ctx context.Context, args []string, _ io.Reader, stdout, stder
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	oldKey, err := readKey(*oldFile)
+	oldKey, err := readKey(*oldFile, stderr)
 	if err != nil {
 		return err
 	}
-	newKey, err := readKey(*newFile)
+	newKey, err := readKey(*newFile, stderr)
 	if err != nil {
 		return err
 	}
+	if err := requireStore(*data); err != nil {
+		return err
+	}
+	restrictUmask()
 	if err := engine.RotateKey(*data, oldKey, newKey); err != nil {
+		if msg, held := heldByAnother(*data, err); held {
+			return exitError{1, msg}
+		}
 		return err
 	}
 	fmt.Fprintf(stdout, "%s now opens with the key in %s\n", *data, *newFile)
@@ -144,10 +158,11 @@ func backupOnline(ctx context.Context, addr, pass, out string, stdout io.Writer)
 		return err
 	}
 	defer c.Close()
-	v, err := c.Do(ctx, "BACKUP").Slice()
+	reply, err := c.Do(ctx, "BACKUP")
 	if err != nil {
 		return err
 	}
+	v, _ := reply.([]any)
 	var path string
 	var size int64
 	for i := 0; i+1 < len(v); i += 2 {
@@ -167,7 +182,7 @@ func backupOnline(ctx context.Context, addr, pass, out string, stdout io.Writer)
 		return fmt.Errorf("the server wrote %s, which is not readable from here: %w", path, err)
 	}
 	defer src.Close()
-	dst, err := os.Create(out)
+	dst, err := createPrivate(out)
 	if err != nil {
 		return err
 	}
@@ -180,4 +195,18 @@ func backupOnline(ctx context.Context, addr, pass, out string, stdout io.Writer)
 	}
 	fmt.Fprintf(stdout, "backup written to %s (%d bytes; the server's copy is %s)\n", out, size, path)
 	return nil
+}
+
+// createPrivate creates (or truncates) a file that only its owner may
+// read: a backup holds everything the store does.
+func createPrivate(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(0o600); err != nil { // an existing file keeps its mode otherwise
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }

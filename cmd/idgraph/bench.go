@@ -50,11 +50,11 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/bench"
+	"github.com/idgraph/idgraph/client"
 	"github.com/idgraph/idgraph/engine"
 	"github.com/idgraph/idgraph/load"
 	"github.com/idgraph/idgraph/query"
 	"github.com/idgraph/idgraph/server"
-	"github.com/redis/go-redis/v9"
 )
 
 func cmdBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
@@ -882,7 +882,7 @@ func (b *benchRun) ingestTCP(ctx context.Context) error {
 			db.Close()
 			return nil, err
 		}
-		c := redis.NewClient(&redis.Options{Addr: srv.addr(), Protocol: 2, DisableIdentity: true})
+		c := client.New(client.Options{Addr: srv.addr(), PoolSize: 1})
 		st, err := ingestFile(ctx, b.popPath, &remoteSink{c: c}, b.cfg.tcpIngestMax, nil)
 		c.Close()
 		if serr := srv.stop(); err == nil {
@@ -896,7 +896,7 @@ func (b *benchRun) ingestTCP(ctx context.Context) error {
 		}
 		w := bench.NewWorkload("ingest-tcp", st.events, st.elapsed, st.chunks)
 		w.Unit = "events"
-		w.Note = fmt.Sprintf("%s records/s over one connection to the server in this process, pipelines of %d records (TRACK/MERGE/SET/CONSENT statements, go-redis), NDJSON parsed on another goroutine; latencies are per pipeline",
+		w.Note = fmt.Sprintf("%s records/s over one connection to the server in this process, pipelines of %d records (TRACK/MERGE/SET/CONSENT statements, our client), NDJSON parsed on another goroutine; latencies are per pipeline",
 			bench.FormatCount(float64(st.records)/st.elapsed.Seconds()), loadChunk)
 		if b.cfg.tcpIngestMax > 0 && st.records >= int64(b.cfg.tcpIngestMax) {
 			w.Note += fmt.Sprintf("; the first %s records only", bench.FormatCount(float64(b.cfg.tcpIngestMax)))

@@ -121,6 +121,7 @@ type crashHarness struct {
 	t      *testing.T
 	dir    string
 	seq    atomic.Int64 // event numbers and trait values, unique over the run
+	acked  atomic.Int64 // replies read this round, by every worker
 	tracks []durableTrack
 	traits map[traitKey]int64
 }
@@ -201,6 +202,7 @@ func (h *crashHarness) worker(addr string, durable bool, round, conn int, seed u
 				return res
 			}
 			res.acked++
+			h.acked.Add(1)
 			if e, ok := v.(respError); ok {
 				s := string(e)
 				unlink := p.args[0] == "UNLINK" // of an identifier never seen: NOTFOUND
@@ -404,6 +406,7 @@ func TestKillNineKeepsAcknowledgedWrites(t *testing.T) {
 			h.verify(addr, round)
 		}
 		stop := make(chan struct{})
+		h.acked.Store(0)
 		results := make([]workerResult, churnConns+durableConns)
 		var wg sync.WaitGroup
 		for i := range results {
@@ -412,8 +415,17 @@ func TestKillNineKeepsAcknowledgedWrites(t *testing.T) {
 				results[i] = h.worker(addr, i >= churnConns, round, i, wseed, stop)
 			})
 		}
+		// The kill comes at a random moment once the workload is under way:
+		// counted from the first acknowledgement, not from the start, as a
+		// busy machine may take long to get the first batch through.
 		delay := 300*time.Millisecond + time.Duration(rng.IntN(900))*time.Millisecond
 		start := time.Now()
+		for h.acked.Load() == 0 {
+			if time.Since(start) > 2*time.Minute {
+				t.Fatalf("round %d: nothing acknowledged in %v", round, time.Since(start))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		time.Sleep(delay)
 		if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)

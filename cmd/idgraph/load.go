@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idgraph/idgraph/client"
 	"github.com/idgraph/idgraph/engine"
 	"github.com/idgraph/idgraph/load"
-	"github.com/redis/go-redis/v9"
 )
 
 type multiFlag []string
@@ -27,15 +27,17 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs := newFlags("load", "load [--data DIR | --addr HOST:PORT] FILE... (- for standard input)", stderr)
 	st := addStoreFlags(fs)
 	addr := fs.String("addr", "", "load over TCP into a running server (instead of --data)")
-	pass := fs.String("password", "", "password for --addr")
+	pass := addSecretFlags(fs, "password", "password for --addr")
 	csv := fs.Bool("csv", false, "read CSV (also chosen by a .csv or .csv.gz name)")
 	var ids multiFlag
 	fs.Var(&ids, "id", "CSV: TYPE=COLUMN, an identifier column (repeatable)")
 	event := fs.String("event", "", "CSV: the column holding the event name")
 	eventName := fs.String("event-name", "", "CSV: a constant event name when there is no event column")
+	noEvent := fs.Bool("no-event", false, "CSV: rows carry no event; each links its identifiers and sets the other columns as traits")
 	timeCol := fs.String("time", "", "CSV: the column holding the event time")
 	source := fs.String("source", "", "CSV: the source of every row")
 	maxRejects := fs.Int("max-rejects", -1, "stop after this many rejected lines (-1: never)")
+	maxConsecutive := fs.Int("max-consecutive-rejects", 1000, "stop after this many rejected lines in a row (0 or -1: never)")
 	progress := fs.Bool("progress", true, "show progress on standard error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -55,34 +57,48 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		opts.CSV.IDs = append(opts.CSV.IDs, c)
 	}
 	opts.CSV.Event, opts.CSV.EventName, opts.CSV.Time, opts.CSV.Source = *event, *eventName, *timeCol, *source
+	if err := checkCSVEvent(*csv, fs.Args(), *event, *eventName, *noEvent); err != nil {
+		return err
+	}
+	password, err := pass.value(stderr)
+	if err != nil {
+		return err
+	}
 
 	var sink loadSink
 	if *addr != "" {
 		if flagSet(args, "data") {
 			return exitError{2, "give --data or --addr, not both"}
 		}
-		c, err := dialServer(ctx, *addr, *pass)
+		c, err := dialServer(ctx, *addr, password)
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		sink = &remoteSink{c: c}
+		rs := &remoteSink{c: c}
+		if err := rs.start(ctx, *addr); err != nil {
+			return err
+		}
+		sink = rs
 	} else {
-		db, err := st.open(nil)
+		db, err := st.open(nil, stderr)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
 		sink = &engineSink{db: db, nodes0: db.Stats().Nodes}
 	}
-	l := &loader{sink: sink, stderr: stderr, maxRejects: *maxRejects, start: time.Now()}
+	if err := checkIDTypes(opts.CSV.IDs, sink.types()); err != nil {
+		return err
+	}
+	l := &loader{sink: sink, stderr: stderr, maxRejects: *maxRejects, maxConsecutive: *maxConsecutive, start: time.Now()}
 	style := load.ProgressAuto
 	if !*progress {
 		style = load.ProgressOff
 	}
-	err := l.run(ctx, fs.Args(), opts, style)
+	err = l.run(ctx, fs.Args(), opts, style)
 	l.sum.Elapsed = time.Since(l.start)
-	l.sum.IDsCreated = sink.created()
+	l.sum.IDsCreated = sink.created(ctx)
 	fmt.Fprintln(stdout, l.sum.String())
 	if err != nil {
 		return err
@@ -93,19 +109,64 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return nil
 }
 
+// checkCSVEvent requires a CSV load to say where its events come from, or
+// that it has none: without --event or --event-name every row would
+// silently become a merge with its other columns as traits.
+func checkCSVEvent(csvFlag bool, files []string, event, eventName string, noEvent bool) error {
+	isCSV := csvFlag
+	for _, f := range files {
+		n := strings.ToLower(f)
+		if strings.HasSuffix(n, ".csv") || strings.HasSuffix(n, ".csv.gz") {
+			isCSV = true
+		}
+	}
+	switch {
+	case noEvent && (event != "" || eventName != ""):
+		return exitError{2, "--no-event contradicts --event and --event-name"}
+	case isCSV && !noEvent && event == "" && eventName == "":
+		return exitError{2, "CSV rows need an event: give --event COLUMN or --event-name NAME, " +
+			"or --no-event to load each row as a link of its identifiers with the other columns as traits"}
+	}
+	return nil
+}
+
+// checkIDTypes refuses --id columns of a type the store does not know,
+// before anything is loaded.
+func checkIDTypes(cols []load.IDColumn, known []string) error {
+	if len(cols) == 0 {
+		return nil
+	}
+	set := make(map[string]bool, len(known))
+	for _, k := range known {
+		set[k] = true
+	}
+	for _, c := range cols {
+		if !set[c.Type] {
+			return exitError{2, fmt.Sprintf("--id %s: unknown identifier type %q; known types: %s "+
+				"(declare more with TYPES DECLARE)", c, c.Type, strings.Join(known, ", "))}
+		}
+	}
+	return nil
+}
+
 // loadSink applies a chunk of records and returns, per record, the links
 // refused and an error (nil when applied).
 type loadSink interface {
 	apply(ctx context.Context, recs []load.Record) ([]int, []error, error)
-	created() int64
+	// created is the number of identifiers the load created.
+	created(ctx context.Context) int64
+	// types are the identifier types the store knows.
+	types() []string
 }
 
 type loader struct {
-	sink       loadSink
-	stderr     io.Writer
-	maxRejects int
-	start      time.Time
-	sum        load.Summary
+	sink           loadSink
+	stderr         io.Writer
+	maxRejects     int
+	maxConsecutive int
+	consecutive    int // lines rejected since the last one loaded
+	start          time.Time
+	sum            load.Summary
 }
 
 func (l *loader) run(ctx context.Context, files []string, opts load.Options, style load.ProgressStyle) error {
@@ -214,8 +275,13 @@ func (l *loader) file(ctx context.Context, r *load.Reader, progress func()) erro
 func (l *loader) reject(msg string) error {
 	fmt.Fprintln(l.stderr, msg)
 	l.sum.Reject()
+	l.consecutive++
 	if l.maxRejects >= 0 && l.sum.Rejected > int64(l.maxRejects) {
 		return exitError{1, fmt.Sprintf("more than %d rejected lines; stopped", l.maxRejects)}
+	}
+	if l.maxConsecutive > 0 && l.consecutive >= l.maxConsecutive {
+		return exitError{1, fmt.Sprintf("%d lines in a row rejected; stopped (is the input what the flags say? "+
+			"--max-consecutive-rejects changes the limit)", l.consecutive)}
 	}
 	return nil
 }
@@ -234,6 +300,7 @@ func (l *loader) apply(ctx context.Context, recs []load.Record) error {
 		}
 		l.sum.Add(rec)
 		l.sum.Refused += int64(refused[i])
+		l.consecutive = 0
 	}
 	return nil
 }
@@ -244,22 +311,20 @@ type engineSink struct {
 	nodes0 uint32
 }
 
-func (s *engineSink) created() int64 { return int64(s.db.Stats().Nodes - s.nodes0) }
+func (s *engineSink) created(context.Context) int64 { return int64(s.db.Stats().Nodes - s.nodes0) }
 
-// recordOp turns a record into one atomic engine operation: its event (or
-// a link of its identifiers), then its traits and consent on the anchor.
-func recordOp(r load.Record) engine.Op {
-	rec := engine.Record{Event: r.Event, IDs: r.IDs, Time: r.Time, Source: r.Source, Props: r.Props, Consent: r.Consent}
-	for _, k := range sortedKeys(r.Traits) {
-		rec.Traits = append(rec.Traits, engine.Trait{Name: k, Value: r.Traits[k]})
+func (s *engineSink) types() []string {
+	var out []string
+	for _, t := range s.db.Types() {
+		out = append(out, t.Name)
 	}
-	return engine.RecordOp(rec)
+	return out
 }
 
 func (s *engineSink) apply(ctx context.Context, recs []load.Record) ([]int, []error, error) {
 	ops := make([]engine.Op, len(recs))
 	for i, r := range recs {
-		ops[i] = recordOp(r)
+		ops[i] = engine.RecordOp(r.EngineRecord())
 	}
 	res, errs, err := s.db.Apply(ctx, ops)
 	if err != nil {
@@ -274,79 +339,95 @@ func (s *engineSink) apply(ctx context.Context, recs []load.Record) ([]int, []er
 
 // remoteSink pipelines statements to a server.
 type remoteSink struct {
-	c     *redis.Client
-	nodes int64
+	c      *client.Client
+	known  []string
+	nodes0 int64 // identifiers_allocated when the load started; -1 if unknown
 }
 
-func (s *remoteSink) created() int64 { return -1 }
+// start checks that the server takes our statements (authentication)
+// and notes its identifier types and how many identifiers it has.
+func (s *remoteSink) start(ctx context.Context, addr string) error {
+	if err := checkAuth(ctx, s.c, addr); err != nil {
+		return err
+	}
+	v, err := s.c.Do(ctx, "TYPES")
+	if err != nil {
+		return fmt.Errorf("%s: TYPES: %w", addr, err)
+	}
+	arr, _ := v.([]any)
+	for _, t := range arr {
+		m, _ := t.([]any)
+		for i := 0; i+1 < len(m); i += 2 {
+			if m[i] == "type" {
+				if name, ok := m[i+1].(string); ok {
+					s.known = append(s.known, name)
+				}
+			}
+		}
+	}
+	s.nodes0 = s.allocated(ctx)
+	return nil
+}
 
-func recordStatements(r load.Record) [][]any {
-	var out [][]any
-	when := func(st []any) []any {
-		if !r.Time.IsZero() {
-			st = append(st, "AT", strconv.FormatInt(r.Time.UnixMilli(), 10))
-		}
-		return st
+func (s *remoteSink) types() []string { return s.known }
+
+// allocated reads identifiers_allocated from the server's INFO, or -1.
+func (s *remoteSink) allocated(ctx context.Context) int64 {
+	v, err := s.c.Do(ctx, "INFO", "store")
+	text, _ := v.(string)
+	if err != nil {
+		return -1
 	}
-	from := func(st []any) []any {
-		if r.Source != "" {
-			st = append(st, "FROM", r.Source)
+	for _, line := range strings.Split(text, "\n") {
+		if n, ok := strings.CutPrefix(strings.TrimSpace(line), "identifiers_allocated:"); ok {
+			if v, err := strconv.ParseInt(n, 10, 64); err == nil {
+				return v
+			}
 		}
-		return st
 	}
-	if r.Event != "" {
-		st := []any{"TRACK", r.Event}
-		for _, id := range r.IDs {
-			st = append(st, id)
-		}
-		st = from(when(st))
-		if len(r.Props) > 0 {
-			st = append(st, "PROPS", string(r.Props))
-		}
-		out = append(out, st)
-	} else if len(r.IDs) >= 2 {
-		st := []any{"MERGE"}
-		for _, id := range r.IDs {
-			st = append(st, id)
-		}
-		out = append(out, from(st))
+	return -1
+}
+
+// created is the growth of the server's identifiers during the load: ours,
+// and any another client created meanwhile.
+func (s *remoteSink) created(ctx context.Context) int64 {
+	now := s.allocated(ctx)
+	if s.nodes0 < 0 || now < s.nodes0 {
+		return 0
 	}
-	if len(r.Traits) > 0 && len(r.IDs) > 0 {
-		st := []any{"SET", r.IDs[0]}
-		for _, k := range sortedKeys(r.Traits) {
-			st = append(st, k+"="+r.Traits[k])
-		}
-		out = append(out, when(st))
-	}
-	for _, k := range sortedKeys(r.Consent) {
-		d := "DENY"
-		if r.Consent[k] {
-			d = "GRANT"
-		}
-		out = append(out, when([]any{"CONSENT", r.IDs[0], k, d}))
-	}
-	return out
+	return now - s.nodes0
 }
 
 func (s *remoteSink) apply(ctx context.Context, recs []load.Record) ([]int, []error, error) {
+	// Each line is one RECORD statement holding it in our own shape: the
+	// server applies it as one atomic operation, exactly as an embedded
+	// load applies it (load.Record.EngineRecord on both sides).
 	pipe := s.c.Pipeline()
-	var cmds []*redis.Cmd
-	owner := []int{}
-	for i, r := range recs {
-		for _, st := range recordStatements(r) {
-			cmds = append(cmds, pipe.Do(ctx, st...))
-			owner = append(owner, i)
-		}
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !isServerError(err) {
-		return nil, nil, err
-	}
-	refused := make([]int, len(recs))
+	cmds := make([]*client.Cmd[any], len(recs))
+	owner := make([]int, len(recs))
 	errs := make([]error, len(recs))
+	for i, r := range recs {
+		owner[i] = i
+		b, err := r.MarshalOurs()
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		cmds[i] = pipe.Do("RECORD", string(b))
+	}
+	pipe.Exec(ctx)
+	refused := make([]int, len(recs))
 	for j, c := range cmds {
+		if c == nil {
+			continue
+		}
 		i := owner[j]
 		v, err := c.Result()
 		if err != nil {
+			var se *client.Error
+			if !errors.As(err, &se) {
+				return nil, nil, err // the connection, not the statement
+			}
 			if errs[i] == nil {
 				errs[i] = err
 			}
@@ -362,28 +443,5 @@ func (s *remoteSink) apply(ctx context.Context, recs []load.Record) ([]int, []er
 			}
 		}
 	}
-	for i, r := range recs {
-		if len(recordStatements(r)) == 0 {
-			errs[i] = errors.New("nothing to do: an event needs an identifier, a merge two")
-		}
-	}
 	return refused, errs, nil
-}
-
-func isServerError(err error) bool {
-	var re redis.Error
-	return errors.As(err, &re)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }

@@ -19,6 +19,7 @@ const usage = `idgraph — an embedded identity-graph database
 Usage:
   idgraph serve   [--listen 127.0.0.1:7380] [--data ./idgraph-data] [flags]   run the server (RESP over TCP)
   idgraph query   [--data DIR | --addr HOST:PORT] [STATEMENT]                  run one statement, or a shell
+  idgraph query   --purge-history                                               delete the shell's history
   idgraph load    [--data DIR | --addr HOST:PORT] FILE...                      bulk-load NDJSON, Segment or CSV
   idgraph check   --data DIR                                                    verify the store's invariants
   idgraph backup  --data DIR | --addr HOST:PORT  --out FILE                     write a backup

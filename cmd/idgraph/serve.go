@@ -10,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/idgraph/idgraph/engine"
@@ -39,27 +37,19 @@ func addStoreFlags(fs interface {
 	}
 }
 
-func (s storeFlags) open(logger *slog.Logger) (*engine.DB, error) {
-	opts := engine.DefaultOptions(*s.data)
-	opts.SyncWrites = *s.sync
-	opts.Logger = logger
-	if *s.encKeyFile != "" {
-		key, err := readKey(*s.encKeyFile)
-		if err != nil {
-			return nil, err
-		}
-		opts.EncryptionKey = key
-	}
-	return engine.Open(opts)
+// open opens the store privately (see openStore); warnings go to stderr.
+func (s storeFlags) open(logger *slog.Logger, stderr io.Writer) (*engine.DB, error) {
+	return openStore(s, logger, stderr)
 }
 
 func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", "serve [flags]", stderr)
 	listen := fs.String("listen", "127.0.0.1:7380", "address to listen on; a non-loopback address needs a password")
 	st := addStoreFlags(fs)
-	pass := fs.String("requirepass", "", "password clients must AUTH with")
-	passFile := fs.String("password-file", "", "file holding the password (instead of --requirepass)")
-	roPass := fs.String("readonly-pass", "", "password of the read-only user \"reader\"")
+	pass := addSecretFlagsNamed(fs, "requirepass", "password-file", "password clients must AUTH with")
+	roPass := addSecretFlags(fs, "readonly-pass", "password of the read-only user \"reader\"")
+	maxCommand := fs.String("max-command-bytes", "64m", "most bytes one command may carry, refused before buffering (suffix k, m, g: KiB, MiB, GiB)")
+	outLimit := fs.String("client-output-buffer-limit", "256m 64m 60", "HARD SOFT SECONDS: close a client whose unsent replies pass HARD bytes, or stay above SOFT for SECONDS (0 0 0: no limit)")
 	certFile := fs.String("tls-cert", "", "TLS certificate (PEM); with --tls-key the server speaks TLS only")
 	keyFile := fs.String("tls-key", "", "TLS private key (PEM)")
 	metrics := fs.String("metrics", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9380")
@@ -75,17 +65,21 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return exitError{2, fmt.Sprintf("bad --log-level %q", *logLevel)}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if *passFile != "" {
-		b, err := os.ReadFile(*passFile)
-		if err != nil {
-			return fmt.Errorf("password file: %w", err)
-		}
-		*pass = strings.TrimSpace(string(b))
-	}
 	opts := server.DefaultOptions()
+	if err := serveLimits(&opts, *maxCommand, *outLimit); err != nil {
+		return err
+	}
+	var err error
+	if opts.Password, err = pass.value(stderr); err != nil {
+		return err
+	}
+	if opts.ReadOnlyPassword, err = roPass.value(stderr); err != nil {
+		return err
+	}
+	if err := debugListenersNeedPassword(opts.Password, *metrics, *pprofAddr); err != nil {
+		return err
+	}
 	opts.Addr = *listen
-	opts.Password = *pass
-	opts.ReadOnlyPassword = *roPass
 	opts.IdleTimeout = *idle
 	opts.MaxClients = *maxClients
 	opts.Logger = logger
@@ -102,7 +96,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		opts.MetricsRegistry = reg
 	}
-	db, err := st.open(logger)
+	db, err := st.open(logger, stderr)
 	if err != nil {
 		return err
 	}
@@ -125,7 +119,8 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			db.Close()
 			return fmt.Errorf("metrics: %w", err)
 		}
-		hs := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
+		h := requirePassword(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), opts.Password, opts.ReadOnlyPassword)
+		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		go hs.Serve(mln)
 		defer hs.Close()
 	}
@@ -141,7 +136,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		ps := &http.Server{Handler: requirePassword(mux, opts.Password), ReadHeaderTimeout: 10 * time.Second}
 		go ps.Serve(pln)
 		defer ps.Close()
 	}
@@ -166,23 +161,6 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		err = nil
 	}
 	return err
-}
-
-// readKey reads an encryption key file: 16, 24 or 32 bytes, surrounding
-// white space ignored.
-func readKey(path string) ([]byte, error) {
-	if path == "" {
-		return nil, exitError{2, "no key file given"}
-	}
-	key, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("encryption key: %w", err)
-	}
-	key = []byte(strings.TrimSpace(string(key)))
-	if n := len(key); n != 16 && n != 24 && n != 32 {
-		return nil, fmt.Errorf("encryption key in %s: %d bytes; it must be 16, 24 or 32", path, n)
-	}
-	return key, nil
 }
 
 func portOf(a net.Addr) string {

@@ -1,4 +1,7 @@
-package client_test
+// Tests of the Go client (module github.com/idgraph/idgraph/client) against
+// the real server. They live here because the client module has no
+// dependencies, so its own tests cannot import the server.
+package server_test
 
 import (
 	"context"
@@ -9,17 +12,20 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
 	"net"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/idgraph/idgraph/client"
+	"github.com/idgraph/idgraph/engine"
 	"github.com/idgraph/idgraph/query"
 	"github.com/idgraph/idgraph/server"
 )
@@ -211,7 +217,7 @@ func check[T any](t *testing.T, name string, got T, err error, want T) {
 	}
 }
 
-func TestTypedCallsDecodeReplies(t *testing.T) {
+func TestClientTypedCallsDecodeReplies(t *testing.T) {
 	exec := newFakeExec()
 	c := dial(t, client.Options{Addr: serve(t, exec, nil)})
 	ctx := context.Background()
@@ -302,7 +308,7 @@ func TestTypedCallsDecodeReplies(t *testing.T) {
 	check(t, "Do", v, err, any("a b"))
 }
 
-func TestServerErrorsMatchSentinels(t *testing.T) {
+func TestClientServerErrorsMatchSentinels(t *testing.T) {
 	c := dial(t, client.Options{Addr: serve(t, newFakeExec(), nil)})
 	ctx := context.Background()
 	for code, sentinel := range map[string]error{
@@ -332,7 +338,7 @@ func TestServerErrorsMatchSentinels(t *testing.T) {
 	}
 }
 
-func TestPipeline(t *testing.T) {
+func TestClientPipeline(t *testing.T) {
 	exec := newFakeExec()
 	c := dial(t, client.Options{Addr: serve(t, exec, nil), PoolSize: 1})
 	ctx := context.Background()
@@ -380,7 +386,7 @@ func TestPipeline(t *testing.T) {
 	}
 }
 
-func TestPoolSharedByManyGoroutines(t *testing.T) {
+func TestClientPoolSharedByManyGoroutines(t *testing.T) {
 	exec := newFakeExec()
 	c := dial(t, client.Options{Addr: serve(t, exec, nil), PoolSize: 4})
 	ctx := context.Background()
@@ -419,7 +425,7 @@ func TestPoolSharedByManyGoroutines(t *testing.T) {
 	}
 }
 
-func TestContextEndsTheCall(t *testing.T) {
+func TestClientContextEndsTheCall(t *testing.T) {
 	exec := newFakeExec()
 	c := dial(t, client.Options{Addr: serve(t, exec, nil), PoolSize: 1})
 	t.Cleanup(func() { close(exec.release) }) // before the server shuts down
@@ -450,7 +456,7 @@ func TestContextEndsTheCall(t *testing.T) {
 	}
 }
 
-func TestAuth(t *testing.T) {
+func TestClientAuth(t *testing.T) {
 	addr := serve(t, newFakeExec(), func(o *server.Options) {
 		o.Password = "s3cret"
 		o.ReadOnlyPassword = "r3ad"
@@ -477,7 +483,7 @@ func TestAuth(t *testing.T) {
 	}
 }
 
-func TestTLS(t *testing.T) {
+func TestClientTLS(t *testing.T) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -505,7 +511,7 @@ func TestTLS(t *testing.T) {
 	}
 }
 
-func TestClosedClient(t *testing.T) {
+func TestClientClosed(t *testing.T) {
 	c := dial(t, client.Options{Addr: serve(t, newFakeExec(), nil)})
 	c.Close()
 	if err := c.Ping(context.Background()); !errors.Is(err, client.ErrClosed) {
@@ -513,7 +519,7 @@ func TestClosedClient(t *testing.T) {
 	}
 }
 
-func TestLazyClientReportsDialErrors(t *testing.T) {
+func TestClientLazyReportsDialErrors(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -524,5 +530,70 @@ func TestLazyClientReportsDialErrors(t *testing.T) {
 	defer c.Close()
 	if err := c.Ping(context.Background()); err == nil {
 		t.Error("Ping to a closed port succeeded")
+	}
+}
+
+// realServer serves a fresh store through the real executor.
+func realServer(t *testing.T) string {
+	t.Helper()
+	db, err := engine.Open(engine.DefaultOptions(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serve(t, query.NewExecutor(db), nil)
+	t.Cleanup(func() { db.Close() }) // runs after the server's shutdown
+	return addr
+}
+
+func TestClientNameIsTheDefaultSource(t *testing.T) {
+	addr := realServer(t)
+	ctx := context.Background()
+	for _, proto := range []int{2, 3} {
+		name := fmt.Sprintf("pos%d", proto)
+		c := dial(t, client.Options{Addr: addr, Name: name, Protocol: proto})
+		id := fmt.Sprintf("cookie:named-%d", proto)
+		if _, err := c.Track(ctx, "visit", []string{id}, client.TrackOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Track(ctx, "visit", []string{id}, client.TrackOptions{From: "web"}); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := c.Timeline(ctx, id, 0, time.Time{})
+		if err != nil || len(evs) != 2 {
+			t.Fatalf("RESP%d timeline: %v, %v", proto, evs, err)
+		}
+		got := []string{evs[0].Source, evs[1].Source}
+		sort.Strings(got)
+		if want := []string{name, "web"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("RESP%d sources %q, want %q", proto, got, want)
+		}
+		if n, err := c.Do(ctx, "CLIENT", "GETNAME"); err != nil || n != name {
+			t.Errorf("RESP%d CLIENT GETNAME: %v, %v", proto, n, err)
+		}
+	}
+}
+
+func TestClientDoReplyOverRESP3KeepsMaps(t *testing.T) {
+	addr := realServer(t)
+	ctx := context.Background()
+	c := dial(t, client.Options{Addr: addr, Protocol: 3})
+	if _, err := c.Track(ctx, "signup", []string{"user:42", "email:ann@example.com"}, client.TrackOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.DoReply(ctx, "WHO", "email:ann@example.com")
+	if err != nil || r.Type != client.ReplyMap || len(r.Elems)%2 != 0 {
+		t.Fatalf("WHO over RESP3: %v, %v", r, err)
+	}
+	if k := r.Elems[0]; k.Type != client.ReplyString || k.Str != "profile" || r.Elems[1].Type != client.ReplyInt {
+		t.Errorf("first entry %v = %v", k, r.Elems[1])
+	}
+	r, err = c.DoReply(ctx, "WHO", "email:nobody@example.com")
+	if err != nil || r.Type != client.ReplyNil {
+		t.Errorf("unknown WHO: %v, %v", r, err)
+	}
+	c2 := dial(t, client.Options{Addr: addr})
+	r, err = c2.DoReply(ctx, "WHO", "email:ann@example.com")
+	if err != nil || r.Type != client.ReplyArray {
+		t.Errorf("WHO over RESP2 is a flat array: %v, %v", r, err)
 	}
 }

@@ -1,0 +1,3 @@
+module github.com/idgraph/idgraph/client
+
+go 1.26.0
