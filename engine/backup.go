@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/idgraph/idgraph/engine/internal/graph"
 	"github.com/idgraph/idgraph/engine/internal/store"
 	"github.com/idgraph/idgraph/engine/internal/store/badgerstore"
 )
@@ -21,15 +22,27 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 	return db.bst.Backup(w)
 }
 
-// BackupToDir writes a backup into the "backups" folder of the data
-// directory, named by the time, and returns its path and size.
+// BackupToDir writes a backup into Options.BackupDir (outside the data
+// directory), named by the time, brings the erasure journal there up to
+// date, and returns the backup's path and size. It refuses when the backup
+// would leave less free space there than Options.DiskReserve.
 func (db *DB) BackupToDir() (string, int64, error) {
-	if db.opts.InMemory || db.bst == nil {
-		return "", 0, invalid("", "an in-memory store has no data directory to back up into")
+	if db.opts.BackupDir == "" || db.bst == nil {
+		return "", 0, invalid("", "this store has no backup directory (in memory)")
 	}
-	dir := filepath.Join(db.opts.Dir, "backups")
+	dir := db.opts.BackupDir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", 0, err
+	}
+	if err := db.syncJournal(); err != nil {
+		return "", 0, fmt.Errorf("erasure journal: %w", err)
+	}
+	if db.opts.DiskReserve > 0 {
+		lsm, vlog := db.bst.Size()
+		if free, ok := freeBytes(dir); ok && free-lsm-vlog < db.opts.DiskReserve {
+			return "", 0, graph.Errorf(graph.NoSpace, "", "a backup of about %d MiB would leave %d MiB free in %s, below the reserve of %d MiB",
+				(lsm+vlog)>>20, (free-lsm-vlog)>>20, dir, db.opts.DiskReserve>>20)
+		}
 	}
 	path := filepath.Join(dir, "backup-"+time.Now().UTC().Format("20060102T150405.000Z")+".bak")
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)

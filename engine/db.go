@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,6 +78,10 @@ type Options struct {
 	// of the files while serving (default 2 minutes; FORGETs within it share
 	// one erasure). Negative: only at Close.
 	ErasureDelay time.Duration
+	// BackupDir is where BACKUP writes backups and where the erasure journal
+	// (erasures.journal) is kept beside them. It must be outside Dir.
+	// Default: Dir with "-backups" appended ("" for in-memory stores).
+	BackupDir string
 	// DiskReserve is the free space below which writes are refused with
 	// ERR NOSPACE while reads go on (default 256 MiB; negative: no check).
 	// A store opened with less free space than this opens read-only.
@@ -148,6 +154,12 @@ func Open(opts Options) (*DB, error) {
 	if opts.Blocked == nil {
 		opts.Blocked = DefaultBlocked()
 	}
+	if opts.BackupDir == "" && !opts.InMemory && opts.Backend != Memory && opts.Dir != "" {
+		opts.BackupDir = filepath.Clean(opts.Dir) + "-backups"
+	}
+	if opts.BackupDir != "" && inside(opts.BackupDir, opts.Dir) {
+		return nil, invalid(opts.BackupDir, "the backup directory %s is inside the data directory %s: backups must live elsewhere", opts.BackupDir, opts.Dir)
+	}
 	if n := len(opts.EncryptionKey); n != 0 && n != 16 && n != 24 && n != 32 {
 		return nil, invalid("", "an encryption key is 16, 24 or 32 bytes, not %d", n)
 	}
@@ -202,6 +214,11 @@ func Open(opts Options) (*DB, error) {
 	if db.w != nil && db.Stats().ErasePending {
 		db.scheduleErasure() // a FORGET's erasure that a crash interrupted
 	}
+	if db.w != nil {
+		if err := db.syncJournal(); err != nil {
+			db.logError(fmt.Errorf("erasure journal: %w", err))
+		}
+	}
 	return db, nil
 }
 
@@ -255,6 +272,20 @@ func (db *DB) load() error {
 	}
 	db.idx = idx
 	return nil
+}
+
+// inside reports whether path is dir or lies under it.
+func inside(path, dir string) bool {
+	if dir == "" {
+		return false
+	}
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && (rel == "." || !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && rel != "..")
 }
 
 func containsType(specs []TypeSpec, name string) bool {

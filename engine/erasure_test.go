@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -66,17 +67,17 @@ func TestForgetLeavesNoBytesInFiles(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if hits := filesContaining(t, dir, secrets...); len(hits) > 0 {
-		t.Fatalf("erased values still on disk after FORGET and a clean shutdown: %v", hits)
-	}
-	if hits := filesContaining(t, dir, "other-visitor-5555"); len(hits) == 0 {
-		t.Fatal("compaction lost data that was not forgotten")
-	}
 	db, err = engine.Open(engine.DefaultOptions(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	if hits := erasedAnywhere(t, db, dir, secrets...); len(hits) > 0 {
+		t.Fatalf("erased values still stored after FORGET and a clean shutdown: %v", hits)
+	}
+	if hits := erasedAnywhere(t, db, dir, "other-visitor-5555"); len(hits) == 0 {
+		t.Fatal("compaction lost data that was not forgotten")
+	}
 	wantIDs(t, db, "cookie:other-visitor-5555", "cookie:other-visitor-5555")
 	if problems, err := db.Check(); err != nil || len(problems) > 0 {
 		t.Fatalf("check: %v %v", err, problems)
@@ -213,4 +214,133 @@ func TestForgetErasesLargeProfiles(t *testing.T) {
 	if hits := erasedAnywhere(t, db, dir, secret); len(hits) > 0 {
 		t.Fatalf("a large profile's values still stored after FORGET: %d places, e.g. %v", len(hits), hits[0])
 	}
+}
+
+// A backup never carries an erased identifier, and restoring an older
+// backup replays the erasure journal: nobody forgotten comes back.
+func TestRestoreNeverResurrectsTheForgotten(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	opts := engine.DefaultOptions(data)
+	opts.ErasureDelay = -1
+	db, err := engine.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	track(t, db, "signup", 1, "email:gone-early@example.com", "user:early")
+	track(t, db, "signup", 2, "email:gone-later@example.com", "user:later")
+	track(t, db, "signup", 3, "email:stays@example.com", "user:stays")
+	if _, err := db.Forget(ctx, "user:early", false); err != nil {
+		t.Fatal(err)
+	}
+	path, _, err := db.BackupToDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inside, _ := filepath.Rel(data, path); !strings.HasPrefix(inside, "..") {
+		t.Fatalf("backup %s written inside the data directory", path)
+	}
+	if _, err := db.Forget(ctx, "email:gone-later@example.com", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if bytes.Contains(b, []byte("gone-early")) {
+		t.Fatal("the backup holds an identifier erased before it was taken")
+	}
+	journal := filepath.Join(filepath.Dir(path), engine.JournalFile)
+	// The backup taken before the second FORGET holds that person (until it
+	// is deleted); the journal beside it holds only hashes.
+	if hits := filesContaining(t, filepath.Dir(journal), "gone-early"); len(hits) > 0 {
+		t.Fatalf("the backup directory holds an identifier erased before the backup: %v", hits)
+	}
+	if hits := filesContaining(t, journal, "gone-later", "later"); len(hits) > 0 {
+		t.Fatalf("the journal holds identifiers in clear: %v", hits)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	jf, err := os.Open(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jf.Close()
+	restored := filepath.Join(dir, "restored")
+	n, err := engine.Restore(engine.DefaultOptions(restored), f, jf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("journal replay forgot %d identifiers, want 2 (gone-later and user:later)", n)
+	}
+	rdb, err := engine.Open(engine.DefaultOptions(restored))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	for _, id := range []string{"email:gone-early@example.com", "user:early", "email:gone-later@example.com", "user:later"} {
+		if _, err := rdb.Who(id); !errors.Is(err, engine.ErrNotFound) {
+			t.Errorf("%s came back with the restore: %v", id, err)
+		}
+	}
+	wantIDs(t, rdb, "user:stays", "email:stays@example.com", "user:stays")
+	// The later FORGET was with SUPPRESS, and so is its replay.
+	if r := track(t, rdb, "view", 5, "email:gone-later@example.com", "cookie:x"); len(r.Suppressed) != 1 {
+		t.Fatalf("suppression not restored: %+v", r)
+	}
+	if problems, err := rdb.Check(); err != nil || len(problems) > 0 {
+		t.Fatalf("check: %v %v", err, problems)
+	}
+}
+
+func TestBackupsOfAnEncryptedStoreAreEncrypted(t *testing.T) {
+	dir := t.TempDir()
+	key := bytes.Repeat([]byte{7}, 32)
+	opts := engine.DefaultOptions(filepath.Join(dir, "data"))
+	opts.EncryptionKey = key
+	db, err := engine.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	track(t, db, "signup", 1, "email:secret-in-backup@example.com")
+	var buf bytes.Buffer
+	if _, err := db.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if bytes.Contains(buf.Bytes(), []byte("secret-in-backup")) {
+		t.Fatal("the backup of an encrypted store is plaintext")
+	}
+	// Without the key, or with another, it does not restore.
+	if _, err := engine.Restore(engine.DefaultOptions(filepath.Join(dir, "nokey")), bytes.NewReader(buf.Bytes()), nil); err == nil {
+		t.Fatal("restored an encrypted backup without its key")
+	}
+	other := engine.DefaultOptions(filepath.Join(dir, "otherkey"))
+	other.EncryptionKey = bytes.Repeat([]byte{8}, 32)
+	if _, err := engine.Restore(other, bytes.NewReader(buf.Bytes()), nil); err == nil {
+		t.Fatal("restored an encrypted backup with another key")
+	}
+	// A damaged byte is caught.
+	bad := append([]byte(nil), buf.Bytes()...)
+	bad[len(bad)/2] ^= 1
+	damaged := engine.DefaultOptions(filepath.Join(dir, "damaged"))
+	damaged.EncryptionKey = key
+	if _, err := engine.Restore(damaged, bytes.NewReader(bad), nil); err == nil {
+		t.Fatal("restored a damaged backup")
+	}
+	good := engine.DefaultOptions(filepath.Join(dir, "good"))
+	good.EncryptionKey = key
+	if _, err := engine.Restore(good, bytes.NewReader(buf.Bytes()), nil); err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := engine.Open(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	wantIDs(t, rdb, "email:secret-in-backup@example.com", "email:secret-in-backup@example.com")
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -72,6 +73,7 @@ func (fp *forgetPlan) Apply(tx *writer.Tx) (any, error) {
 	}
 	a.nextSeq()
 	deferRecords := pr.Events > forgetInlineRecords
+	var hashes [][32]byte
 	var erased []index.Event
 	neighbours := map[uint32]bool{}
 	meta := a.meta()
@@ -142,8 +144,10 @@ func (fp *forgetPlan) Apply(tx *writer.Tx) (any, error) {
 		}
 		rec := a.node(n)
 		a.tx.PutFacts(n, graph.Facts{})
+		h := fp.op.db.suppressHash(graph.ID{Type: rec.Type, Value: rec.Value})
+		hashes = append(hashes, h)
 		if fp.op.suppress {
-			a.tx.Suppress(fp.op.db.suppressHash(graph.ID{Type: rec.Type, Value: rec.Value}))
+			a.tx.Suppress(h)
 		}
 		a.tx.DeleteNode(n)
 	}
@@ -156,8 +160,15 @@ func (fp *forgetPlan) Apply(tx *writer.Tx) (any, error) {
 	meta.Erase = true
 	meta.EraseSeq = meta.Seq
 	a.l.metaDirty = true
+	a.journal(meta.Seq, fp.op.now, fp.op.suppress, hashes)
 	tx.PutNamed(store.NamedFlush, "erase", nil)
-	tx.After(func(uint64) { fp.op.db.scheduleErasure() })
+	db := fp.op.db
+	tx.After(func(uint64) {
+		db.scheduleErasure()
+		if err := db.syncJournal(); err != nil {
+			db.logError(fmt.Errorf("erasure journal: %w", err))
+		}
+	})
 	var start []uint32
 	for n := range neighbours {
 		if !gone[n] {

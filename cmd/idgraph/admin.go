@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/idgraph/idgraph/engine"
 )
@@ -49,7 +50,7 @@ func cmdBackup(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	fs := newFlags("backup", "backup --data DIR --out FILE | --addr HOST:PORT [--out FILE]", stderr)
 	st := addStoreFlags(fs)
 	out := fs.String("out", "", "file to write the backup to (created 0600)")
-	addr := fs.String("addr", "", "back up a running server (online); it writes into DATA/backups")
+	addr := fs.String("addr", "", "back up a running server (online); it writes into its --backup-dir")
 	pass := addSecretFlags(fs, "password", "password for --addr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -89,8 +90,9 @@ func cmdBackup(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 }
 
 func cmdRestore(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("restore", "restore --data DIR FILE", stderr)
+	fs := newFlags("restore", "restore --data DIR [--journal FILE] FILE", stderr)
 	st := addStoreFlags(fs)
+	journal := fs.String("journal", "", "erasure journal to replay (default: "+engine.JournalFile+" beside the backup, when there is one)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -105,19 +107,42 @@ func cmdRestore(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		return err
 	}
 	defer f.Close()
-	db, err := st.open(nil, stderr)
+	jpath := *journal
+	if jpath == "" {
+		if p := filepath.Join(filepath.Dir(fs.Arg(0)), engine.JournalFile); fileExists(p) {
+			jpath = p
+		}
+	}
+	var jr io.Reader
+	if jpath != "" {
+		jf, err := os.Open(jpath)
+		if err != nil {
+			return err
+		}
+		defer jf.Close()
+		jr = jf
+	}
+	if err := privateDataDir(*st.data, stderr); err != nil {
+		return err
+	}
+	opts, err := st.options(nil, stderr)
 	if err != nil {
 		return err
 	}
-	if err := db.Restore(f); err != nil {
-		db.Close()
-		return err
-	}
-	if err := db.Close(); err != nil {
+	n, err := engine.Restore(opts, f, jr)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "restored %s into %s\n", fs.Arg(0), *st.data)
+	if jpath != "" {
+		fmt.Fprintf(stdout, "replayed the erasure journal %s: %d identifier(s) forgotten after the backup erased again\n", jpath, n)
+	}
 	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func cmdRotateKey(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {

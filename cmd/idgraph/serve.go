@@ -24,6 +24,7 @@ type storeFlags struct {
 	data       *string
 	sync       *bool
 	encKeyFile *string
+	backupDir  *string
 }
 
 func addStoreFlags(fs interface {
@@ -34,6 +35,7 @@ func addStoreFlags(fs interface {
 		data:       fs.String("data", "./idgraph-data", "data directory (created if missing)"),
 		sync:       fs.Bool("sync", false, "fsync every group commit (survives power loss, slower)"),
 		encKeyFile: fs.String("encryption-key-file", "", "file holding a 16, 24 or 32 byte key: encrypt data at rest"),
+		backupDir:  fs.String("backup-dir", "", "where BACKUP writes backups and the erasure journal is kept, outside --data (default: the data directory's name + \"-backups\")"),
 	}
 }
 

@@ -26,15 +26,9 @@ func openStore(s storeFlags, logger *slog.Logger, stderr io.Writer) (*engine.DB,
 	if err := privateDataDir(dir, stderr); err != nil {
 		return nil, err
 	}
-	opts := engine.DefaultOptions(dir)
-	opts.SyncWrites = *s.sync
-	opts.Logger = logger
-	if *s.encKeyFile != "" {
-		key, err := readKey(*s.encKeyFile, stderr)
-		if err != nil {
-			return nil, err
-		}
-		opts.EncryptionKey = key
+	opts, err := s.options(logger, stderr)
+	if err != nil {
+		return nil, err
 	}
 	db, err := engine.Open(opts)
 	if err != nil {
@@ -44,6 +38,24 @@ func openStore(s storeFlags, logger *slog.Logger, stderr io.Writer) (*engine.DB,
 		return nil, err
 	}
 	return db, nil
+}
+
+// options are the engine options the flags give.
+func (s storeFlags) options(logger *slog.Logger, stderr io.Writer) (engine.Options, error) {
+	opts := engine.DefaultOptions(*s.data)
+	opts.SyncWrites = *s.sync
+	opts.Logger = logger
+	if s.backupDir != nil {
+		opts.BackupDir = *s.backupDir
+	}
+	if *s.encKeyFile != "" {
+		key, err := readKey(*s.encKeyFile, stderr)
+		if err != nil {
+			return opts, err
+		}
+		opts.EncryptionKey = key
+	}
+	return opts, nil
 }
 
 // privateDataDir sets umask 077 for the rest of the process, creates dir

@@ -196,6 +196,7 @@ const (
 	NamedSegment Named = 'S'
 	NamedType    Named = 'T'
 	NamedCompute Named = 'C'
+	NamedJournal Named = 'J' // the erasure journal (hashes only)
 	// NamedFlush marks a pending erasure: the store may use it to find
 	// what must leave its write-ahead files (badgerstore flushes its
 	// memtables by dropping it).

@@ -3,6 +3,7 @@ package badgerstore
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -19,9 +20,10 @@ import (
 // our own: deleted keys and old versions are never in it (Badger's own
 // backup keeps deletion markers, whose keys would carry erased values).
 //
-//	magic "IDGRAPH-BACKUP" 0x00, version byte, flags byte
-//	frames: uvarint len(key) > 0, key, uvarint len(value), value, varint expiresAt (Unix s, 0 = never)
-//	uvarint 0, then the CRC-32C (Castagnoli) of every byte before it, 4 bytes big-endian
+//	magic "IDGRAPH-BACKUP" 0x00, version byte, flags byte (bit 0: encrypted)
+//	when encrypted: an 8-byte random salt, then the body sealed in chunks (seal.go)
+//	body: frames: uvarint len(key) > 0, key, uvarint len(value), value, varint expiresAt (Unix s, 0 = never)
+//	      uvarint 0, then the CRC-32C (Castagnoli) of every byte of the body before it, 4 bytes big-endian
 var backupMagic = []byte("IDGRAPH-BACKUP\x00")
 
 const backupVersion = 1
@@ -36,11 +38,30 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 	defer release()
 	txn := s.db.NewTransactionAt(gen, false)
 	defer txn.Discard()
+	out := &countWriter{w: w}
+	var sealer *sealWriter
+	body := io.Writer(out)
+	if len(s.opts.EncryptionKey) > 0 {
+		aead, err := backupAEAD(s.opts.EncryptionKey)
+		if err != nil {
+			return 0, err
+		}
+		var salt [8]byte
+		if _, err := rand.Read(salt[:]); err != nil {
+			return 0, err
+		}
+		out.Write(backupMagic)
+		out.Write([]byte{backupVersion, 1})
+		out.Write(salt[:])
+		sealer = newSealWriter(out, aead, salt)
+		body = sealer
+	} else {
+		out.Write(backupMagic)
+		out.Write([]byte{backupVersion, 0})
+	}
 	h := crc32.New(castagnoli)
-	cw := &countWriter{w: io.MultiWriter(w, h)}
+	cw := &countWriter{w: io.MultiWriter(body, h)}
 	bw := bufio.NewWriterSize(cw, 1<<20)
-	bw.Write(backupMagic)
-	bw.Write([]byte{backupVersion, 0})
 	it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 256})
 	defer it.Close()
 	var buf []byte
@@ -66,12 +87,19 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 	}
 	bw.WriteByte(0)
 	if err := bw.Flush(); err != nil {
-		return cw.n, err
+		return out.n, err
 	}
 	var sum [4]byte
 	binary.BigEndian.PutUint32(sum[:], h.Sum32())
-	n, err := w.Write(sum[:])
-	return cw.n + int64(n), err
+	if _, err := body.Write(sum[:]); err != nil {
+		return out.n, err
+	}
+	if sealer != nil {
+		if err := sealer.Close(); err != nil {
+			return out.n, err
+		}
+	}
+	return out.n, nil
 }
 
 // Restore loads a backup into this store, which must be empty (freshly
@@ -83,14 +111,34 @@ func (s *Store) Restore(r io.Reader) error {
 	if err := s.db.DropAll(); err != nil {
 		return err
 	}
-	br := &hashReader{r: bufio.NewReaderSize(r, 1<<20), h: crc32.New(castagnoli)}
+	in := bufio.NewReaderSize(r, 1<<20)
 	head := make([]byte, len(backupMagic)+2)
-	if _, err := io.ReadFull(br, head); err != nil || !bytes.Equal(head[:len(backupMagic)], backupMagic) {
+	if _, err := io.ReadFull(in, head); err != nil || !bytes.Equal(head[:len(backupMagic)], backupMagic) {
 		return errors.New("not an idgraph backup")
 	}
 	if head[len(backupMagic)] != backupVersion {
 		return fmt.Errorf("backup format %d; this idgraph reads %d", head[len(backupMagic)], backupVersion)
 	}
+	var body io.Reader = in
+	switch head[len(backupMagic)+1] {
+	case 0:
+	case 1:
+		if len(s.opts.EncryptionKey) == 0 {
+			return errors.New("the backup is encrypted: restore it into a store opened with its encryption key")
+		}
+		aead, err := backupAEAD(s.opts.EncryptionKey)
+		if err != nil {
+			return err
+		}
+		o := &openReader{r: in, aead: aead}
+		if _, err := io.ReadFull(in, o.salt[:]); err != nil {
+			return fmt.Errorf("backup truncated: %w", err)
+		}
+		body = o
+	default:
+		return fmt.Errorf("backup flags %#x unknown", head[len(backupMagic)+1])
+	}
+	br := &hashReader{r: bufio.NewReaderSize(body, 1<<20), h: crc32.New(castagnoli)}
 	// Everything is written at version 1; the meta record carries the
 	// generation the backup was taken at, and reads start there.
 	wb := s.db.NewWriteBatchAt(1)
