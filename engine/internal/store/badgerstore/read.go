@@ -40,7 +40,8 @@ func (r *reader) close() {
 	}
 }
 
-func (r *reader) get(key []byte, f func([]byte) error) error {
+func (r *reader) get(key []byte, f func([]byte) error) (err error) {
+	defer guard(&err)
 	item, err := r.btxn().Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return store.ErrNotFound
@@ -166,8 +167,8 @@ func (r *reader) Record(k store.RecordKey) (*store.Record, error) {
 func (r *reader) records(anchor uint32, rg store.Range) iter.Seq2[*store.Record, error] {
 	return func(yield func(*store.Record, error) bool) {
 		prefix := u32Key(pRecord, anchor)
-		it := r.btxn().NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: rg.Reverse, PrefetchValues: !rg.KeysOnly})
-		defer it.Close()
+		c := &cursor{it: r.btxn().NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: rg.Reverse, PrefetchValues: !rg.KeysOnly})}
+		defer c.close()
 		var seek []byte
 		switch {
 		case !rg.Reverse && rg.From != nil:
@@ -179,8 +180,8 @@ func (r *reader) records(anchor uint32, rg store.Range) iter.Seq2[*store.Record,
 		default:
 			seek = prefix
 		}
-		for it.Seek(seek); it.Valid(); it.Next() {
-			item := it.Item()
+		for ok := c.seek(seek); ok; ok = c.next() {
+			item := c.it.Item()
 			k, ok := parseRecordKey(item.Key())
 			if !ok {
 				if !yield(nil, store.ErrCorrupt) {
@@ -191,7 +192,7 @@ func (r *reader) records(anchor uint32, rg store.Range) iter.Seq2[*store.Record,
 			if !rg.Reverse && rg.To != nil && rg.To.Less(k) || rg.Reverse && rg.From != nil && k.Less(*rg.From) {
 				return
 			}
-			rec, err := readRecord(k, item, rg)
+			rec, err := readRecord(k, c, rg)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -203,16 +204,19 @@ func (r *reader) records(anchor uint32, rg store.Range) iter.Seq2[*store.Record,
 				return
 			}
 		}
+		if c.err != nil {
+			yield(nil, c.err)
+		}
 	}
 }
 
 // readRecord decodes a record unless the range's filters drop it (nil).
-func readRecord(k store.RecordKey, item *badger.Item, rg store.Range) (*store.Record, error) {
+func readRecord(k store.RecordKey, c *cursor, rg store.Range) (*store.Record, error) {
 	if rg.KeysOnly && !rg.EventsOnly && !rg.LinkedOnly {
 		return &store.Record{RecordKey: k}, nil
 	}
 	var rec *store.Record
-	err := item.Value(func(v []byte) error {
+	err := c.value(func(v []byte) error {
 		var err error
 		rec, err = decodeRecord(k, v)
 		return err
@@ -232,25 +236,26 @@ func (r *reader) Records(anchor uint32, rg store.Range) iter.Seq2[*store.Record,
 
 func (r *reader) Partners(n uint32) ([]uint32, error) {
 	prefix := u32Key(pPartner, n)
-	it := r.btxn().NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
+	c := &cursor{it: r.btxn().NewIterator(badger.IteratorOptions{Prefix: prefix})}
+	defer c.close()
 	var out []uint32
-	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().Key()
+	for ok := c.rewind(); ok; ok = c.next() {
+		k := c.it.Item().Key()
 		if len(k) != 9 {
 			return nil, store.ErrCorrupt
 		}
 		out = append(out, binary.BigEndian.Uint32(k[5:]))
 	}
-	return out, nil
+	return out, c.err
 }
 
 func (r *reader) HasPartner(n, a uint32) (bool, error) {
 	return r.exists(partnerKey(n, a))
 }
 
-func (r *reader) exists(key []byte) (bool, error) {
-	_, err := r.btxn().Get(key)
+func (r *reader) exists(key []byte) (ok bool, err error) {
+	defer guard(&err)
+	_, err = r.btxn().Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return false, nil
 	}
@@ -278,16 +283,18 @@ func (r *reader) Message(id string) (int64, bool, error) {
 
 func (r *reader) NamedAll(kind store.Named) (map[string][]byte, error) {
 	out := map[string][]byte{}
-	it := r.btxn().NewIterator(badger.IteratorOptions{Prefix: []byte{byte(kind)}, PrefetchValues: true})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		v, err := it.Item().ValueCopy(nil)
-		if err != nil {
+	c := &cursor{it: r.btxn().NewIterator(badger.IteratorOptions{Prefix: []byte{byte(kind)}, PrefetchValues: true})}
+	defer c.close()
+	for ok := c.rewind(); ok; ok = c.next() {
+		k := c.it.Item().KeyCopy(nil)
+		if err := c.value(func(v []byte) error {
+			out[string(k[1:])] = append([]byte(nil), v...)
+			return nil
+		}); err != nil {
 			return nil, err
 		}
-		out[string(it.Item().Key()[1:])] = v
 	}
-	return out, nil
+	return out, c.err
 }
 
 // snapshot is a store.Snapshot.

@@ -11,21 +11,21 @@ import (
 )
 
 func (r *reader) scan(prefix byte, keysOnly bool, f func(k, v []byte) error) error {
-	it := r.btxn().NewIterator(badger.IteratorOptions{Prefix: []byte{prefix}, PrefetchValues: !keysOnly, PrefetchSize: 256})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
+	c := &cursor{it: r.btxn().NewIterator(badger.IteratorOptions{Prefix: []byte{prefix}, PrefetchValues: !keysOnly, PrefetchSize: 256})}
+	defer c.close()
+	for ok := c.rewind(); ok; ok = c.next() {
+		item := c.it.Item()
 		if keysOnly {
 			if err := f(item.Key(), nil); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := item.Value(func(v []byte) error { return f(item.Key(), v) }); err != nil {
+		if err := c.value(func(v []byte) error { return f(item.Key(), v) }); err != nil {
 			return err
 		}
 	}
-	return nil
+	return c.err
 }
 
 func corruptKey(k []byte) error { return fmt.Errorf("%w: key %q", store.ErrCorrupt, k) }

@@ -79,7 +79,7 @@ func (o Options) badger() badger.Options {
 		WithReadOnly(o.ReadOnly).
 		// Checksums of every block read are verified, so a flipped byte in
 		// a table is reported instead of read as data.
-		WithChecksumVerificationMode(options.OnTableAndBlockRead).
+		WithChecksumVerificationMode(options.OnBlockRead).
 		// Memory: three memtables, a bounded block cache and two
 		// compactors (Badger's defaults are five, 256 MiB and four): on two
 		// cores more compactors only compete with the writer, and each
