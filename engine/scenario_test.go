@@ -532,3 +532,30 @@ func TestNormalisationAndConfigurableBlocklist(t *testing.T) {
 	}
 	wantIDs(t, db, "serial:AB-12C", "cookie:null", "email:ann@example.com", "serial:AB-12C")
 }
+
+// Below the disk reserve, writes are refused with a clear error while
+// reads go on; a store opened without the reserve opens read-only.
+func TestDiskReserveRefusesWritesKeepsReads(t *testing.T) {
+	dir := t.TempDir()
+	db, err := engine.Open(engine.DefaultOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	track(t, db, "view", 1, "cookie:before-full")
+	db.Close()
+	opts := engine.DefaultOptions(dir)
+	opts.DiskReserve = 1 << 60 // more than any disk has free: "full"
+	if db, err = engine.Open(opts); err != nil {
+		t.Fatalf("open on a full disk: %v", err)
+	}
+	defer db.Close()
+	wantIDs(t, db, "cookie:before-full", "cookie:before-full")
+	_, err = db.Track(ctx, engine.Event{Name: "view", IDs: []string{"cookie:after-full"}})
+	var e *engine.Error
+	if !errors.As(err, &e) || e.Kind != engine.KindNoSpace || !strings.Contains(e.Msg, "reserve") {
+		t.Fatalf("write on a full disk: %v", err)
+	}
+	if _, err := db.Who("cookie:after-full"); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("a refused write changed something: %v", err)
+	}
+}
