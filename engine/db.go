@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,6 +79,10 @@ type Options struct {
 	// of the files while serving (default 2 minutes; FORGETs within it share
 	// one erasure). Negative: only at Close.
 	ErasureDelay time.Duration
+	// Salt, when set, is the salt a new store is created with, for the
+	// hashes of suppressed and erased identifiers (default: random). The
+	// nodes of a cluster share one; an existing store must hold the same.
+	Salt []byte
 	// BackupDir is where BACKUP writes backups and where the erasure journal
 	// (erasures.journal) is kept beside them. It must be outside Dir.
 	// Default: Dir with "-backups" appended ("" for in-memory stores).
@@ -168,7 +173,7 @@ func Open(opts Options) (*DB, error) {
 	db.erase.kick = make(chan struct{}, 1)
 	switch opts.Backend {
 	case Memory:
-		db.st = memstore.New(memstore.Options{})
+		db.st = memstore.New(memstore.Options{Salt: opts.Salt})
 	default:
 		if !opts.InMemory && opts.Dir == "" {
 			return nil, invalid("", "no data directory given")
@@ -225,7 +230,7 @@ func Open(opts Options) (*DB, error) {
 func (db *DB) storeOptions() badgerstore.Options {
 	return badgerstore.Options{Dir: db.opts.Dir, InMemory: db.opts.InMemory, SyncWrites: db.opts.SyncWrites,
 		EncryptionKey: db.opts.EncryptionKey, Logger: db.opts.Logger, CacheBytes: db.opts.CacheBytes,
-		MemTableBytes: db.opts.MemTableBytes, ReadOnly: db.opts.ReadOnly}
+		MemTableBytes: db.opts.MemTableBytes, ReadOnly: db.opts.ReadOnly, Salt: db.opts.Salt}
 }
 
 // load reads the salt, declared types and saved segments, and brings the
@@ -239,6 +244,9 @@ func (db *DB) load() error {
 		return fmt.Errorf("read store: %w", err)
 	}
 	db.salt = meta.Salt
+	if len(db.opts.Salt) > 0 && !bytes.Equal(db.opts.Salt, meta.Salt) {
+		return invalid("", "the store was created with another salt than Options.Salt")
+	}
 	declared, err := snap.NamedAll(store.NamedType)
 	if err != nil {
 		return fmt.Errorf("read store: %w", err)

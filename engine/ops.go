@@ -95,7 +95,7 @@ func (db *DB) submitOne(ctx context.Context, o writer.Op) (Result, error) {
 // returns each one's result and error. Each op is atomic; a failed op
 // changes nothing and does not stop the others. Bulk loads use it.
 func (db *DB) Apply(ctx context.Context, ops []Op) ([]Result, []error, error) {
-	now := db.now()
+	now := db.nowFrom(ctx)
 	os := make([]writer.Op, len(ops))
 	for i := range ops {
 		os[i] = ops[i].build(db, now)
@@ -108,6 +108,30 @@ func (db *DB) Apply(ctx context.Context, ops []Op) ([]Result, []error, error) {
 // the operation applies the same wherever and however often it runs.
 func (db *DB) now() int64 { return db.opts.Now().UnixMilli() }
 
+type nowKey struct{}
+
+// WithNow returns a context under which writes take t as "now" instead of
+// the clock: the time of writes without an explicit time, the start of a
+// message id's de-duplication window, the creation of profiles. A
+// replicated log decides "now" once, when an entry is written, and every
+// node applies the entry under it, so that all apply the same thing.
+func WithNow(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, nowKey{}, t)
+}
+
+// NowFrom returns the time WithNow put in ctx, or false.
+func NowFrom(ctx context.Context) (time.Time, bool) {
+	t, ok := ctx.Value(nowKey{}).(time.Time)
+	return t, ok
+}
+
+func (db *DB) nowFrom(ctx context.Context) int64 {
+	if t, ok := NowFrom(ctx); ok {
+		return t.UnixMilli()
+	}
+	return db.now()
+}
+
 func timeOr(t time.Time, now int64) int64 {
 	if t.IsZero() {
 		return now
@@ -117,35 +141,35 @@ func timeOr(t time.Time, now int64) int64 {
 
 // Track records an event and resolves its identifiers (SPEC.md §3).
 func (db *DB) Track(ctx context.Context, ev Event) (Result, error) {
-	return db.submitOne(ctx, db.trackOpAt(ev, db.now()))
+	return db.submitOne(ctx, db.trackOpAt(ev, db.nowFrom(ctx)))
 }
 
 // Merge links identifiers explicitly (an alias or identify call), under
 // the same rules as an event; at is when (zero: now).
 func (db *DB) Merge(ctx context.Context, ids []string, source string, at time.Time) (Result, error) {
-	return db.submitOne(ctx, db.mergeOpAt(ids, source, at, db.now()))
+	return db.submitOne(ctx, db.mergeOpAt(ids, source, at, db.nowFrom(ctx)))
 }
 
 // SetTraits sets traits on the profile holding id (created if new). On
 // conflict the value with the later time wins.
 func (db *DB) SetTraits(ctx context.Context, id string, traits []Trait, at time.Time) (Result, error) {
-	return db.submitOne(ctx, db.factsOpAt(id, factsChange{traits: traits}, at, db.now()))
+	return db.submitOne(ctx, db.factsOpAt(id, factsChange{traits: traits}, at, db.nowFrom(ctx)))
 }
 
 // Consent records a consent decision for a purpose; the later decision wins.
 func (db *DB) Consent(ctx context.Context, id, purpose string, grant bool, at time.Time) (Result, error) {
-	return db.submitOne(ctx, db.factsOpAt(id, factsChange{consent: map[string]bool{purpose: grant}}, at, db.now()))
+	return db.submitOne(ctx, db.factsOpAt(id, factsChange{consent: map[string]bool{purpose: grant}}, at, db.nowFrom(ctx)))
 }
 
 // Tag puts tags on (on = true) or takes them off the profile holding id;
 // per tag the later decision wins (SPEC.md §4.2).
 func (db *DB) Tag(ctx context.Context, id string, tags []string, on bool, at time.Time) (Result, error) {
-	return db.submitOne(ctx, db.factsOpAt(id, factsChange{tags: tags, tagOn: on}, at, db.now()))
+	return db.submitOne(ctx, db.factsOpAt(id, factsChange{tags: tags, tagOn: on}, at, db.nowFrom(ctx)))
 }
 
 // Unlink removes the pair a–b from every link record and re-resolves.
 func (db *DB) Unlink(ctx context.Context, a, b string) (Result, error) {
-	return db.submitOne(ctx, &unlinkOp{db: db, a: a, b: b, now: db.now()})
+	return db.submitOne(ctx, &unlinkOp{db: db, a: a, b: b, now: db.nowFrom(ctx)})
 }
 
 // Forget erases the profile holding id: its identifiers, their links, the
@@ -153,7 +177,7 @@ func (db *DB) Unlink(ctx context.Context, a, b string) (Result, error) {
 // With suppress, a salted hash of each identifier is kept and later calls
 // drop it.
 func (db *DB) Forget(ctx context.Context, id string, suppress bool) (Result, error) {
-	return db.submitOne(ctx, &forgetOp{db: db, id: id, suppress: suppress, now: db.now()})
+	return db.submitOne(ctx, &forgetOp{db: db, id: id, suppress: suppress, now: db.nowFrom(ctx)})
 }
 
 // TrackOp builds an event for Apply.

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -33,8 +34,8 @@ func (x *Executor) evaluator(v *index.View, now time.Time, args []string) *evalu
 }
 
 // segment runs f with an evaluator on a pinned view at now or asOf.
-func (x *Executor) segment(e Expr, asOf *time.Time, args []string, f func(*evaluator) error) error {
-	now := x.now()
+func (x *Executor) segment(ctx context.Context, e Expr, asOf *time.Time, args []string, f func(*evaluator) error) error {
+	now := x.clock(ctx)
 	if asOf != nil {
 		now = *asOf
 	}

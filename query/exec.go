@@ -28,6 +28,15 @@ func NewExecutor(db *engine.DB) *Executor {
 // SetClock replaces the clock that defines "now" for segments (tests).
 func (x *Executor) SetClock(now func() time.Time) { x.now = now }
 
+// clock is "now" for a statement: the time engine.WithNow put in ctx (a
+// replicated entry's), else the executor's clock.
+func (x *Executor) clock(ctx context.Context) time.Time {
+	if t, ok := engine.NowFrom(ctx); ok {
+		return t
+	}
+	return x.now()
+}
+
 // Limits of replies and of saved segments.
 const (
 	DefaultSegmentLimit = 1000

@@ -89,7 +89,7 @@ func execWho(c *call) (Value, error) {
 		if err != nil {
 			return err
 		}
-		segs, err := c.x.evaluator(r.Index(), c.x.now(), nil).savedHolding(p.ID)
+		segs, err := c.x.evaluator(r.Index(), c.x.clock(c.ctx), nil).savedHolding(p.ID)
 		if err != nil {
 			return err
 		}
@@ -152,7 +152,7 @@ func execForget(c *call) (Value, error) {
 func execSegmentCount(c *call) (Value, error) {
 	st := c.st.(*SegmentCount)
 	var n uint64
-	err := c.x.segment(st.Expr, st.AsOf, c.args, func(e *evaluator) error {
+	err := c.x.segment(c.ctx, st.Expr, st.AsOf, c.args, func(e *evaluator) error {
 		b, err := e.top(st.Expr)
 		if err == nil {
 			n = b.GetCardinality()
@@ -169,7 +169,7 @@ func execSegmentIDs(c *call) (Value, error) {
 		limit = DefaultSegmentLimit
 	}
 	var out []Value
-	err := c.x.segment(st.Expr, st.AsOf, c.args, func(e *evaluator) error {
+	err := c.x.segment(c.ctx, st.Expr, st.AsOf, c.args, func(e *evaluator) error {
 		b, err := e.top(st.Expr)
 		if err != nil {
 			return err
@@ -194,7 +194,7 @@ func execSegmentSave(c *call) (Value, error) {
 	// The expression must evaluate now (known types, existing segments),
 	// and, checked again in the writer against the segments saved at that
 	// moment, must not make a cycle or nest too deep.
-	err := c.x.segment(st.Expr, nil, c.args, func(e *evaluator) error {
+	err := c.x.segment(c.ctx, st.Expr, nil, c.args, func(e *evaluator) error {
 		e.stack[st.Name] = true
 		_, err := e.top(st.Expr)
 		return err

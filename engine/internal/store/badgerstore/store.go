@@ -38,6 +38,9 @@ type Options struct {
 	// ReadOnly opens the store for reading only (check, backup of a stopped
 	// store); Begin then panics.
 	ReadOnly bool
+	// Salt, when set, is the salt a new store is created with (the nodes of
+	// a cluster share one); an existing store must hold the same.
+	Salt []byte
 }
 
 // Store is the Badger implementation of store.Store.
@@ -129,10 +132,13 @@ func Open(o Options) (*Store, error) {
 	if gen == 0 && !o.ReadOnly {
 		// A new store: the first commit writes the meta record with a salt
 		// for suppression hashes.
-		salt := make([]byte, 16)
-		if _, err := rand.Read(salt); err != nil {
-			db.Close()
-			return nil, err
+		salt := o.Salt
+		if len(salt) == 0 {
+			salt = make([]byte, 16)
+			if _, err := rand.Read(salt); err != nil {
+				db.Close()
+				return nil, err
+			}
 		}
 		txn := db.NewTransactionAt(0, true)
 		defer txn.Discard()

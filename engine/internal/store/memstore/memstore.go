@@ -98,6 +98,8 @@ var _ store.Store = (*Store)(nil)
 type Options struct {
 	// Limits replaces the transaction bounds (default: large).
 	Limits store.Limits
+	// Salt is the store's salt (default: random).
+	Salt []byte
 }
 
 // New returns an empty store at generation 1 (the meta record with a salt).
@@ -113,8 +115,11 @@ func New(o Options) *Store {
 	if s.limits == (store.Limits{}) {
 		s.limits = store.Limits{SoftEntries: 20000, SoftBytes: 4 << 20, HardEntries: 1 << 30, HardBytes: 1 << 40}
 	}
-	salt := make([]byte, 16)
-	rand.Read(salt)
+	salt := o.Salt
+	if len(salt) == 0 {
+		salt = make([]byte, 16)
+		rand.Read(salt)
+	}
 	s.gen = 1
 	s.meta.set(struct{}{}, 1, store.Meta{Salt: salt}, false)
 	return s
