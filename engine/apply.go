@@ -190,7 +190,7 @@ func (a *applier) nodeEvents(n uint32) ([]index.Event, graph.Span) {
 			a.fail(err)
 			return nil, graph.Span{}
 		}
-		out = append(out, index.Event{Name: rec.Name, Source: rec.Source, Time: rec.Time})
+		out = append(out, index.Event{Name: rec.Name, Source: rec.Source, Time: rec.Time, Props: rec.Props})
 		sp.AddTime(rec.Time)
 	}
 	return out, sp

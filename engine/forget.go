@@ -97,7 +97,7 @@ func (fp *forgetPlan) Apply(tx *writer.Tx) (any, error) {
 				continue
 			}
 			res.Events++
-			erased = append(erased, index.Event{Name: rec.Name, Source: rec.Source, Time: rec.Time})
+			erased = append(erased, index.Event{Name: rec.Name, Source: rec.Source, Time: rec.Time, Props: rec.Props})
 			if !deferRecords {
 				a.tx.DeleteRecord(rec.RecordKey)
 			}

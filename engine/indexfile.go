@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"encoding/json"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -92,6 +93,18 @@ func rebuildIndex(snap store.Snapshot, x *index.Index) error {
 	if err != nil {
 		return err
 	}
+	// The property paths kept per event name, before any event arrives.
+	paths, err := snap.NamedAll(store.NamedPaths)
+	if err != nil {
+		return err
+	}
+	for name, b := range paths {
+		var ps []string
+		if err := json.Unmarshal(b, &ps); err != nil {
+			return fmt.Errorf("%w: property paths of %s", store.ErrCorrupt, name)
+		}
+		x.ReplaceSeries(name, ps, nil)
+	}
 	purging := map[uint32]bool{}
 	for _, n := range meta.Purge {
 		purging[n] = true // forgotten: their records are being deleted
@@ -115,7 +128,7 @@ func rebuildIndex(snap store.Snapshot, x *index.Index) error {
 			p = nr.Profile
 			profOf[rec.Anchor] = p
 		}
-		ds = append(ds, index.Delta{Kind: index.DeltaAdd, P: p, Events: []index.Event{{Name: rec.Name, Source: rec.Source, Time: rec.Time}}})
+		ds = append(ds, index.Delta{Kind: index.DeltaAdd, P: p, Events: []index.Event{{Name: rec.Name, Source: rec.Source, Time: rec.Time, Props: rec.Props}}})
 		if len(ds) >= 4096 {
 			flush()
 		}

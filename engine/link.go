@@ -182,7 +182,7 @@ func (a *applier) link(p *linkPlan) (Result, uint32) {
 		pr := a.profile(prof)
 		pr.AddTime(p.t)
 		a.tx.PutProfile(prof, pr)
-		a.tx.Index(index.Delta{Kind: index.DeltaAdd, P: prof, Events: []index.Event{{Name: p.op.name, Source: p.source, Time: p.t}}})
+		a.tx.Index(index.Delta{Kind: index.DeltaAdd, P: prof, Events: []index.Event{{Name: p.op.name, Source: p.source, Time: p.t, Props: p.props}}})
 	}
 	return res, anchor
 }

@@ -152,11 +152,12 @@ func (v *View) DidHolds(q DidQuery, p uint32) bool {
 	if ok && q.From <= q.To {
 		sp := newSpan(q.From, q.To)
 		for _, s := range x.selected(q) {
+			m := newMatcher(s.props, q.Where)
 			i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
 			for i := i0; i < i1; i++ {
 				b := s.buckets[i]
 				lo, hi, _ := sp.bounds(b.day)
-				n += b.ev.countProfile(p, lo, hi, filter, src)
+				n += b.ev.countProfile(p, lo, hi, filter, src, m)
 				if kind == kindExists && n > 0 {
 					return true
 				}

@@ -21,6 +21,10 @@ type DidQuery struct {
 	// value yields the empty set.
 	Cmp string
 	N   int
+	// Where are conditions on the event's properties, all of which must
+	// hold. Their paths must be registered for Name (RegisterPaths); a
+	// condition on a path that is not matches nothing.
+	Where []Cond
 }
 
 // Ever is the From of a query without a lower time bound.
@@ -188,6 +192,7 @@ func (x *Index) exists(q DidQuery) *roaring.Bitmap {
 	var parts []*roaring.Bitmap
 	var ids []uint32
 	for _, s := range x.selected(q) {
+		m := newMatcher(s.props, q.Where)
 		// sp.d1 is at most about 1.1e11 (MaxInt64 / dayMS): d1+1 cannot overflow.
 		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
 		// Whole days form a contiguous run of buckets [w0, w1).
@@ -195,7 +200,7 @@ func (x *Index) exists(q DidQuery) *roaring.Bitmap {
 		for i := i0; i < i1; i++ {
 			b := s.buckets[i]
 			lo, hi, whole := sp.bounds(b.day)
-			if whole && !filter {
+			if whole && !filter && m == nil {
 				if w0 < 0 {
 					w0 = i
 				}
@@ -208,7 +213,7 @@ func (x *Index) exists(q DidQuery) *roaring.Bitmap {
 			for _, c := range b.ev.chunks {
 				for _, e := range c {
 					if e.ms >= lo && e.ms <= hi && (!filter || e.src == src) &&
-						(len(ids) == 0 || ids[len(ids)-1] != e.p) {
+						(len(ids) == 0 || ids[len(ids)-1] != e.p) && m.match(e.tup) {
 						ids = append(ids, e.p)
 					}
 				}
@@ -237,19 +242,20 @@ func (x *Index) count(q DidQuery, c *counter) {
 	}
 	sp := newSpan(q.From, q.To)
 	for _, s := range x.selected(q) {
+		m := newMatcher(s.props, q.Where)
 		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
 		for i := i0; i < i1; i++ {
 			b := s.buckets[i]
 			lo, hi, whole := sp.bounds(b.day)
 			for _, ch := range b.ev.chunks {
-				if whole && !filter {
+				if whole && !filter && m == nil {
 					for _, e := range ch {
 						c.add(e.p)
 					}
 					continue
 				}
 				for _, e := range ch {
-					if e.ms >= lo && e.ms <= hi && (!filter || e.src == src) {
+					if e.ms >= lo && e.ms <= hi && (!filter || e.src == src) && m.match(e.tup) {
 						c.add(e.p)
 					}
 				}
@@ -335,6 +341,16 @@ func (c *spanCache) put(k spanKey, bm *roaring.Bitmap) {
 	}
 	ss.spans[[2]int64{k.d0, k.d1}] = bm
 	ss.last = max(ss.last, k.d1)
+}
+
+// drop removes every cached span of s (its events were replaced).
+func (c *spanCache) drop(s *series) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ss := c.m[s]; ss != nil {
+		c.n -= len(ss.spans)
+		delete(c.m, s)
+	}
 }
 
 // invalidate is called by the writer (under Index.mu.Lock) after writing

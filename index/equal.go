@@ -51,6 +51,9 @@ func (x *Index) equal(y *Index) (bool, string) {
 	}
 	for _, name := range xn {
 		xs, ys := x.series[name], y.series[name]
+		if xp, yp := xs.paths(), ys.paths(); !slices.Equal(xp, yp) {
+			return false, fmt.Sprintf("event %q: property paths %q vs %q", name, xp, yp)
+		}
 		if len(xs.buckets) != len(ys.buckets) {
 			return false, fmt.Sprintf("event %q is on %d days vs %d", name, len(xs.buckets), len(ys.buckets))
 		}
@@ -59,7 +62,7 @@ func (x *Index) equal(y *Index) (bool, string) {
 			if xb.day != yb.day {
 				return false, fmt.Sprintf("event %q: day %d vs %d", name, xb.day, yb.day)
 			}
-			xe, ye := x.canonical(xb), y.canonical(yb)
+			xe, ye := x.canonical(xs, xb), y.canonical(ys, yb)
 			if len(xe) != len(ye) {
 				return false, fmt.Sprintf("event %q on day %d: %d events vs %d", name, xb.day, len(xe), len(ye))
 			}
@@ -106,22 +109,36 @@ func (x *Index) names() []string {
 	return names
 }
 
-// canonEvent is an event in a form independent of source interning.
+// canonEvent is an event in a form independent of source and tuple
+// interning.
 type canonEvent struct {
 	Profile uint32
 	MS      uint32
 	Source  string
+	Props   string // the registered property values
 }
 
-func (x *Index) canonical(b *bucket) []canonEvent {
+func (s *series) paths() []string {
+	if s.props == nil {
+		return nil
+	}
+	return s.props.paths
+}
+
+func (x *Index) canonical(s *series, b *bucket) []canonEvent {
 	out := make([]canonEvent, 0, b.ev.n)
 	for _, c := range b.ev.chunks {
 		for _, e := range c {
-			out = append(out, canonEvent{e.p, e.ms, x.sources[e.src]})
+			props := ""
+			if s.props != nil && int(e.tup) < len(s.props.tuples) {
+				props = fmt.Sprint(s.props.tuples[e.tup])
+			}
+			out = append(out, canonEvent{e.p, e.ms, x.sources[e.src], props})
 		}
 	}
 	slices.SortFunc(out, func(a, b canonEvent) int {
-		return cmp.Or(cmp.Compare(a.Profile, b.Profile), cmp.Compare(a.MS, b.MS), cmp.Compare(a.Source, b.Source))
+		return cmp.Or(cmp.Compare(a.Profile, b.Profile), cmp.Compare(a.MS, b.MS), cmp.Compare(a.Source, b.Source),
+			cmp.Compare(a.Props, b.Props))
 	})
 	return out
 }

@@ -20,6 +20,9 @@ type Event struct {
 	Name   string
 	Source string
 	Time   int64
+	// Props is the event's PROPS (a JSON object, or nil). Only the values
+	// of the paths registered for Name are kept (see RegisterPaths).
+	Props []byte
 }
 
 // Attrs are the non-behavioural facts of one profile. SetAttrs replaces all
@@ -69,7 +72,8 @@ type Index struct {
 // series is everything the index knows about one event name.
 type series struct {
 	name    string
-	buckets []*bucket // ascending by day, never empty buckets
+	buckets []*bucket    // ascending by day, never empty buckets
+	props   *seriesProps // registered property paths (nil: none)
 }
 
 // bucket holds the events of one name on one UTC day.
@@ -172,7 +176,7 @@ func (x *Index) add(p uint32, ev Event) {
 	s := x.seriesFor(ev.Name)
 	day, ms := splitTime(ev.Time)
 	b := s.findOrCreate(day)
-	b.ev.insert(entry{p: p, ms: ms, src: x.sourceFor(ev.Source)})
+	b.ev.insert(entry{p: p, ms: ms, src: x.sourceFor(ev.Source), tup: s.props.tupleOf(ev.Props)})
 	b.bm.Add(p)
 	x.events++
 	if int64(p) >= x.maxP {
@@ -190,7 +194,7 @@ func (x *Index) remove(p uint32, ev Event) bool {
 	}
 	day, ms := splitTime(ev.Time)
 	b := s.find(day)
-	if b == nil || !b.ev.remove(entry{p: p, ms: ms, src: src}) {
+	if b == nil || !b.ev.remove(entry{p: p, ms: ms, src: src, tup: s.props.tupleOf(ev.Props)}) {
 		return false
 	}
 	x.events--

@@ -36,10 +36,10 @@ func want(t *testing.T, what string, got []uint32, want ...uint32) {
 // source filter and a count.
 func TestDayBoundary(t *testing.T) {
 	x := New()
-	x.Add(1, Event{"purchase", "web", ms("2026-03-09T23:59:59.999Z")})
-	x.Add(2, Event{"purchase", "web", ms("2026-03-10T00:00:00Z")})
-	x.Add(3, Event{"purchase", "app", ms("2026-03-10T23:59:59.999Z")})
-	x.Add(4, Event{"purchase", "app", ms("2026-03-11T00:00:00Z")})
+	x.Add(1, Event{Name: "purchase", Source: "web", Time: ms("2026-03-09T23:59:59.999Z")})
+	x.Add(2, Event{Name: "purchase", Source: "web", Time: ms("2026-03-10T00:00:00Z")})
+	x.Add(3, Event{Name: "purchase", Source: "app", Time: ms("2026-03-10T23:59:59.999Z")})
+	x.Add(4, Event{Name: "purchase", Source: "app", Time: ms("2026-03-11T00:00:00Z")})
 	mar10 := ms("2026-03-10T00:00:00Z")
 	for _, tc := range []struct {
 		name     string
@@ -85,7 +85,7 @@ func TestSplitTimeNegative(t *testing.T) {
 		}
 	}
 	x := New()
-	x.Add(7, Event{"old", "", -1}, Event{"old", "", math.MinInt64}, Event{"old", "", math.MaxInt64})
+	x.Add(7, Event{Name: "old", Source: "", Time: -1}, Event{Name: "old", Source: "", Time: math.MinInt64}, Event{Name: "old", Source: "", Time: math.MaxInt64})
 	want(t, "DID old before 1970", did(x, DidQuery{Name: "old", From: math.MinInt64, To: -1, Cmp: "=", N: 2}), 7)
 	want(t, "DID old at MaxInt64", did(x, DidQuery{Name: "old", From: math.MaxInt64, To: math.MaxInt64}), 7)
 }
@@ -95,10 +95,10 @@ func TestSplitTimeNegative(t *testing.T) {
 func TestFewerThanIncludesNeverDid(t *testing.T) {
 	x := New()
 	d := ms("2026-01-05T10:00:00Z")
-	x.Add(1, Event{"purchase", "web", d}, Event{"purchase", "web", d + 1})
-	x.Add(2, Event{"purchase", "web", d})
-	x.Add(3, Event{"view", "web", d})              // never purchased
-	x.SetAttrs(4, Attrs{Types: []string{"email"}}) // no events at all
+	x.Add(1, Event{Name: "purchase", Source: "web", Time: d}, Event{Name: "purchase", Source: "web", Time: d + 1})
+	x.Add(2, Event{Name: "purchase", Source: "web", Time: d})
+	x.Add(3, Event{Name: "view", Source: "web", Time: d}) // never purchased
+	x.SetAttrs(4, Attrs{Types: []string{"email"}})        // no events at all
 	x.SetAttrs(5, Attrs{})
 	x.Drop(5) // gone: in no result
 	q := func(cmp string, n int) []uint32 {
@@ -126,12 +126,12 @@ func TestTimesManyEventsInOneDay(t *testing.T) {
 	x := New()
 	day := ms("2026-02-01T00:00:00Z")
 	for i := 0; i < 1500; i++ { // profile 1: 1500 views, one every 30 s
-		x.Add(1, Event{"view", "app", day + int64(i)*30_000})
+		x.Add(1, Event{Name: "view", Source: "app", Time: day + int64(i)*30_000})
 	}
 	for i := 0; i < 700; i++ { // profile 2: 700 views in the last 700 ms
-		x.Add(2, Event{"view", "web", day + dayMS - 700 + int64(i)})
+		x.Add(2, Event{Name: "view", Source: "web", Time: day + dayMS - 700 + int64(i)})
 	}
-	x.Add(3, Event{"view", "web", day + dayMS}) // next day
+	x.Add(3, Event{Name: "view", Source: "web", Time: day + dayMS}) // next day
 	whole := DidQuery{Name: "view", From: day, To: day + dayMS - 1}
 	for _, tc := range []struct {
 		cmp  string
@@ -155,7 +155,7 @@ func TestTimesManyEventsInOneDay(t *testing.T) {
 	want(t, "by source", did(x, q), 2)
 	// Remove half of profile 1's: counts follow exactly.
 	for i := 0; i < 1500; i += 2 {
-		x.Remove(1, Event{"view", "app", day + int64(i)*30_000})
+		x.Remove(1, Event{Name: "view", Source: "app", Time: day + int64(i)*30_000})
 	}
 	q = whole
 	q.Cmp, q.N = "=", 750
@@ -167,12 +167,12 @@ func TestTimesManyEventsInOneDay(t *testing.T) {
 func TestMoveThenRemove(t *testing.T) {
 	x := New()
 	d := ms("2026-04-01T08:00:00Z")
-	a := Event{"add_to_cart", "web", d}
-	b := Event{"add_to_cart", "app", d + dayMS}
-	c := Event{"purchase", "web", d + 2*dayMS}
+	a := Event{Name: "add_to_cart", Source: "web", Time: d}
+	b := Event{Name: "add_to_cart", Source: "app", Time: d + dayMS}
+	c := Event{Name: "purchase", Source: "web", Time: d + 2*dayMS}
 	x.Add(10, a, a, b, c)
-	x.Add(20, Event{"view", "web", d})
-	x.Move(10, 20, []Event{a, b, Event{"missing", "web", d}})
+	x.Add(20, Event{Name: "view", Source: "web", Time: d})
+	x.Move(10, 20, []Event{a, b, Event{Name: "missing", Source: "web", Time: d}})
 	ever := DidQuery{Name: "add_to_cart", From: math.MinInt64, To: math.MaxInt64}
 	want(t, "cart after move", did(x, ever), 10, 20) // 10 still holds one a
 	want(t, "purchase stays", did(x, DidQuery{Name: "purchase", From: math.MinInt64, To: math.MaxInt64}), 10)
@@ -191,7 +191,7 @@ func TestMoveThenRemove(t *testing.T) {
 func TestDrop(t *testing.T) {
 	x := New()
 	d := ms("2026-04-01T08:00:00Z")
-	x.Add(1, Event{"view", "web", d})
+	x.Add(1, Event{Name: "view", Source: "web", Time: d})
 	x.SetAttrs(1, Attrs{Types: []string{"email"}, Traits: map[string]string{"tier": "gold"}, Consent: map[string]bool{"email": true, "sms": false}})
 	x.SetAttrs(2, Attrs{Types: []string{"email"}, Consent: map[string]bool{"email": true}})
 	want(t, "consent sms", ids(x.Consent("sms")))
@@ -249,8 +249,8 @@ func TestVersionChangesOnEveryWrite(t *testing.T) {
 	x := New()
 	v := x.Version()
 	for i, write := range []func(){
-		func() { x.Add(1, Event{"a", "", 0}) },
-		func() { x.Remove(1, Event{"b", "", 0}) }, // changes nothing
+		func() { x.Add(1, Event{Name: "a", Source: "", Time: 0}) },
+		func() { x.Remove(1, Event{Name: "b", Source: "", Time: 0}) }, // changes nothing
 		func() { x.Move(1, 2, nil) },
 		func() { x.SetAttrs(2, Attrs{}) },
 		func() { x.Drop(2) },
@@ -267,8 +267,8 @@ func TestVersionChangesOnEveryWrite(t *testing.T) {
 // TestAnyName: Name "" counts events of every name together.
 func TestAnyName(t *testing.T) {
 	x := New()
-	x.Add(1, Event{"a", "web", 5}, Event{"b", "web", 6})
-	x.Add(2, Event{"a", "app", 5})
+	x.Add(1, Event{Name: "a", Source: "web", Time: 5}, Event{Name: "b", Source: "web", Time: 6})
+	x.Add(2, Event{Name: "a", Source: "app", Time: 5})
 	want(t, "any >= 2", did(x, DidQuery{From: 0, To: 10, Cmp: ">=", N: 2}), 1)
 	want(t, "any from app", did(x, DidQuery{Source: "app", From: 0, To: 10}), 2)
 }
@@ -279,18 +279,18 @@ func TestCacheInvalidation(t *testing.T) {
 	x := New()
 	d := ms("2026-05-01T00:00:00Z")
 	for i := 0; i < 10; i++ {
-		x.Add(uint32(i), Event{"view", "web", d + int64(i)*dayMS + 5})
+		x.Add(uint32(i), Event{Name: "view", Source: "web", Time: d + int64(i)*dayMS + 5})
 	}
 	q := DidQuery{Name: "view", From: d - 5*dayMS, To: d + 20*dayMS - 1}
 	want(t, "first", did(x, q), 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
 	if x.Stats().Cached == 0 {
 		t.Fatal("whole-day span not cached")
 	}
-	x.Remove(4, Event{"view", "web", d + 4*dayMS + 5})
+	x.Remove(4, Event{Name: "view", Source: "web", Time: d + 4*dayMS + 5})
 	want(t, "after remove inside", did(x, q), 0, 1, 2, 3, 5, 6, 7, 8, 9)
-	x.Add(42, Event{"view", "web", d + 15*dayMS})
+	x.Add(42, Event{Name: "view", Source: "web", Time: d + 15*dayMS})
 	want(t, "after add outside", did(x, q), 0, 1, 2, 3, 5, 6, 7, 8, 9, 42)
-	x.Move(9, 43, []Event{{"view", "web", d + 9*dayMS + 5}})
+	x.Move(9, 43, []Event{{Name: "view", Source: "web", Time: d + 9*dayMS + 5}})
 	want(t, "after move", did(x, q), 0, 1, 2, 3, 5, 6, 7, 8, 42, 43)
 }
 
@@ -300,7 +300,7 @@ func TestResultsAreOwned(t *testing.T) {
 	x := New()
 	d := ms("2026-05-01T00:00:00Z")
 	for i := 0; i < 10; i++ {
-		x.Add(uint32(i), Event{"view", "web", d + int64(i)*dayMS})
+		x.Add(uint32(i), Event{Name: "view", Source: "web", Time: d + int64(i)*dayMS})
 	}
 	x.SetAttrs(1, Attrs{Types: []string{"email"}, Traits: map[string]string{"t": "a"}, Consent: map[string]bool{"email": true}})
 	queries := []func() []uint32{

@@ -30,7 +30,9 @@ func (m *model) add(p uint32, evs ...Event) {
 }
 
 func (m *model) removeOne(p uint32, ev Event) bool {
-	i := slices.Index(m.events[p], ev)
+	i := slices.IndexFunc(m.events[p], func(e Event) bool {
+		return e.Name == ev.Name && e.Source == ev.Source && e.Time == ev.Time && string(e.Props) == string(ev.Props)
+	})
 	if i < 0 {
 		return false
 	}

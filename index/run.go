@@ -3,12 +3,15 @@ package index
 import "sort"
 
 // entry is one event occurrence inside a (name, day) bucket: the profile it
-// counts for, its millisecond offset within the UTC day, and its source id.
-// Twelve bytes; duplicates are allowed (the bucket is a multiset).
+// counts for, its millisecond offset within the UTC day, its source id, and
+// the id of its tuple of registered property values (0 when none; see
+// props.go). Sixteen bytes; duplicates are allowed (the bucket is a
+// multiset).
 type entry struct {
 	p   uint32
 	ms  uint32
 	src uint32
+	tup uint32
 }
 
 func (a entry) less(b entry) bool {
@@ -18,7 +21,10 @@ func (a entry) less(b entry) bool {
 	if a.ms != b.ms {
 		return a.ms < b.ms
 	}
-	return a.src < b.src
+	if a.src != b.src {
+		return a.src < b.src
+	}
+	return a.tup < b.tup
 }
 
 // maxChunk bounds the memmove done by one insert or delete, so that a skewed
@@ -134,8 +140,8 @@ func (r *run) bytes() uint64 {
 }
 
 // countProfile counts p's entries with lo <= ms <= hi (and source src when
-// filter is set).
-func (r *run) countProfile(p uint32, lo, hi uint32, filter bool, src uint32) int64 {
+// filter is set, and whose tuple m matches).
+func (r *run) countProfile(p uint32, lo, hi uint32, filter bool, src uint32, m *matcher) int64 {
 	ci, i := r.lowerBound(entry{p: p})
 	var n int64
 	for ; ci < len(r.chunks); ci, i = ci+1, 0 {
@@ -145,7 +151,7 @@ func (r *run) countProfile(p uint32, lo, hi uint32, filter bool, src uint32) int
 			if e.p != p {
 				return n
 			}
-			if e.ms >= lo && e.ms <= hi && (!filter || e.src == src) {
+			if e.ms >= lo && e.ms <= hi && (!filter || e.src == src) && m.match(e.tup) {
 				n++
 			}
 		}

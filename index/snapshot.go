@@ -14,7 +14,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 )
 
-// Snapshot format, version 1. All integers are unsigned varints unless
+// Snapshot format, version 2. All integers are unsigned varints unless
 // noted; a "list" is a count followed by strictly ascending profile ids,
 // the first absolute and the rest as deltas; a "string" is a length and
 // bytes.
@@ -23,10 +23,12 @@ import (
 //	sources:  count, string…            (a source's id is its position)
 //	live:     list
 //	names:    count, then per name in ascending order:
-//	            string, bucket count, then per bucket in ascending day order:
+//	            string, path count, path strings…, tuple count (when paths), per tuple one value per path
+//	              (kind byte, string),
+//	            bucket count, then per bucket in ascending day order:
 //	              day (zig-zag varint for the first, then delta >= 1),
-//	              event count >= 1, then per event sorted by (profile, ms, source):
-//	                profile delta, ms within the day, source id
+//	              event count >= 1, then per event sorted by (profile, ms, source, tuple):
+//	                profile delta, ms within the day, source id, tuple id
 //	types:    count, then per type: string, list
 //	consent:  count, then per purpose: string, list
 //	traits:   count, then per name: string, value count, per value: string, list
@@ -37,7 +39,7 @@ import (
 // its events.
 const (
 	magic         = "IDGIDX\r\n"
-	formatVersion = 1
+	formatVersion = 2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -125,6 +127,22 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 	for _, name := range names {
 		sr := x.series[name]
 		s.str(name)
+		if sr.props == nil {
+			s.uvarint(0)
+		} else {
+			s.uvarint(uint64(len(sr.props.paths)))
+			for _, p := range sr.props.paths {
+				s.str(p)
+			}
+			s.uvarint(uint64(len(sr.props.tuples)))
+			for _, t := range sr.props.tuples {
+				for _, v := range t {
+					s.buf = append(s.buf, byte(v.kind))
+					s.str(v.str)
+				}
+				s.maybeFlush()
+			}
+		}
 		s.uvarint(uint64(len(sr.buckets)))
 		for i, b := range sr.buckets {
 			if i == 0 {
@@ -139,6 +157,7 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 					s.buf = binary.AppendUvarint(s.buf, uint64(e.p-prev))
 					s.buf = binary.AppendUvarint(s.buf, uint64(e.ms))
 					s.buf = binary.AppendUvarint(s.buf, uint64(e.src))
+					s.buf = binary.AppendUvarint(s.buf, uint64(e.tup))
 					prev = e.p
 					s.maybeFlush()
 				}
@@ -233,6 +252,16 @@ func (d *decoder) count(minBytes int) int {
 	return int(v)
 }
 
+func (d *decoder) byte() byte {
+	if d.err != nil || len(d.b) == 0 {
+		d.fail("truncated")
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
 func (d *decoder) u32(what string) uint32 {
 	v := d.uvarint()
 	if v > math.MaxUint32 {
@@ -320,6 +349,45 @@ func Read(r io.Reader) (*Index, error) {
 			d.fail("duplicate event name %q", name)
 		}
 		s := x.seriesFor(name)
+		if np := d.count(1); np > 0 {
+			paths := make([]string, np)
+			for k := range paths {
+				paths[k] = d.str()
+				if !ValidPath(paths[k]) {
+					d.fail("bad property path %q", paths[k])
+				}
+			}
+			s.props = &seriesProps{paths: paths, ids: map[string]uint32{}}
+			nt := d.count(np * 2)
+			for k := 0; k < nt && d.err == nil; k++ {
+				t := make([]propValue, np)
+				for j := range t {
+					kind := propKind(d.byte())
+					str := d.str()
+					switch kind {
+					case propNumber:
+						f, ok := parseNum(str)
+						if !ok {
+							d.fail("a number property that is not a number")
+						}
+						t[j] = propValue{kind: kind, num: f, str: str, isNum: true}
+					case propString:
+						t[j] = propValue{kind: kind, str: str}
+						t[j].num, t[j].isNum = parseNum(str)
+					case propMissing, propTrue, propFalse, propOther:
+						t[j] = propValue{kind: kind, str: str}
+					default:
+						d.fail("unknown property kind %d", kind)
+					}
+				}
+				if id := s.props.intern(t); id != uint32(k) {
+					d.fail("duplicate property tuple in %q", name)
+				}
+			}
+			if d.err == nil && (len(s.props.tuples) == 0 || len(s.props.tuples[0]) != np || s.props.tuples[0][0].kind != propMissing) {
+				d.fail("property tuples of %q do not start with the empty one", name)
+			}
+		}
 		nb := d.count(3)
 		if nb == 0 {
 			d.fail("event name %q without days", name)
@@ -347,7 +415,10 @@ func Read(r io.Reader) (*Index, error) {
 			var prev entry
 			for k := 0; k < ne && d.err == nil; k++ {
 				dp := d.uvarint()
-				e := entry{ms: d.u32("ms"), src: d.u32("source")}
+				e := entry{ms: d.u32("ms"), src: d.u32("source"), tup: d.u32("tuple")}
+				if (s.props == nil && e.tup != 0) || (s.props != nil && int(e.tup) >= len(s.props.tuples)) {
+					d.fail("unknown property tuple %d", e.tup)
+				}
 				if dp > math.MaxUint32-uint64(prev.p) {
 					d.fail("profile id out of range")
 				}

@@ -15,9 +15,9 @@ import (
 func sampleIndex() *Index {
 	x := New()
 	d := ms("2026-03-10T00:00:00Z")
-	x.Add(1, Event{"purchase", "web", d - 1}, Event{"purchase", "web", d - 1}, Event{"view", "app", d})
-	x.Add(70000, Event{"view", "", math.MinInt64}, Event{"view", "pos", math.MaxInt64})
-	x.Add(3, Event{"view", "app", d + 5})
+	x.Add(1, Event{Name: "purchase", Source: "web", Time: d - 1}, Event{Name: "purchase", Source: "web", Time: d - 1}, Event{Name: "view", Source: "app", Time: d})
+	x.Add(70000, Event{Name: "view", Source: "", Time: math.MinInt64}, Event{Name: "view", Source: "pos", Time: math.MaxInt64})
+	x.Add(3, Event{Name: "view", Source: "app", Time: d + 5})
 	x.SetAttrs(1, Attrs{Types: []string{"email"}, Traits: map[string]string{"tier": "gold", "age": "41"}, Consent: map[string]bool{"email": true, "sms": false}})
 	x.SetAttrs(9, Attrs{Types: []string{"email", "phone"}, Traits: map[string]string{"age": "7"}})
 	x.Drop(3) // leftover events of a dropped profile are kept
@@ -66,7 +66,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		t.Error("snapshot of the restored index differs")
 	}
 	// Equal notices a difference.
-	y.Add(1, Event{"view", "app", 0})
+	y.Add(1, Event{Name: "view", Source: "app", Time: 0})
 	if ok, msg := x.Equal(y); ok || msg == "" {
 		t.Error("Equal missed an added event")
 	}

@@ -1,0 +1,289 @@
+package index
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Aggregates: the values of computed traits (SPEC.md §4.1) are computed from
+// the entries of the events that count for a profile now, so they stay exact
+// through merges, moves, splits and forgets by construction, and windows
+// roll with the clock.
+
+// AggQuery asks for an aggregate over the events a DidQuery selects (its
+// Cmp and N are ignored).
+type AggQuery struct {
+	DidQuery
+	// Kind is count, sum, min, max, avg, first, last, distinct or score.
+	Kind string
+	// Path is the property the value aggregates read (registered for Name).
+	Path string
+	// Terms are SCORE's points per event name (Name is then ignored).
+	Terms []ScoreTerm
+}
+
+// ScoreTerm gives Points for each event of Event.
+type ScoreTerm struct {
+	Event  string
+	Points float64
+}
+
+// AggValue is an aggregate's value for one profile. Set is false when the
+// profile has no event to aggregate (COUNT and SCORE are then 0 and Set).
+type AggValue struct {
+	Set   bool
+	IsNum bool
+	Num   float64
+	Str   string // FIRST and LAST of a text property
+}
+
+// String renders the value as WHO shows it.
+func (v AggValue) String() string {
+	switch {
+	case !v.Set:
+		return ""
+	case v.IsNum:
+		return strconv.FormatFloat(v.Num, 'f', -1, 64)
+	}
+	return v.Str
+}
+
+// agg accumulates one profile's aggregate.
+type agg struct {
+	n        int64
+	sum      float64
+	min, max float64
+	nums     int64 // numeric values seen (sum, min, max, avg)
+	firstT   int64
+	lastT    int64
+	first    propValue
+	last     propValue
+	distinct map[string]struct{}
+}
+
+func (a *agg) add(kind string, t int64, v propValue, points float64) {
+	a.n++
+	switch kind {
+	case "score":
+		a.sum += points
+	case "sum", "avg", "min", "max":
+		if !v.isNum {
+			return
+		}
+		if a.nums == 0 || v.num < a.min {
+			a.min = v.num
+		}
+		if a.nums == 0 || v.num > a.max {
+			a.max = v.num
+		}
+		a.nums++
+		a.sum += v.num
+	case "first", "last":
+		if v.kind == propMissing || v.kind == propOther {
+			return
+		}
+		if a.firstT == math.MinInt64 || t < a.firstT {
+			a.firstT, a.first = t, v
+		}
+		if a.lastT == math.MinInt64 || t >= a.lastT {
+			a.lastT, a.last = t, v
+		}
+	case "distinct":
+		if v.kind == propMissing || v.kind == propOther {
+			return
+		}
+		if a.distinct == nil {
+			a.distinct = map[string]struct{}{}
+		}
+		a.distinct[strconv.Itoa(int(v.kind))+v.str] = struct{}{}
+	}
+}
+
+func newAgg() *agg { return &agg{firstT: math.MinInt64, lastT: math.MinInt64} }
+
+func (a *agg) value(kind string) AggValue {
+	num := func(f float64) AggValue { return AggValue{Set: true, IsNum: true, Num: f} }
+	switch kind {
+	case "count":
+		return num(float64(a.n))
+	case "score":
+		return num(a.sum)
+	case "sum":
+		if a.nums == 0 {
+			return AggValue{}
+		}
+		return num(a.sum)
+	case "avg":
+		if a.nums == 0 {
+			return AggValue{}
+		}
+		return num(a.sum / float64(a.nums))
+	case "min":
+		if a.nums == 0 {
+			return AggValue{}
+		}
+		return num(a.min)
+	case "max":
+		if a.nums == 0 {
+			return AggValue{}
+		}
+		return num(a.max)
+	case "first", "last":
+		v, t := a.first, a.firstT
+		if kind == "last" {
+			v, t = a.last, a.lastT
+		}
+		if t == math.MinInt64 {
+			return AggValue{}
+		}
+		if v.isNum {
+			return AggValue{Set: true, IsNum: true, Num: v.num, Str: v.str}
+		}
+		return AggValue{Set: true, Str: v.str}
+	case "distinct":
+		return num(float64(len(a.distinct)))
+	}
+	return AggValue{}
+}
+
+// termsOf returns the (event name, points) pairs the query reads.
+func termsOf(q AggQuery) []ScoreTerm {
+	if q.Kind == "score" {
+		return q.Terms
+	}
+	return []ScoreTerm{{Event: q.Name, Points: 1}}
+}
+
+// pathIndex returns the position of path in the series' registered paths.
+func pathIndex(s *series, path string) int {
+	if s.props == nil {
+		return -1
+	}
+	for i, p := range s.props.paths {
+		if p == path {
+			return i
+		}
+	}
+	return -1
+}
+
+// scan calls f for every event of the query's terms in its window (and
+// source, conditions), for profile p only when p != 0.
+func (x *Index) scanAgg(q AggQuery, p uint32, f func(p uint32, t int64, v propValue, points float64)) {
+	src, filter, ok := x.source(q.DidQuery)
+	if !ok || q.From > q.To {
+		return
+	}
+	sp := newSpan(q.From, q.To)
+	for _, term := range termsOf(q) {
+		s := x.series[term.Event]
+		if s == nil {
+			continue
+		}
+		m := newMatcher(s.props, q.Where)
+		pi := pathIndex(s, q.Path)
+		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
+		for i := i0; i < i1; i++ {
+			b := s.buckets[i]
+			lo, hi, _ := sp.bounds(b.day)
+			t0 := b.day * dayMS
+			visit := func(e entry) {
+				if e.ms < lo || e.ms > hi || filter && e.src != src || !m.match(e.tup) {
+					return
+				}
+				var v propValue
+				if pi >= 0 && int(e.tup) < len(s.props.tuples) {
+					v = s.props.tuples[e.tup][pi]
+				}
+				f(e.p, t0+int64(e.ms), v, term.Points)
+			}
+			if p != 0 {
+				ci, k := b.ev.lowerBound(entry{p: p})
+				for ; ci < len(b.ev.chunks); ci, k = ci+1, 0 {
+					c := b.ev.chunks[ci]
+					for ; k < len(c) && c[k].p == p; k++ {
+						visit(c[k])
+					}
+					if k < len(c) {
+						break
+					}
+				}
+				continue
+			}
+			for _, c := range b.ev.chunks {
+				for _, e := range c {
+					visit(e)
+				}
+			}
+		}
+	}
+}
+
+// AggregateFor computes the aggregate for one live profile from its own
+// entries.
+func (v *View) AggregateFor(q AggQuery, p uint32) AggValue {
+	a := newAgg()
+	v.x.scanAgg(q, p, func(_ uint32, t int64, pv propValue, points float64) { a.add(q.Kind, t, pv, points) })
+	return a.value(q.Kind)
+}
+
+// AggregateMatch returns the live profiles whose aggregate satisfies
+// `value op lit` (compared as numbers when both are, else as text). A
+// profile without events has COUNT and SCORE 0 and no other value.
+func (v *View) AggregateMatch(q AggQuery, op, lit string) *roaring.Bitmap {
+	match, ok := traitPred(op)
+	if !ok {
+		return roaring.New()
+	}
+	accs := map[uint32]*agg{}
+	v.x.scanAgg(q, 0, func(p uint32, t int64, pv propValue, points float64) {
+		a := accs[p]
+		if a == nil {
+			a = newAgg()
+			accs[p] = a
+		}
+		a.add(q.Kind, t, pv, points)
+	})
+	litNum, litIsNum := parseNum(lit)
+	holds := func(val AggValue) bool {
+		if !val.Set {
+			return false
+		}
+		var c int
+		if val.IsNum && litIsNum {
+			switch {
+			case val.Num < litNum:
+				c = -1
+			case val.Num > litNum:
+				c = 1
+			}
+		} else {
+			s := val.Str
+			if val.IsNum && s == "" {
+				s = val.String()
+			}
+			c = strings.Compare(s, lit)
+		}
+		return match(c)
+	}
+	out := roaring.New()
+	var ids []uint32
+	for p, a := range accs {
+		if v.x.live.Contains(p) && holds(a.value(q.Kind)) {
+			ids = append(ids, p)
+		}
+	}
+	out.AddMany(ids)
+	if (q.Kind == "count" || q.Kind == "score") && holds(AggValue{Set: true, IsNum: true}) {
+		// Profiles without any such event have 0.
+		rest := v.x.live.Clone()
+		for p := range accs {
+			rest.Remove(p)
+		}
+		out.Or(rest)
+	}
+	return out
+}

@@ -1,0 +1,316 @@
+package index
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Event properties. The index keeps no event's properties, except the
+// values of the property paths that segment conditions (DID ... WHERE) and
+// computed traits use: those paths are registered per event name, and each
+// event entry of that name carries the id of its tuple of values (one per
+// registered path), interned per name. A WHERE condition is then decided
+// once per distinct tuple, and a scan of the window's entries does the rest.
+
+// Cond is one condition on an event's property: the value at Path (a
+// dotted path into the PROPS object) compared with Value by Op (= != < <=
+// > >=). Values compare as numbers when both sides parse as numbers, else
+// as text (byte order); a true/false literal matches a JSON boolean; an
+// event without the property never matches, not even !=.
+type Cond struct {
+	Path, Op, Value string
+}
+
+// propKind classifies a property value.
+type propKind uint8
+
+const (
+	propMissing propKind = iota
+	propNumber           // a JSON number, or a string that parses as one
+	propString
+	propTrue
+	propFalse
+	propOther // null, an object or an array
+)
+
+// propValue is one property value of an event.
+type propValue struct {
+	kind  propKind
+	num   float64 // when kind is propNumber (and for strings that parse as numbers)
+	str   string  // the string, or the number's literal text
+	isNum bool    // a string that also parses as a number
+}
+
+// seriesProps are the registered paths of one event name and the interned
+// tuples of their values. Tuple 0 is every path missing.
+type seriesProps struct {
+	paths  []string
+	tuples [][]propValue
+	ids    map[string]uint32
+}
+
+func newSeriesProps(paths []string) *seriesProps {
+	sp := &seriesProps{paths: paths, ids: map[string]uint32{}}
+	sp.intern(make([]propValue, len(paths)))
+	return sp
+}
+
+func (sp *seriesProps) intern(t []propValue) uint32 {
+	var b strings.Builder
+	for _, v := range t {
+		b.WriteByte(byte(v.kind))
+		b.WriteString(v.str)
+		b.WriteByte(0)
+	}
+	k := b.String()
+	if id, ok := sp.ids[k]; ok {
+		return id
+	}
+	id := uint32(len(sp.tuples))
+	sp.tuples = append(sp.tuples, t)
+	sp.ids[k] = id
+	return id
+}
+
+// tupleOf returns the tuple id of an event's properties.
+func (sp *seriesProps) tupleOf(props []byte) uint32 {
+	if sp == nil || len(sp.paths) == 0 || len(props) == 0 {
+		return 0
+	}
+	var obj map[string]any
+	d := json.NewDecoder(bytes.NewReader(props))
+	d.UseNumber()
+	if d.Decode(&obj) != nil {
+		return 0
+	}
+	t := make([]propValue, len(sp.paths))
+	for i, p := range sp.paths {
+		t[i] = lookup(obj, p)
+	}
+	return sp.intern(t)
+}
+
+// maxPathDepth bounds a dotted property path.
+const maxPathDepth = 8
+
+// ValidPath reports whether p is a property path conditions may use: 1 to
+// maxPathDepth dot-separated non-empty keys, 1 to 256 bytes.
+func ValidPath(p string) bool {
+	if p == "" || len(p) > 256 {
+		return false
+	}
+	parts := strings.Split(p, ".")
+	if len(parts) > maxPathDepth {
+		return false
+	}
+	for _, k := range parts {
+		if k == "" {
+			return false
+		}
+	}
+	return true
+}
+
+func lookup(obj map[string]any, path string) propValue {
+	var cur any = obj
+	for _, k := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return propValue{}
+		}
+		if cur, ok = m[k]; !ok {
+			return propValue{}
+		}
+	}
+	switch v := cur.(type) {
+	case json.Number:
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil || math.IsNaN(f) {
+			return propValue{kind: propString, str: string(v)}
+		}
+		return propValue{kind: propNumber, num: f, str: string(v), isNum: true}
+	case string:
+		pv := propValue{kind: propString, str: v}
+		pv.num, pv.isNum = parseNum(v)
+		return pv
+	case bool:
+		if v {
+			return propValue{kind: propTrue, str: "true"}
+		}
+		return propValue{kind: propFalse, str: "false"}
+	}
+	return propValue{kind: propOther}
+}
+
+// holds decides one condition for one value.
+func (c *compiledCond) holds(v propValue) bool {
+	switch v.kind {
+	case propMissing, propOther:
+		return false
+	case propTrue, propFalse:
+		if !c.isBool || (c.op != "=" && c.op != "!=") {
+			return false
+		}
+		eq := (v.kind == propTrue) == c.boolVal
+		return eq == (c.op == "=")
+	}
+	var cmp int
+	if v.isNum && c.isNum {
+		switch {
+		case v.num < c.num:
+			cmp = -1
+		case v.num > c.num:
+			cmp = 1
+		}
+	} else {
+		cmp = strings.Compare(v.str, c.value)
+	}
+	match, _ := traitPred(c.op)
+	return match(cmp)
+}
+
+type compiledCond struct {
+	path    int // index into the series' paths
+	op      string
+	value   string
+	num     float64
+	isNum   bool
+	isBool  bool
+	boolVal bool
+}
+
+// matcher decides a query's conditions per tuple id, each tuple once.
+type matcher struct {
+	sp    *seriesProps
+	conds []compiledCond
+	memo  []int8 // 0 unknown, 1 match, -1 no match
+	ok    bool   // every path is registered
+}
+
+func newMatcher(sp *seriesProps, conds []Cond) *matcher {
+	m := &matcher{sp: sp, ok: true}
+	if len(conds) == 0 {
+		return nil
+	}
+	for _, c := range conds {
+		i := -1
+		if sp != nil {
+			for j, p := range sp.paths {
+				if p == c.Path {
+					i = j
+				}
+			}
+		}
+		if i < 0 {
+			m.ok = false
+			return m
+		}
+		cc := compiledCond{path: i, op: c.Op, value: c.Value}
+		cc.num, cc.isNum = parseNum(c.Value)
+		switch c.Value {
+		case "true":
+			cc.isBool, cc.boolVal = true, true
+		case "false":
+			cc.isBool = true
+		}
+		m.conds = append(m.conds, cc)
+	}
+	m.memo = make([]int8, len(sp.tuples))
+	return m
+}
+
+// match reports whether the entry's tuple meets every condition.
+func (m *matcher) match(tup uint32) bool {
+	if m == nil {
+		return true
+	}
+	if !m.ok || int(tup) >= len(m.sp.tuples) {
+		return false
+	}
+	if int(tup) >= len(m.memo) {
+		m.memo = append(m.memo, make([]int8, int(tup)+1-len(m.memo))...)
+	}
+	switch m.memo[tup] {
+	case 1:
+		return true
+	case -1:
+		return false
+	}
+	t := m.sp.tuples[tup]
+	for i := range m.conds {
+		if !m.conds[i].holds(t[m.conds[i].path]) {
+			m.memo[tup] = -1
+			return false
+		}
+	}
+	m.memo[tup] = 1
+	return true
+}
+
+// ProfileEvent is an event with the profile it counts for.
+type ProfileEvent struct {
+	P uint32
+	Event
+}
+
+// Paths returns the property paths registered for event name.
+func (x *Index) Paths(name string) []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if s := x.series[name]; s != nil && s.props != nil {
+		return append([]string(nil), s.props.paths...)
+	}
+	return nil
+}
+
+// ReplaceSeries registers paths for event name and rebuilds its events
+// from evs, which must be every event of that name the index holds, with
+// their properties (the index keeps none, so the caller reads them from
+// the store, at the generation the index is at). It is a writer method:
+// the engine calls it between commits.
+func (x *Index) ReplaceSeries(name string, paths []string, evs []ProfileEvent) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	defer x.version.Add(1)
+	s := x.seriesFor(name)
+	for _, b := range s.buckets {
+		x.events -= b.ev.n
+	}
+	s.buckets = nil
+	s.props = nil
+	if len(paths) > 0 {
+		s.props = newSeriesProps(append([]string(nil), paths...))
+	}
+	x.cache.drop(s)
+	byDay := map[int64][]entry{}
+	for _, pe := range evs {
+		day, ms := splitTime(pe.Time)
+		byDay[day] = append(byDay[day], entry{p: pe.P, ms: ms, src: x.sourceFor(pe.Source), tup: s.props.tupleOf(pe.Props)})
+		if int64(pe.P) >= x.maxP {
+			x.maxP = int64(pe.P) + 1
+		}
+	}
+	days := make([]int64, 0, len(byDay))
+	for d := range byDay {
+		days = append(days, d)
+	}
+	slices.Sort(days)
+	for _, d := range days {
+		es := byDay[d]
+		slices.SortFunc(es, func(a, b entry) int {
+			switch {
+			case a.less(b):
+				return -1
+			case b.less(a):
+				return 1
+			}
+			return 0
+		})
+		s.buckets = append(s.buckets, newBucket(d, es))
+		x.events += len(es)
+	}
+}
