@@ -20,7 +20,7 @@ var ourFields = map[string]bool{
 
 // parseJSONLine parses one non-blank NDJSON line. It returns the reason the
 // line is rejected, or "".
-func parseJSONLine(line []byte, format Format) (Record, string) {
+func parseJSONLine(line []byte, opts Options) (Record, string) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
 		var te *json.UnmarshalTypeError
@@ -32,14 +32,19 @@ func parseJSONLine(line []byte, format Format) (Record, string) {
 	if obj == nil { // the line was null
 		return Record{}, "not a JSON object"
 	}
-	switch format {
+	switch opts.Format {
 	case FormatSegment:
 		return parseSegment(obj)
 	case FormatNDJSON:
 		return parseOurs(obj)
+	case FormatGA4:
+		return parseGA4(obj, opts.GA4)
 	}
-	if isSegmentCall(obj) {
+	switch {
+	case isSegmentCall(obj):
 		return parseSegment(obj)
+	case isGA4Row(obj):
+		return parseGA4(obj, opts.GA4)
 	}
 	return parseOurs(obj)
 }

@@ -28,13 +28,14 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	st := addStoreFlags(fs)
 	addr := fs.String("addr", "", "load over TCP into a running server (instead of --data)")
 	pass := fs.String("password", "", "password for --addr")
-	csv := fs.Bool("csv", false, "read CSV (also chosen by a .csv or .csv.gz name)")
+	format := fs.String("format", "auto", "auto, ndjson, segment, csv or ga4 (auto: CSV by a .csv or .csv.gz name, else per line)")
+	csv := fs.Bool("csv", false, "read CSV, as --format csv (also chosen by a .csv or .csv.gz name)")
 	var ids multiFlag
 	fs.Var(&ids, "id", "CSV: TYPE=COLUMN, an identifier column (repeatable)")
 	event := fs.String("event", "", "CSV: the column holding the event name")
 	eventName := fs.String("event-name", "", "CSV: a constant event name when there is no event column")
 	timeCol := fs.String("time", "", "CSV: the column holding the event time")
-	source := fs.String("source", "", "CSV: the source of every row")
+	source := fs.String("source", "", "CSV, GA4: the source of every row (GA4 default: web or app by platform)")
 	maxRejects := fs.Int("max-rejects", -1, "stop after this many rejected lines (-1: never)")
 	progress := fs.Bool("progress", true, "show progress on standard error")
 	if err := parseFlags(fs, args); err != nil {
@@ -43,10 +44,17 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if fs.NArg() == 0 {
 		return exitError{2, "name at least one FILE (- for standard input)"}
 	}
-	opts := load.Options{}
-	if *csv {
-		opts.Format = load.FormatCSV
+	f, err := load.ParseFormat(*format)
+	if err != nil {
+		return exitError{2, err.Error()}
 	}
+	if *csv {
+		if f != load.FormatAuto && f != load.FormatCSV {
+			return exitError{2, fmt.Sprintf("--csv contradicts --format %s", f)}
+		}
+		f = load.FormatCSV
+	}
+	opts := load.Options{Format: f, GA4: load.GA4Options{Source: *source}}
 	for _, s := range ids {
 		c, err := load.ParseIDColumn(s)
 		if err != nil {
@@ -80,7 +88,7 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if !*progress {
 		style = load.ProgressOff
 	}
-	err := l.run(ctx, fs.Args(), opts, style)
+	err = l.run(ctx, fs.Args(), opts, style)
 	l.sum.Elapsed = time.Since(l.start)
 	l.sum.IDsCreated = sink.created()
 	fmt.Fprintln(stdout, l.sum.String())
