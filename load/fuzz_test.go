@@ -77,6 +77,22 @@ func FuzzSegment(f *testing.F) {
 	})
 }
 
+func FuzzGA4(f *testing.F) {
+	for _, s := range []string{
+		`{"event_timestamp":"1793527200123456","event_name":"page_view","user_pseudo_id":"1.2","platform":"WEB","event_params":[{"key":"a","value":{"string_value":"<x>","int_value":null}},{"key":"n","value":{"int_value":"12"}},{"key":"f","value":{"float_value":"NaN"}},{"key":"d","value":{"double_value":1e400}}],"privacy_info":{"analytics_storage":"Yes","ads_storage":"No"}}`,
+		`{"event_timestamp":1793527200000000,"event_name":"purchase","user_id":"u","user_pseudo_id":"(not set)","platform":"IOS","device":{"advertising_id":"AD","is_limited_ad_tracking":"No"},"user_properties":[{"key":"t","value":{"string_value":"gold","set_timestamp_micros":"1"}},{"key":"l","value":{"int_value":2,"set_timestamp_micros":"9999999999999999"}}],"ecommerce":{"total_item_quantity":"3","transaction_id":null},"items":[null,{"quantity":"1","item_params":[]}]}`,
+		`{"event_timestamp":"-1","event_name":"x","user_pseudo_id":"p","platform":"ANDROID","device":{"advertising_id":"00000000-0000-0000-0000-000000000000","is_limited_ad_tracking":true}}` + "\n" + `{"event_name":"x","user_pseudo_id":null,"event_timestamp":"1"}`,
+		`{"event_timestamp":"1","event_name":"x","user_pseudo_id":"p","event_params":[{"value":{}}],"items":{"a":1}}` + "\n" + `{"event_timestamp":"1","event_name":"x","user_pseudo_id":"p","event_params":[{"key":"k","value":{"int_value":"1.5"}}]}`,
+		`{"event":"b","ids":["cookie:1"]}` + "\n" + `{"type":"track","userId":"u","event":"c"}` + "\n" + `{"event_name":"e","user_id":"u","event_timestamp":"9223372036854775807"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRead(t, "f.ndjson", data, Options{Format: FormatGA4})
+		fuzzRead(t, "f.ndjson", data, Options{GA4: GA4Options{Source: "s"}})
+	})
+}
+
 func FuzzCSV(f *testing.F) {
 	for _, s := range []string{
 		"timestamp,visitorid,event,itemid,transactionid\n1437927001434,79,view,450209,\n1437927001,80,,1,2\n",

@@ -65,8 +65,8 @@ func ga4SampleRecords(file string) []Record {
 		},
 		{ // iOS app: app-instance id, IDFA, a double user property
 			File: file, Line: 4, Event: "screen_view",
-			IDs:    []string{"user:C-1001", "app:A1B2C3D4E5F60718293A4B5C6D7E8F90", "idfa:AEBE52E7-03EE-455A-B3C4-E57283966239"},
-			Time:   at("2026-11-02T08:00:00Z"), Source: "app",
+			IDs:  []string{"user:C-1001", "app:A1B2C3D4E5F60718293A4B5C6D7E8F90", "idfa:AEBE52E7-03EE-455A-B3C4-E57283966239"},
+			Time: at("2026-11-02T08:00:00Z"), Source: "app",
 			Props:   json.RawMessage(`{"firebase_screen":"Home","firebase_screen_id":-4921234567890}`),
 			Traits:  map[string]string{"tier": "platinum", "score": "4.5"},
 			Consent: map[string]bool{"analytics": true, "ads": true},
