@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"testing"
 )
 
@@ -90,6 +91,26 @@ func FuzzGA4(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzRead(t, "f.ndjson", data, Options{Format: FormatGA4})
 		fuzzRead(t, "f.ndjson", data, Options{GA4: GA4Options{Source: "s"}})
+		// A row walked in place must read exactly as the same row decoded.
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			walked, ok := walkGA4Row(line)
+			var obj map[string]json.RawMessage
+			if !ok || json.Unmarshal(line, &obj) != nil {
+				continue
+			}
+			decoded := ga4RowOf(obj)
+			if _, has := obj["event_name"]; has && walked.isGA4() != decoded.isGA4() {
+				t.Fatalf("%q: walked isGA4 %v, decoded %v", line, walked.isGA4(), decoded.isGA4())
+			}
+			if !walked.hasEventName {
+				continue
+			}
+			r1, why1 := parseGA4(&walked, GA4Options{})
+			r2, why2 := parseGA4(&decoded, GA4Options{})
+			if why1 != why2 || !reflect.DeepEqual(r1, r2) {
+				t.Fatalf("%q:\nwalked  %+v %q\ndecoded %+v %q", line, r1, why1, r2, why2)
+			}
+		}
 	})
 }
 

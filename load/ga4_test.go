@@ -52,14 +52,14 @@ func ga4SampleRecords(file string) []Record {
 			Traits:  map[string]string{"tier": "gold", "orders": "3"},
 			Consent: map[string]bool{"analytics": true, "ads": true},
 		},
-		{ // purchase: double, float as a string, ecommerce and nested items with INT64 strings turned into numbers; null consent
+		{ // purchase: double, float as a string, ecommerce and nested items (members in the export's order, nulls left out, INT64 strings turned into numbers); null consent
 			File: file, Line: 3, Event: "purchase", IDs: []string{"user:C-1001", "cookie:1234567890.1793527200"},
 			Time: at("2026-11-01T10:07:30.000001Z"), Source: "web",
 			Props: json.RawMessage(`{"currency":"EUR","discount":0.5,` +
-				`"ecommerce":{"purchase_revenue":59.9,"purchase_revenue_in_usd":64.1,"total_item_quantity":3,"transaction_id":"T-1","unique_items":2},` +
+				`"ecommerce":{"total_item_quantity":3,"purchase_revenue_in_usd":64.1,"purchase_revenue":59.9,"unique_items":2,"transaction_id":"T-1"},` +
 				`"ga_session_id":1793527200,` +
-				`"items":[{"item_category":"Kitchen","item_id":"SKU-1","item_name":"Mug","item_params":[],"item_revenue":19.9,"price":19.9,"price_in_usd":21.4,"quantity":1},` +
-				`{"item_id":"SKU-2","item_name":"Cup","item_params":[{"key":"colour","value":{"string_value":"blue"}}],"price":20,"quantity":2}],` +
+				`"items":[{"item_id":"SKU-1","item_name":"Mug","item_category":"Kitchen","price_in_usd":21.4,"price":19.9,"quantity":1,"item_revenue":19.9,"item_params":[]},` +
+				`{"item_id":"SKU-2","item_name":"Cup","price":20,"quantity":2,"item_params":[{"key":"colour","value":{"string_value":"blue"}}]}],` +
 				`"value":59.9}`),
 			Traits: map[string]string{"tier": "gold"},
 		},
@@ -155,6 +155,15 @@ func TestGA4Mapping(t *testing.T) {
 			name: "consent values other than Yes and No are no decision",
 			line: `{` + base + `,"user_pseudo_id":"p","privacy_info":{"analytics_storage":"Unset","ads_storage":"NO"}}`,
 			want: Record{Event: "e", IDs: []string{"cookie:p"}, Time: ts, Source: "web", Consent: map[string]bool{"ads": false}},
+		},
+		{
+			name: "whitespace, escaped keys and nested values",
+			line: `{ "event_timestamp" : "1793527200000000" , "event_name" : "e" , "user_pseudo_id" : "p" , "platform" : "IOS" ,` +
+				` "device" : { "advertising\u005fid" : "AD" , "is_limited_ad_tracking" : "No" } ,` +
+				` "event_params" : [ { "key" : "k\u00e9" , "value" : { "string_value" : "v\"w" } } , { "value" : { "int_value" : " 7 " } , "key" : "o" } ] ,` +
+				` "ecommerce" : { "transaction_id" : "T" , "x" : { "a" : [ 1 , "]}" ] } , "n" : null } }`,
+			want: Record{Event: "e", IDs: []string{"app:p", "idfa:AD"}, Time: ts, Source: "app",
+				Props: json.RawMessage(`{"ecommerce":{"transaction_id":"T","x":{"a":[1,"]}"]}},"ké":"v\"w","o":7}`)},
 		},
 		{
 			name: "negative microseconds before 1970",

@@ -21,6 +21,13 @@ var ourFields = map[string]bool{
 // parseJSONLine parses one non-blank NDJSON line. It returns the reason the
 // line is rejected, or "".
 func parseJSONLine(line []byte, opts Options) (Record, string) {
+	// A GA4 row is read without decoding it into a map first (see
+	// walkGA4Row); only lines that may be one pay for the attempt.
+	if opts.Format == FormatGA4 || opts.Format == FormatAuto && bytes.Contains(line, []byte(`"event_name"`)) {
+		if row, ok := walkGA4Row(line); ok && (opts.Format == FormatGA4 || row.isGA4()) {
+			return parseGA4(&row, opts.GA4)
+		}
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
 		var te *json.UnmarshalTypeError
@@ -38,13 +45,14 @@ func parseJSONLine(line []byte, opts Options) (Record, string) {
 	case FormatNDJSON:
 		return parseOurs(obj)
 	case FormatGA4:
-		return parseGA4(obj, opts.GA4)
+		row := ga4RowOf(obj)
+		return parseGA4(&row, opts.GA4)
 	}
-	switch {
-	case isSegmentCall(obj):
+	if isSegmentCall(obj) {
 		return parseSegment(obj)
-	case isGA4Row(obj):
-		return parseGA4(obj, opts.GA4)
+	}
+	if row := ga4RowOf(obj); row.isGA4() {
+		return parseGA4(&row, opts.GA4)
 	}
 	return parseOurs(obj)
 }
