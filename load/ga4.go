@@ -34,7 +34,7 @@ type GA4Options struct {
 // each as JSON text, nil when missing or null.
 type ga4Row struct {
 	eventName, eventTimestamp, userID, userPseudoID, platform, device []byte
-	eventParams, userProperties, privacyInfo, ecommerce, items       []byte
+	eventParams, userProperties, privacyInfo, ecommerce, items        []byte
 
 	// Whether these keys appear at all, null or not: what detection looks at.
 	hasEventName, hasPseudoID, hasTimestamp, hasType, hasIDs bool
