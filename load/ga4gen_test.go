@@ -71,7 +71,7 @@ func TestWriteGA4BenchFiles(t *testing.T) {
 	for _, f := range []struct {
 		path   string
 		format Format
-	}{{ga4Path, FormatAuto}, {oursPath, FormatAuto}, {ga4Path, FormatGA4}} {
+	}{{ga4Path, FormatAuto}, {oursPath, FormatAuto}} {
 		st, _ := os.Stat(f.path)
 		start := time.Now()
 		r, c, err := Open(f.path, Options{Format: f.format})
