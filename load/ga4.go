@@ -130,10 +130,11 @@ type ga4Member struct {
 // parseGA4 maps one row of the GA4 BigQuery export; the table in the
 // package doc and in MAPPING.md is the specification of this function.
 //
-// The row reaches it already validated and split into top-level members by
-// parseJSONLine. Nested objects are walked in place (eachMember) rather than
-// decoded again: GA4 rows are large and mostly null, and decoding each
-// nested object into a map made parsing them several times slower.
+// The row reaches it validated and split into its top-level members
+// (walkGA4Row, or ga4RowOf for a line decoded already). Nested objects are
+// walked in place (eachMember) rather than decoded: GA4 rows are large and
+// mostly null, and decoding each nested object into a map made parsing
+// them 2.5 times slower.
 func parseGA4(row *ga4Row, opts GA4Options) (Record, string) {
 	var rec Record
 	var ok bool
