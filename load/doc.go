@@ -1,6 +1,7 @@
 // Package load parses the bulk-load formats of idgraph — its own NDJSON
-// event shape, Segment-spec calls, and CSV — into neutral Records, and
-// provides the progress and summary reporting of `idgraph load`.
+// event shape, Segment-spec calls, GA4 BigQuery export rows, and CSV — into
+// neutral Records, and provides the progress and summary reporting of
+// `idgraph load`.
 //
 // The package does not touch the engine: it reads, and reports where and why
 // a line could not be read. Identifiers are passed on as given ("type:value");
@@ -17,10 +18,13 @@
 // name. Blank lines are skipped.
 //
 // Options.Format, or a name ending in .csv or .csv.gz, selects CSV. Anything
-// else is NDJSON, decided per line: a line whose "type" is identify, track,
-// page, screen, alias or group is a Segment-spec call, and any other line is
-// idgraph's own shape. Our shape has no "type" field, so the two cannot be
-// confused; a Segment call that carries only an email is still read as one.
+// else is NDJSON, decided per line unless Options.Format names one shape: a
+// line whose "type" is identify, track, page, screen, alias or group is a
+// Segment-spec call; a line with "event_name" and "user_pseudo_id" or
+// "event_timestamp", and neither "type" nor "ids", is a GA4 export row; any
+// other line is idgraph's own shape. Our shape has no "type" and no
+// "event_name" field, so the shapes cannot be confused; a Segment call that
+// carries only an email is still read as one.
 //
 // # idgraph's own NDJSON shape
 //
@@ -81,6 +85,32 @@
 // which drops and reports them. A call with no identifier is rejected, and
 // fields not listed are ignored. MAPPING.md holds the same tables for the
 // README.
+//
+// # GA4 BigQuery export
+//
+// Rows of GA4's daily export (events_YYYYMMDD), extracted with bq extract
+// --destination_format NEWLINE_DELIMITED_JSON, map as follows.
+//
+//	| GA4 export field                                   | becomes                                                         |
+//	|----------------------------------------------------|-----------------------------------------------------------------|
+//	| user_pseudo_id                                     | cookie:<id> on platform WEB (or missing, or other),             |
+//	|                                                    | app:<id> on IOS and ANDROID                                     |
+//	| user_id (string or number)                         | user:<id>                                                       |
+//	| device.advertising_id                              | idfa:<id> on IOS, aaid:<id> on ANDROID; dropped elsewhere and   |
+//	|                                                    | when device.is_limited_ad_tracking is "Yes" or true             |
+//	| event_name (required)                              | Event                                                           |
+//	| event_timestamp (required; µs, string or number)   | Time (the engine keeps milliseconds)                            |
+//	| event_params [{key, value{string_value|int_value|  | Props, one key each: the first non-null value, typed; string    |
+//	|   float_value|double_value}}]                      | int_value becomes a JSON number                                 |
+//	| ecommerce, items                                   | Props "ecommerce" and "items": null members left out, INT64     |
+//	|                                                    | counts (total_item_quantity, unique_items, quantity) as numbers |
+//	| user_properties (+ set_timestamp_micros)           | Traits, those set no later than the event                       |
+//	| privacy_info.analytics_storage / ads_storage       | Consent "analytics" / "ads": Yes grants, No denies              |
+//	| platform                                           | Source "web" or "app", unless GA4Options.Source is set          |
+//
+// "", null and GA4's "(not set)" are no identifiers; other blocked values
+// (a zeroed advertising id) are left to the engine. A row with no
+// identifier is rejected. MAPPING.md gives the reasons for each choice.
 //
 // # CSV
 //

@@ -28,7 +28,7 @@ func (r Record) EngineRecord() engine.Record {
 // ParseRecord reads one record written in idgraph's own NDJSON shape, as
 // the RECORD statement carries it.
 func ParseRecord(line []byte) (Record, error) {
-	rec, reason := parseJSONLine(line, FormatNDJSON)
+	rec, reason := parseJSONLine(line, Options{Format: FormatNDJSON})
 	if reason != "" {
 		return Record{}, &LineError{File: "RECORD", Line: 1, Reason: reason}
 	}

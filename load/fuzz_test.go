@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"testing"
 )
 
@@ -74,6 +75,42 @@ func FuzzSegment(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzRead(t, "f.ndjson", data, Options{Format: FormatSegment})
+	})
+}
+
+func FuzzGA4(f *testing.F) {
+	for _, s := range []string{
+		`{"event_timestamp":"1793527200123456","event_name":"page_view","user_pseudo_id":"1.2","platform":"WEB","event_params":[{"key":"a","value":{"string_value":"<x>","int_value":null}},{"key":"n","value":{"int_value":"12"}},{"key":"f","value":{"float_value":"NaN"}},{"key":"d","value":{"double_value":1e400}}],"privacy_info":{"analytics_storage":"Yes","ads_storage":"No"}}`,
+		`{"event_timestamp":1793527200000000,"event_name":"purchase","user_id":"u","user_pseudo_id":"(not set)","platform":"IOS","device":{"advertising_id":"AD","is_limited_ad_tracking":"No"},"user_properties":[{"key":"t","value":{"string_value":"gold","set_timestamp_micros":"1"}},{"key":"l","value":{"int_value":2,"set_timestamp_micros":"9999999999999999"}}],"ecommerce":{"total_item_quantity":"3","transaction_id":null},"items":[null,{"quantity":"1","item_params":[]}]}`,
+		`{"event_timestamp":"-1","event_name":"x","user_pseudo_id":"p","platform":"ANDROID","device":{"advertising_id":"00000000-0000-0000-0000-000000000000","is_limited_ad_tracking":true}}` + "\n" + `{"event_name":"x","user_pseudo_id":null,"event_timestamp":"1"}`,
+		`{"event_timestamp":"1","event_name":"x","user_pseudo_id":"p","event_params":[{"value":{}}],"items":{"a":1}}` + "\n" + `{"event_timestamp":"1","event_name":"x","user_pseudo_id":"p","event_params":[{"key":"k","value":{"int_value":"1.5"}}]}`,
+		`{"event":"b","ids":["cookie:1"]}` + "\n" + `{"type":"track","userId":"u","event":"c"}` + "\n" + `{"event_name":"e","user_id":"u","event_timestamp":"9223372036854775807"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRead(t, "f.ndjson", data, Options{Format: FormatGA4})
+		fuzzRead(t, "f.ndjson", data, Options{GA4: GA4Options{Source: "s"}})
+		// A row walked in place must read exactly as the same row decoded.
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			walked, ok := walkGA4Row(line)
+			var obj map[string]json.RawMessage
+			if !ok || json.Unmarshal(line, &obj) != nil {
+				continue
+			}
+			decoded := ga4RowOf(obj)
+			if _, has := obj["event_name"]; has && walked.isGA4() != decoded.isGA4() {
+				t.Fatalf("%q: walked isGA4 %v, decoded %v", line, walked.isGA4(), decoded.isGA4())
+			}
+			if !walked.hasEventName {
+				continue
+			}
+			r1, why1 := parseGA4(&walked, GA4Options{})
+			r2, why2 := parseGA4(&decoded, GA4Options{})
+			if why1 != why2 || !reflect.DeepEqual(r1, r2) {
+				t.Fatalf("%q:\nwalked  %+v %q\ndecoded %+v %q", line, r1, why1, r2, why2)
+			}
+		}
 	})
 }
 

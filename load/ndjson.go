@@ -20,7 +20,14 @@ var ourFields = map[string]bool{
 
 // parseJSONLine parses one non-blank NDJSON line. It returns the reason the
 // line is rejected, or "".
-func parseJSONLine(line []byte, format Format) (Record, string) {
+func parseJSONLine(line []byte, opts Options) (Record, string) {
+	// A GA4 row is read without decoding it into a map first (see
+	// walkGA4Row); only lines that may be one pay for the attempt.
+	if opts.Format == FormatGA4 || opts.Format == FormatAuto && bytes.Contains(line, []byte(`"event_name"`)) {
+		if row, ok := walkGA4Row(line); ok && (opts.Format == FormatGA4 || row.isGA4()) {
+			return parseGA4(&row, opts.GA4)
+		}
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
 		var te *json.UnmarshalTypeError
@@ -32,14 +39,20 @@ func parseJSONLine(line []byte, format Format) (Record, string) {
 	if obj == nil { // the line was null
 		return Record{}, "not a JSON object"
 	}
-	switch format {
+	switch opts.Format {
 	case FormatSegment:
 		return parseSegment(obj)
 	case FormatNDJSON:
 		return parseOurs(obj)
+	case FormatGA4:
+		row := ga4RowOf(obj)
+		return parseGA4(&row, opts.GA4)
 	}
 	if isSegmentCall(obj) {
 		return parseSegment(obj)
+	}
+	if row := ga4RowOf(obj); row.isGA4() {
+		return parseGA4(&row, opts.GA4)
 	}
 	return parseOurs(obj)
 }

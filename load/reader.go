@@ -44,7 +44,7 @@ func NewReader(name string, r io.Reader, opts Options) (*Reader, error) {
 	if format == FormatAuto && isCSVName(name) {
 		format = FormatCSV
 	}
-	if format < FormatAuto || format > FormatCSV {
+	if format < FormatAuto || format > FormatGA4 {
 		return nil, fmt.Errorf("%s: unknown format %v", name, format)
 	}
 	opts.Format = format
@@ -154,7 +154,7 @@ func (r *Reader) nextJSON() (Record, error) {
 		if len(line) == 0 {
 			continue
 		}
-		rec, reason := parseJSONLine(line, r.opts.Format)
+		rec, reason := parseJSONLine(line, r.opts)
 		if reason != "" {
 			return Record{}, &LineError{File: r.name, Line: r.line, Reason: reason}
 		}

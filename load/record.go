@@ -60,8 +60,8 @@ type Format int
 
 const (
 	// FormatAuto reads files named *.csv or *.csv.gz as CSV and anything
-	// else as NDJSON, deciding per line between Segment calls and this
-	// project's own shape.
+	// else as NDJSON, deciding per line between Segment calls, GA4 export
+	// rows and this project's own shape.
 	FormatAuto Format = iota
 	// FormatNDJSON reads every line as this project's own event shape.
 	FormatNDJSON
@@ -69,6 +69,9 @@ const (
 	FormatSegment
 	// FormatCSV reads CSV with a header line, mapped by Options.CSV.
 	FormatCSV
+	// FormatGA4 reads every line as a row of the GA4 BigQuery export
+	// (bq extract --destination_format NEWLINE_DELIMITED_JSON).
+	FormatGA4
 )
 
 func (f Format) String() string {
@@ -81,15 +84,29 @@ func (f Format) String() string {
 		return "segment"
 	case FormatCSV:
 		return "csv"
+	case FormatGA4:
+		return "ga4"
 	}
 	return fmt.Sprintf("Format(%d)", int(f))
 }
 
-// Options configures a Reader. The zero value reads NDJSON or Segment calls,
-// detected per line; CSV needs at least one IDColumn.
+// ParseFormat returns the Format named by s, as the String method writes it
+// ("auto", "ndjson", "segment", "csv", "ga4").
+func ParseFormat(s string) (Format, error) {
+	for f := FormatAuto; f <= FormatGA4; f++ {
+		if s == f.String() {
+			return f, nil
+		}
+	}
+	return FormatAuto, fmt.Errorf("unknown format %q: use auto, ndjson, segment, csv or ga4", s)
+}
+
+// Options configures a Reader. The zero value reads NDJSON, Segment calls
+// or GA4 export rows, detected per line; CSV needs at least one IDColumn.
 type Options struct {
 	Format Format
 	CSV    CSVOptions
+	GA4    GA4Options // used for GA4 rows, whether forced or detected
 }
 
 // CSVOptions maps CSV columns onto a Record. Columns are named as in the

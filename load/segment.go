@@ -247,6 +247,11 @@ func idValue(m map[string]json.RawMessage, key, field string) (string, string) {
 	if !ok {
 		return "", ""
 	}
+	return rawIDValue(raw, field)
+}
+
+// rawIDValue is idValue of a member already looked up, present and not null.
+func rawIDValue(raw []byte, field string) (string, string) {
 	raw = bytes.TrimSpace(raw)
 	switch c := raw[0]; {
 	case c == '"':

@@ -28,14 +28,15 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	st := addStoreFlags(fs)
 	addr := fs.String("addr", "", "load over TCP into a running server (instead of --data)")
 	pass := addSecretFlags(fs, "password", "password for --addr")
-	csv := fs.Bool("csv", false, "read CSV (also chosen by a .csv or .csv.gz name)")
+	format := fs.String("format", "auto", "auto, ndjson, segment, csv or ga4 (auto: CSV by a .csv or .csv.gz name, else per line)")
+	csv := fs.Bool("csv", false, "read CSV, as --format csv (also chosen by a .csv or .csv.gz name)")
 	var ids multiFlag
 	fs.Var(&ids, "id", "CSV: TYPE=COLUMN, an identifier column (repeatable)")
 	event := fs.String("event", "", "CSV: the column holding the event name")
 	eventName := fs.String("event-name", "", "CSV: a constant event name when there is no event column")
 	noEvent := fs.Bool("no-event", false, "CSV: rows carry no event; each links its identifiers and sets the other columns as traits")
 	timeCol := fs.String("time", "", "CSV: the column holding the event time")
-	source := fs.String("source", "", "CSV: the source of every row")
+	source := fs.String("source", "", "CSV, GA4: the source of every row (GA4 default: web or app by platform)")
 	maxRejects := fs.Int("max-rejects", -1, "stop after this many rejected lines (-1: never)")
 	maxConsecutive := fs.Int("max-consecutive-rejects", 1000, "stop after this many rejected lines in a row (0 or -1: never)")
 	progress := fs.Bool("progress", true, "show progress on standard error")
@@ -45,10 +46,17 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if fs.NArg() == 0 {
 		return exitError{2, "name at least one FILE (- for standard input)"}
 	}
-	opts := load.Options{}
-	if *csv {
-		opts.Format = load.FormatCSV
+	f, err := load.ParseFormat(*format)
+	if err != nil {
+		return exitError{2, err.Error()}
 	}
+	if *csv {
+		if f != load.FormatAuto && f != load.FormatCSV {
+			return exitError{2, fmt.Sprintf("--csv contradicts --format %s", f)}
+		}
+		f = load.FormatCSV
+	}
+	opts := load.Options{Format: f, GA4: load.GA4Options{Source: *source}}
 	for _, s := range ids {
 		c, err := load.ParseIDColumn(s)
 		if err != nil {
