@@ -2,8 +2,8 @@ package engine
 
 import (
 	"bufio"
-	"encoding/json"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
