@@ -62,7 +62,7 @@ func (db *DB) endOp(tx *writer.Tx) {
 // attrsOf is what the index knows of a live profile: its identifier types,
 // traits, consent and tags.
 func attrsOf(pr *store.Profile) index.Attrs {
-	a := index.Attrs{Traits: pr.TraitValues(), Consent: pr.Granted()}
+	a := index.Attrs{Traits: pr.TraitValues(), Consent: pr.Granted(), Tags: pr.TagList()}
 	for t, c := range pr.Counts {
 		if c > 0 {
 			a.Types = append(a.Types, t)

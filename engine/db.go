@@ -115,8 +115,10 @@ type DB struct {
 	bl    graph.Blocklist
 	salt  []byte
 
-	segMu sync.RWMutex
-	segs  map[string]string // saved segments, name → expression text
+	roPaths sync.Mutex // serialises RegisterPaths on a read-only store
+	segMu   sync.RWMutex
+	segs    map[string]string // saved segments, name → expression text
+	comps   map[string]string // computed traits, name → definition text
 
 	snapPath string
 	restored bool // Restore replaced the store: Close must not save the index
@@ -269,6 +271,14 @@ func (db *DB) load() error {
 	segs, err := snap.NamedAll(store.NamedSegment)
 	if err != nil {
 		return fmt.Errorf("read store: %w", err)
+	}
+	comps, err := snap.NamedAll(store.NamedCompute)
+	if err != nil {
+		return err
+	}
+	db.comps = make(map[string]string, len(comps))
+	for k, v := range comps {
+		db.comps[k] = string(v)
 	}
 	db.segs = make(map[string]string, len(segs))
 	for k, v := range segs {

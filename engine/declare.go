@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"maps"
 
 	"github.com/idgraph/idgraph/engine/internal/graph"
 	"github.com/idgraph/idgraph/engine/internal/store"
@@ -81,76 +82,100 @@ func decodeTypeSpec(b []byte) (TypeSpec, error) {
 // so a caller can refuse cycles without a race. Saving an existing name
 // replaces it.
 func (db *DB) SaveSegment(ctx context.Context, name, expr string, check func(saved map[string]string) error) error {
-	_, err := db.submitOne(ctx, &segmentOp{db: db, name: name, expr: expr, save: true, check: check})
+	_, err := db.submitOne(ctx, &definitionOp{db: db, kind: store.NamedSegment, name: name, text: expr, save: true, check: check})
 	return err
 }
 
 // DropSegment removes a named segment and reports whether it existed.
 // check, when set, can refuse the drop (segments that use it).
 func (db *DB) DropSegment(ctx context.Context, name string, check func(saved map[string]string) error) (bool, error) {
-	res, err := db.submitOne(ctx, &segmentOp{db: db, name: name, check: check})
+	res, err := db.submitOne(ctx, &definitionOp{db: db, kind: store.NamedSegment, name: name, check: check})
 	return res.Removed > 0, err
 }
 
-type segmentOp struct {
+// SaveComputed stores the definition of a computed trait (its text; the
+// query layer parses and evaluates it). check runs in the writer, as for
+// SaveSegment, with the computed traits as they are then.
+func (db *DB) SaveComputed(ctx context.Context, name, def string, check func(defs map[string]string) error) error {
+	_, err := db.submitOne(ctx, &definitionOp{db: db, kind: store.NamedCompute, name: name, text: def, save: true, check: check})
+	return err
+}
+
+// DropComputed removes a computed trait and reports whether it existed.
+func (db *DB) DropComputed(ctx context.Context, name string, check func(defs map[string]string) error) (bool, error) {
+	res, err := db.submitOne(ctx, &definitionOp{db: db, kind: store.NamedCompute, name: name, check: check})
+	return res.Removed > 0, err
+}
+
+// definitionOp saves or drops a saved segment or a computed trait.
+type definitionOp struct {
 	db         *DB
-	name, expr string
+	kind       store.Named
+	name, text string
 	save       bool
 	check      func(map[string]string) error
 }
 
-type segmentPlan struct {
-	op     *segmentOp
+type definitionPlan struct {
+	op     *definitionOp
 	exists bool
 }
 
-func (o *segmentOp) Plan(r writer.Reader) (writer.Plan, error) {
-	if err := graph.CheckName("segment name", o.name); err != nil {
+func (o *definitionOp) Plan(r writer.Reader) (writer.Plan, error) {
+	what := "segment name"
+	if o.kind == store.NamedCompute {
+		what = "computed trait name"
+	}
+	if err := graph.CheckName(what, o.name); err != nil {
 		return nil, err
 	}
-	all, err := r.NamedAll(store.NamedSegment)
+	all, err := r.NamedAll(o.kind)
 	if err != nil {
 		return nil, err
 	}
-	saved := make(map[string]string, len(all))
+	defs := make(map[string]string, len(all))
 	for k, v := range all {
-		saved[k] = string(v)
+		defs[k] = string(v)
 	}
-	_, exists := saved[o.name]
+	_, exists := defs[o.name]
 	if !o.save && !exists {
-		return &segmentPlan{op: o}, nil
+		return &definitionPlan{op: o}, nil
 	}
 	if o.check != nil {
-		if err := o.check(saved); err != nil {
+		if err := o.check(defs); err != nil {
 			return nil, err
 		}
 	}
-	return &segmentPlan{op: o, exists: exists}, nil
+	return &definitionPlan{op: o, exists: exists}, nil
 }
 
-func (p *segmentPlan) Apply(tx *writer.Tx) (any, error) {
+func (p *definitionPlan) Apply(tx *writer.Tx) (any, error) {
 	o := p.op
-	db, name, expr := o.db, o.name, o.expr
+	db, kind, name, text := o.db, o.kind, o.name, o.text
 	switch {
 	case o.save:
-		tx.PutNamed(store.NamedSegment, name, []byte(expr))
-		tx.After(func(uint64) { db.setSegment(name, expr, true) })
+		tx.PutNamed(kind, name, []byte(text))
+		tx.After(func(uint64) { db.setDefinition(kind, name, text, true) })
 		return Result{}, nil
 	case p.exists:
-		tx.DeleteNamed(store.NamedSegment, name)
-		tx.After(func(uint64) { db.setSegment(name, "", false) })
+		tx.DeleteNamed(kind, name)
+		tx.After(func(uint64) { db.setDefinition(kind, name, "", false) })
 		return Result{Removed: 1}, nil
 	}
 	return Result{}, nil
 }
 
-func (db *DB) setSegment(name, expr string, present bool) {
+func (db *DB) setDefinition(kind store.Named, name, text string, present bool) {
 	db.segMu.Lock()
 	defer db.segMu.Unlock()
+	m := db.segs
+	if kind == store.NamedCompute {
+		m = db.comps
+	}
 	if present {
-		db.segs[name] = expr
+		m[name] = text
 	} else {
-		delete(db.segs, name)
+		delete(m, name)
 	}
 }
 
@@ -167,9 +192,13 @@ func (db *DB) Segment(name string) (string, bool) {
 func (db *DB) Segments() map[string]string {
 	db.segMu.RLock()
 	defer db.segMu.RUnlock()
-	out := make(map[string]string, len(db.segs))
-	for k, v := range db.segs {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(db.segs)
+}
+
+// Computed returns every computed trait, name → definition; like saved
+// segments they are kept in memory.
+func (db *DB) Computed() map[string]string {
+	db.segMu.RLock()
+	defer db.segMu.RUnlock()
+	return maps.Clone(db.comps)
 }

@@ -41,6 +41,17 @@ func (db *DB) RegisterPaths(ctx context.Context, name string, paths []string) er
 	if err := graph.CheckName("event name", name); err != nil {
 		return err
 	}
+	if db.w == nil {
+		// A read-only store has no writer: keep the paths in memory only,
+		// for as long as it is open. (Nothing else changes the index then.)
+		db.roPaths.Lock()
+		defer db.roPaths.Unlock()
+		paths := append(db.idx.Paths(name), missing...) // missing holds none of them
+		if len(paths) > MaxPaths {
+			return graph.Errorf(graph.TooLarge, "", "event %s would have %d property paths indexed; the most is %d", name, len(paths), MaxPaths)
+		}
+		return db.rebuildSeries(name, paths)
+	}
 	_, err := db.submitOne(ctx, &pathsOp{db: db, name: name, add: missing})
 	return err
 }

@@ -25,9 +25,12 @@ type AggQuery struct {
 	Terms []ScoreTerm
 }
 
-// ScoreTerm gives Points for each event of Event.
+// ScoreTerm gives Points for each event of Event (from Source, when set,
+// and meeting every condition of Where).
 type ScoreTerm struct {
 	Event  string
+	Source string
+	Where  []Cond
 	Points float64
 }
 
@@ -38,6 +41,33 @@ type AggValue struct {
 	IsNum bool
 	Num   float64
 	Str   string // FIRST and LAST of a text property
+}
+
+// Holds reports whether the value satisfies `value op lit`: compared as
+// numbers when both are, else as text (byte order). An unset value
+// satisfies nothing.
+func (v AggValue) Holds(op, lit string) bool {
+	match, ok := traitPred(op)
+	if !ok || !v.Set {
+		return false
+	}
+	litNum, litIsNum := parseNum(lit)
+	var c int
+	if v.IsNum && litIsNum {
+		switch {
+		case v.Num < litNum:
+			c = -1
+		case v.Num > litNum:
+			c = 1
+		}
+	} else {
+		s := v.Str
+		if v.IsNum && s == "" {
+			s = v.String()
+		}
+		c = strings.Compare(s, lit)
+	}
+	return match(c)
 }
 
 // String renders the value as WHO shows it.
@@ -85,10 +115,12 @@ func (a *agg) add(kind string, t int64, v propValue, points float64) {
 		if v.kind == propMissing || v.kind == propOther {
 			return
 		}
-		if a.firstT == math.MinInt64 || t < a.firstT {
+		// Events at the same millisecond are ordered by value, so the
+		// result does not depend on the order entries are stored in.
+		if a.firstT == math.MinInt64 || t < a.firstT || t == a.firstT && valueLess(v, a.first) {
 			a.firstT, a.first = t, v
 		}
-		if a.lastT == math.MinInt64 || t >= a.lastT {
+		if a.lastT == math.MinInt64 || t > a.lastT || t == a.lastT && valueLess(a.last, v) {
 			a.lastT, a.last = t, v
 		}
 	case "distinct":
@@ -98,8 +130,22 @@ func (a *agg) add(kind string, t int64, v propValue, points float64) {
 		if a.distinct == nil {
 			a.distinct = map[string]struct{}{}
 		}
-		a.distinct[strconv.Itoa(int(v.kind))+v.str] = struct{}{}
+		// Numbers are the same value when they are equal (5 and 5.0); a
+		// string is never the same value as a number.
+		key := strconv.Itoa(int(v.kind)) + v.str
+		if v.kind == propNumber {
+			key = strconv.Itoa(int(v.kind)) + strconv.FormatFloat(v.num, 'g', -1, 64)
+		}
+		a.distinct[key] = struct{}{}
 	}
+}
+
+// valueLess orders property values by kind, then text.
+func valueLess(a, b propValue) bool {
+	if a.kind != b.kind {
+		return a.kind < b.kind
+	}
+	return a.str < b.str
 }
 
 func newAgg() *agg { return &agg{firstT: math.MinInt64, lastT: math.MinInt64} }
@@ -149,12 +195,13 @@ func (a *agg) value(kind string) AggValue {
 	return AggValue{}
 }
 
-// termsOf returns the (event name, points) pairs the query reads.
+// termsOf returns the event names (with source and conditions) and points
+// the query reads.
 func termsOf(q AggQuery) []ScoreTerm {
 	if q.Kind == "score" {
 		return q.Terms
 	}
-	return []ScoreTerm{{Event: q.Name, Points: 1}}
+	return []ScoreTerm{{Event: q.Name, Source: q.Source, Where: q.Where, Points: 1}}
 }
 
 // pathIndex returns the position of path in the series' registered paths.
@@ -173,17 +220,17 @@ func pathIndex(s *series, path string) int {
 // scan calls f for every event of the query's terms in its window (and
 // source, conditions), for profile p only when p != 0.
 func (x *Index) scanAgg(q AggQuery, p uint32, f func(p uint32, t int64, v propValue, points float64)) {
-	src, filter, ok := x.source(q.DidQuery)
-	if !ok || q.From > q.To {
+	if q.From > q.To {
 		return
 	}
 	sp := newSpan(q.From, q.To)
 	for _, term := range termsOf(q) {
 		s := x.series[term.Event]
-		if s == nil {
+		src, filter, ok := x.source(DidQuery{Source: term.Source})
+		if s == nil || !ok {
 			continue
 		}
-		m := newMatcher(s.props, q.Where)
+		m := newMatcher(s.props, term.Where)
 		pi := pathIndex(s, q.Path)
 		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
 		for i := i0; i < i1; i++ {
@@ -234,8 +281,7 @@ func (v *View) AggregateFor(q AggQuery, p uint32) AggValue {
 // `value op lit` (compared as numbers when both are, else as text). A
 // profile without events has COUNT and SCORE 0 and no other value.
 func (v *View) AggregateMatch(q AggQuery, op, lit string) *roaring.Bitmap {
-	match, ok := traitPred(op)
-	if !ok {
+	if _, ok := traitPred(op); !ok {
 		return roaring.New()
 	}
 	accs := map[uint32]*agg{}
@@ -247,28 +293,7 @@ func (v *View) AggregateMatch(q AggQuery, op, lit string) *roaring.Bitmap {
 		}
 		a.add(q.Kind, t, pv, points)
 	})
-	litNum, litIsNum := parseNum(lit)
-	holds := func(val AggValue) bool {
-		if !val.Set {
-			return false
-		}
-		var c int
-		if val.IsNum && litIsNum {
-			switch {
-			case val.Num < litNum:
-				c = -1
-			case val.Num > litNum:
-				c = 1
-			}
-		} else {
-			s := val.Str
-			if val.IsNum && s == "" {
-				s = val.String()
-			}
-			c = strings.Compare(s, lit)
-		}
-		return match(c)
-	}
+	holds := func(val AggValue) bool { return val.Holds(op, lit) }
 	out := roaring.New()
 	var ids []uint32
 	for p, a := range accs {

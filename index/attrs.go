@@ -63,6 +63,14 @@ func (x *Index) setAttrs(p uint32, a Attrs) {
 		}
 		bm.Add(p)
 	}
+	for _, tag := range a.Tags {
+		bm := x.tags[tag]
+		if bm == nil {
+			bm = roaring.New()
+			x.tags[tag] = bm
+		}
+		bm.Add(p)
+	}
 	for name, value := range a.Traits {
 		t := x.traits[name]
 		if t == nil {
@@ -92,6 +100,11 @@ func (x *Index) clearAttrs(p uint32) {
 	for purpose, bm := range x.consent {
 		if bm.CheckedRemove(p) && bm.IsEmpty() {
 			delete(x.consent, purpose)
+		}
+	}
+	for tag, bm := range x.tags {
+		if bm.CheckedRemove(p) && bm.IsEmpty() {
+			delete(x.tags, tag)
 		}
 	}
 	for name, t := range x.traits {
@@ -131,6 +144,20 @@ func (x *Index) Consent(purpose string) *roaring.Bitmap {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return x.consentOf(purpose)
+}
+
+// Tagged returns the live profiles carrying tag. The caller owns the result.
+func (x *Index) Tagged(tag string) *roaring.Bitmap {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.taggedOf(tag)
+}
+
+func (x *Index) taggedOf(tag string) *roaring.Bitmap {
+	if bm := x.tags[tag]; bm != nil {
+		return bm.Clone()
+	}
+	return roaring.New()
 }
 
 func (x *Index) consentOf(purpose string) *roaring.Bitmap {

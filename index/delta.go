@@ -102,6 +102,15 @@ func (v *View) Trait(name, op, value string) *roaring.Bitmap { return v.x.trait(
 // Consent is Index.Consent at the view's moment.
 func (v *View) Consent(purpose string) *roaring.Bitmap { return v.x.consentOf(purpose) }
 
+// Tagged is Index.Tagged at the view's moment.
+func (v *View) Tagged(tag string) *roaring.Bitmap { return v.x.taggedOf(tag) }
+
+// HasTag reports whether live profile p carries tag.
+func (v *View) HasTag(tag string, p uint32) bool {
+	bm := v.x.tags[tag]
+	return bm != nil && bm.Contains(p)
+}
+
 // HasType reports whether live profile p holds an identifier of type typ.
 func (v *View) HasType(typ string, p uint32) bool {
 	bm := v.x.types[typ]

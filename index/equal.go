@@ -79,6 +79,9 @@ func (x *Index) equal(y *Index) (bool, string) {
 	if msg := diffMaps("consent purpose", x.consent, y.consent); msg != "" {
 		return false, msg
 	}
+	if msg := diffMaps("tag", x.tags, y.tags); msg != "" {
+		return false, msg
+	}
 	xt, yt := slices.Sorted(maps.Keys(x.traits)), slices.Sorted(maps.Keys(y.traits))
 	if !slices.Equal(xt, yt) {
 		return false, fmt.Sprintf("trait names differ: %q vs %q", xt, yt)

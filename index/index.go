@@ -35,6 +35,8 @@ type Attrs struct {
 	// Consent maps a purpose to true when the latest decision is GRANT.
 	// Purposes mapped to false are equivalent to absent ones.
 	Consent map[string]bool
+	// Tags are the tags on the profile (for TAGGED).
+	Tags []string
 }
 
 // Index is the in-memory behavioural index of one database.
@@ -59,6 +61,7 @@ type Index struct {
 
 	types   map[string]*roaring.Bitmap
 	consent map[string]*roaring.Bitmap
+	tags    map[string]*roaring.Bitmap
 	traits  map[string]*trait
 
 	// cache holds ORs of whole-day spans; readers fill it under mu.RLock
@@ -91,6 +94,7 @@ func New() *Index {
 		sourceID: make(map[string]uint32),
 		types:    make(map[string]*roaring.Bitmap),
 		consent:  make(map[string]*roaring.Bitmap),
+		tags:     make(map[string]*roaring.Bitmap),
 		traits:   make(map[string]*trait),
 	}
 }
@@ -318,6 +322,9 @@ func (x *Index) Stats() Stats {
 		st.Bytes += bm.GetSizeInBytes()
 	}
 	for _, bm := range x.consent {
+		st.Bytes += bm.GetSizeInBytes()
+	}
+	for _, bm := range x.tags {
 		st.Bytes += bm.GetSizeInBytes()
 	}
 	for _, t := range x.traits {

@@ -209,8 +209,13 @@ func TestDrop(t *testing.T) {
 
 func TestSetAttrsReplaces(t *testing.T) {
 	x := New()
-	x.SetAttrs(1, Attrs{Types: []string{"email", "phone"}, Traits: map[string]string{"tier": "gold", "age": "30"}, Consent: map[string]bool{"email": true}})
-	x.SetAttrs(1, Attrs{Types: []string{"phone"}, Traits: map[string]string{"tier": "silver"}, Consent: map[string]bool{"email": false}})
+	x.SetAttrs(1, Attrs{Types: []string{"email", "phone"}, Traits: map[string]string{"tier": "gold", "age": "30"}, Consent: map[string]bool{"email": true}, Tags: []string{"vip", "b2b"}})
+	x.SetAttrs(2, Attrs{Tags: []string{"vip"}})
+	want(t, "vip", ids(x.Tagged("vip")), 1, 2)
+	x.SetAttrs(1, Attrs{Types: []string{"phone"}, Traits: map[string]string{"tier": "silver"}, Consent: map[string]bool{"email": false}, Tags: []string{"b2b"}})
+	want(t, "vip after", ids(x.Tagged("vip")), 2)
+	want(t, "b2b after", ids(x.Tagged("b2b")), 1)
+	want(t, "unknown tag", ids(x.Tagged("nope")))
 	want(t, "email", ids(x.Has("email")))
 	want(t, "phone", ids(x.Has("phone")), 1)
 	want(t, "gold", ids(x.Trait("tier", "=", "gold")))

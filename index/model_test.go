@@ -131,6 +131,16 @@ func (m *model) consent(purpose string) []uint32 {
 	return out
 }
 
+func (m *model) tagged(tag string) []uint32 {
+	var out []uint32
+	for _, p := range m.all() {
+		if slices.Contains(m.attrs[p].Tags, tag) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func (m *model) trait(name, op, value string) []uint32 {
 	var out []uint32
 	for _, p := range m.all() {
@@ -228,6 +238,11 @@ func randAttrs(r *rand.Rand) Attrs {
 			a.Consent[p] = r.IntN(2) == 0
 		}
 	}
+	for _, tag := range purposes {
+		if r.IntN(3) == 0 {
+			a.Tags = append(a.Tags, "tag-"+tag)
+		}
+	}
 	return a
 }
 
@@ -290,6 +305,10 @@ func checkQueries(t *testing.T, r *rand.Rand, x *Index, m *model, n int) {
 			pu := purposes[r.IntN(len(purposes))]
 			if got, want := ids(x.Consent(pu)), m.consent(pu); !sameIDs(got, want) {
 				t.Fatalf("Consent(%q): got %v, want %v", pu, got, want)
+			}
+			tag := "tag-" + pu
+			if got, want := ids(x.Tagged(tag)), m.tagged(tag); !sameIDs(got, want) {
+				t.Fatalf("Tagged(%q): got %v, want %v", tag, got, want)
 			}
 		case 2:
 			name := testTraits[r.IntN(len(testTraits))]

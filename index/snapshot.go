@@ -14,7 +14,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 )
 
-// Snapshot format, version 2. All integers are unsigned varints unless
+// Snapshot format, version 3. All integers are unsigned varints unless
 // noted; a "list" is a count followed by strictly ascending profile ids,
 // the first absolute and the rest as deltas; a "string" is a length and
 // bytes.
@@ -31,6 +31,7 @@ import (
 //	                profile delta, ms within the day, source id, tuple id
 //	types:    count, then per type: string, list
 //	consent:  count, then per purpose: string, list
+//	tags:     count, then per tag: string, list
 //	traits:   count, then per name: string, value count, per value: string, list
 //	CRC-32C of everything above, 4 bytes little-endian
 //
@@ -39,7 +40,7 @@ import (
 // its events.
 const (
 	magic         = "IDGIDX\r\n"
-	formatVersion = 2
+	formatVersion = 3
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -164,7 +165,7 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 			}
 		}
 	}
-	for _, m := range []map[string]*roaring.Bitmap{x.types, x.consent} {
+	for _, m := range []map[string]*roaring.Bitmap{x.types, x.consent, x.tags} {
 		keys := slices.Sorted(maps.Keys(m))
 		s.uvarint(uint64(len(keys)))
 		for _, k := range keys {
@@ -446,11 +447,11 @@ func Read(r io.Reader) (*Index, error) {
 			}
 		}
 	}
-	for _, m := range []map[string]*roaring.Bitmap{x.types, x.consent} {
+	for _, m := range []map[string]*roaring.Bitmap{x.types, x.consent, x.tags} {
 		for i, n := 0, d.count(2); i < n && d.err == nil; i++ {
 			k := d.str()
 			if _, dup := m[k]; dup {
-				d.fail("duplicate type or purpose %q", k)
+				d.fail("duplicate type, purpose or tag %q", k)
 			}
 			bm := roaring.BitmapOf(d.list(true)...)
 			if !bm.IsEmpty() && bm.AndCardinality(x.live) != bm.GetCardinality() {

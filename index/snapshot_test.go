@@ -18,7 +18,7 @@ func sampleIndex() *Index {
 	x.Add(1, Event{Name: "purchase", Source: "web", Time: d - 1}, Event{Name: "purchase", Source: "web", Time: d - 1}, Event{Name: "view", Source: "app", Time: d})
 	x.Add(70000, Event{Name: "view", Source: "", Time: math.MinInt64}, Event{Name: "view", Source: "pos", Time: math.MaxInt64})
 	x.Add(3, Event{Name: "view", Source: "app", Time: d + 5})
-	x.SetAttrs(1, Attrs{Types: []string{"email"}, Traits: map[string]string{"tier": "gold", "age": "41"}, Consent: map[string]bool{"email": true, "sms": false}})
+	x.SetAttrs(1, Attrs{Types: []string{"email"}, Traits: map[string]string{"tier": "gold", "age": "41"}, Consent: map[string]bool{"email": true, "sms": false}, Tags: []string{"vip"}})
 	x.SetAttrs(9, Attrs{Types: []string{"email", "phone"}, Traits: map[string]string{"age": "7"}})
 	x.Drop(3) // leftover events of a dropped profile are kept
 	return x
@@ -61,6 +61,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 	want(t, "age < 10", ids(y.Trait("age", "<", "10")), 9)
 	want(t, "consent", ids(y.Consent("email")), 1)
+	want(t, "tagged", ids(y.Tagged("vip")), 1)
 	// Deterministic: the same content writes the same bytes.
 	if again := snapshot(t, y); !bytes.Equal(again, data) {
 		t.Error("snapshot of the restored index differs")

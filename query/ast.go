@@ -65,6 +65,14 @@ type Consent struct {
 	At          *time.Time
 }
 
+// Tag is TAG <id> <tag> [<tag> ...] [AT <time>] (On) or UNTAG ... (not On).
+type Tag struct {
+	ID   string
+	Tags []string // at least one
+	On   bool
+	At   *time.Time
+}
+
 // Who is WHO <id>: the whole profile holding the identifier.
 type Who struct{ ID string }
 
@@ -133,11 +141,17 @@ type Info struct{ Section string }
 // Ping is PING [<message>].
 type Ping struct{ Msg string }
 
-func (*Track) Command() string        { return "TRACK" }
-func (*Merge) Command() string        { return "MERGE" }
-func (*Set) Command() string          { return "SET" }
-func (*Record) Command() string       { return "RECORD" }
-func (*Consent) Command() string      { return "CONSENT" }
+func (*Track) Command() string   { return "TRACK" }
+func (*Merge) Command() string   { return "MERGE" }
+func (*Set) Command() string     { return "SET" }
+func (*Record) Command() string  { return "RECORD" }
+func (*Consent) Command() string { return "CONSENT" }
+func (s *Tag) Command() string {
+	if s.On {
+		return "TAG"
+	}
+	return "UNTAG"
+}
 func (*Who) Command() string          { return "WHO" }
 func (*Why) Command() string          { return "WHY" }
 func (*Timeline) Command() string     { return "TIMELINE" }
@@ -164,14 +178,22 @@ type And struct{ L, R Expr }
 // Not is NOT X.
 type Not struct{ X Expr }
 
-// Did is DID <event> [FROM <source>] [<cmp> <n> TIMES] [<window>]: the
-// profile did the event (from that source), a number of times, in a window.
+// Did is DID <event> [FROM <source>] [WHERE <cond> {AND <cond>}] [<cmp> <n>
+// TIMES] [<window>]: the profile did the event (from that source, with
+// those properties), a number of times, in a window.
 type Did struct {
 	Event  string
 	Source string // "": any source
+	Where  []Cond // conditions on the event's PROPS, all of which hold
 	Cmp    string // "", ">=", ">", "=", "<" or "<="; "" means at least once
 	N      int    // the count Cmp compares with; 0 when Cmp is ""
 	Window Window
+}
+
+// Cond is one condition of a WHERE: the event property at Path (a dotted
+// path into its PROPS) compared with Value by Op (= != < <= > >=).
+type Cond struct {
+	Path, Op, Value string
 }
 
 // WindowKind says which time window a DID has.
@@ -183,13 +205,16 @@ const (
 	WindowWithin                    // WITHIN <n>d: the last n UTC calendar days up to now
 	WindowSince                     // SINCE <time>
 	WindowBetween                   // BETWEEN <time> AND <time>
+	WindowHours                     // WITHIN <n>h: the last n hours up to now, to the millisecond
 )
 
-// Window is the time window of a DID. Days is set for WindowWithin, From for
-// WindowSince, From and To (From < To) for WindowBetween; the rest is zero.
+// Window is the time window of a DID. Days is set for WindowWithin, Hours
+// for WindowHours, From for WindowSince, From and To (From < To) for
+// WindowBetween; the rest is zero.
 type Window struct {
 	Kind     WindowKind
 	Days     int
+	Hours    int
 	From, To time.Time
 }
 
@@ -207,6 +232,9 @@ type ConsentIs struct{ Purpose string }
 // In is IN <segment name>: the profile is in the named segment.
 type In struct{ Name string }
 
+// Tagged is TAGGED <tag>: the profile carries the tag.
+type Tagged struct{ Tag string }
+
 func (*Or) expr()        {}
 func (*And) expr()       {}
 func (*Not) expr()       {}
@@ -215,6 +243,7 @@ func (*Has) expr()       {}
 func (*TraitCmp) expr()  {}
 func (*ConsentIs) expr() {}
 func (*In) expr()        {}
+func (*Tagged) expr()    {}
 
 // printer collects the words of a statement. Words are added raw and quoted
 // when needed; parentheses are glued to their neighbours when that is safe.
@@ -288,6 +317,14 @@ func (p *printer) expr(e Expr, min int) {
 	case *And:
 		p.expr(e.L, 2)
 		p.raw("AND")
+		if endsWithWhere(e.L) && startsLikeCond(e.R) {
+			// DID x WHERE a = 1 AND (IN "=" ...): without the parentheses
+			// the right side would read as one more condition.
+			p.lparen()
+			p.expr(e.R, 0)
+			p.rparen()
+			break
+		}
 		p.expr(e.R, 3)
 	case *Not:
 		p.raw("NOT")
@@ -299,24 +336,13 @@ func (p *printer) expr(e Expr, min int) {
 			p.raw("FROM")
 			p.word(e.Source)
 		}
+		p.where(e.Where)
 		if e.Cmp != "" {
 			p.raw(e.Cmp)
 			p.int(int64(e.N))
 			p.raw("TIMES")
 		}
-		switch e.Window.Kind {
-		case WindowWithin:
-			p.raw("WITHIN")
-			p.raw(strconv.Itoa(e.Window.Days) + "d")
-		case WindowSince:
-			p.raw("SINCE")
-			p.time(e.Window.From)
-		case WindowBetween:
-			p.raw("BETWEEN")
-			p.time(e.Window.From)
-			p.raw("AND")
-			p.time(e.Window.To)
-		}
+		p.window(e.Window)
 	case *Has:
 		p.raw("HAS")
 		p.word(e.Type)
@@ -331,8 +357,78 @@ func (p *printer) expr(e Expr, min int) {
 	case *In:
 		p.raw("IN")
 		p.word(e.Name)
+	case *Tagged:
+		p.raw("TAGGED")
+		p.word(e.Tag)
 	case nil:
 		// Only a hand-built AST has a nil expression; print nothing.
+	}
+}
+
+// endsWithWhere reports whether e's printed text ends with a WHERE
+// condition.
+func endsWithWhere(e Expr) bool {
+	for {
+		switch ex := e.(type) {
+		case *Or:
+			e = ex.R
+		case *And:
+			e = ex.R
+		case *Not:
+			e = ex.X
+		case *Did:
+			return len(ex.Where) > 0 && ex.Cmp == "" && ex.Window.Kind == WindowNone
+		default:
+			return false
+		}
+	}
+}
+
+// startsLikeCond reports whether e, printed after AND, would read as a
+// WHERE condition.
+func startsLikeCond(e Expr) bool {
+	if precedence(e) < 3 {
+		return false // printed in parentheses anyway
+	}
+	words, err := SplitLine(exprString(e))
+	if err != nil {
+		return false
+	}
+	p := &parser{toks: exprTokens(words, 1)}
+	return p.condAhead(0)
+}
+
+// where prints WHERE and its conditions, if any.
+func (p *printer) where(cs []Cond) {
+	for i, c := range cs {
+		if i == 0 {
+			p.raw("WHERE")
+		} else {
+			p.raw("AND")
+		}
+		p.word(c.Path)
+		p.raw(c.Op)
+		p.word(c.Value)
+	}
+}
+
+// window prints a DID's or an aggregate's window, if any.
+func (p *printer) window(w Window) {
+	switch w.Kind {
+	case WindowWithin:
+		p.raw("WITHIN")
+		p.raw(strconv.Itoa(w.Days) + "d")
+	case WindowHours:
+		p.raw("WITHIN")
+		p.raw(strconv.Itoa(w.Hours) + "h")
+	case WindowSince:
+		p.raw("SINCE")
+		p.time(w.From)
+	case WindowBetween:
+		p.raw("BETWEEN")
+		p.time(w.From)
+		p.raw("AND")
+		p.time(w.To)
 	}
 }
 
@@ -350,6 +446,7 @@ func (e *Has) String() string       { return exprString(e) }
 func (e *TraitCmp) String() string  { return exprString(e) }
 func (e *ConsentIs) String() string { return exprString(e) }
 func (e *In) String() string        { return exprString(e) }
+func (e *Tagged) String() string    { return exprString(e) }
 
 func (s *Track) String() string {
 	var p printer
@@ -421,6 +518,20 @@ func (s *Consent) String() string {
 		p.raw("GRANT")
 	} else {
 		p.raw("DENY")
+	}
+	if s.At != nil {
+		p.raw("AT")
+		p.time(*s.At)
+	}
+	return p.b.String()
+}
+
+func (s *Tag) String() string {
+	var p printer
+	p.raw(s.Command())
+	p.word(s.ID)
+	for _, t := range s.Tags {
+		p.word(t)
 	}
 	if s.At != nil {
 		p.raw("AT")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -26,11 +27,13 @@ type evaluator struct {
 	holds map[string]bool            // saved segment → holds for the profile asked
 	stack map[string]bool            // saved segments being expanded, to refuse cycles
 	depth int
+
+	computed map[string]*Aggregate // computed traits, by name
 }
 
 func (x *Executor) evaluator(v *index.View, now time.Time, args []string) *evaluator {
 	return &evaluator{x: x, v: v, now: now, args: args, saved: x.db.Segments(),
-		memo: map[string]*roaring.Bitmap{}, stack: map[string]bool{}}
+		memo: map[string]*roaring.Bitmap{}, stack: map[string]bool{}, computed: x.computed()}
 }
 
 // segment runs f with an evaluator on a pinned view at now or asOf.
@@ -38,6 +41,13 @@ func (x *Executor) segment(ctx context.Context, e Expr, asOf *time.Time, args []
 	now := x.clock(ctx)
 	if asOf != nil {
 		now = *asOf
+	}
+	// Property paths are indexed before the view is pinned: indexing one
+	// is a write, and a pinned view holds writers off.
+	need := map[string][]string{}
+	x.exprPaths(e, need, map[string]bool{})
+	if err := x.registerPaths(ctx, need); err != nil {
+		return err
 	}
 	v := x.db.Index().View()
 	defer v.Close()
@@ -105,9 +115,17 @@ func (e *evaluator) eval(expr Expr) (*roaring.Bitmap, error) {
 		}
 		return e.v.Has(ex.Type), nil
 	case *TraitCmp:
+		if a, ok := e.computed[ex.Name]; ok {
+			if err := e.checkComputed(ex, a); err != nil {
+				return nil, err
+			}
+			return e.v.AggregateMatch(e.aggQuery(a), ex.Op, ex.Value), nil
+		}
 		return e.v.Trait(ex.Name, ex.Op, ex.Value), nil
 	case *ConsentIs:
 		return e.v.Consent(ex.Purpose), nil
+	case *Tagged:
+		return e.v.Tagged(ex.Tag), nil
 	case *In:
 		b, err := e.in(ex.Name)
 		if err != nil {
@@ -185,9 +203,14 @@ func (e *evaluator) holdsFor(expr Expr, p uint32) (bool, error) {
 	case *Has:
 		return e.v.HasType(ex.Type, p), nil
 	case *TraitCmp:
+		if a, ok := e.computed[ex.Name]; ok {
+			return e.v.AggregateFor(e.aggQuery(a), p).Holds(ex.Op, ex.Value), nil
+		}
 		return e.v.TraitHolds(ex.Name, ex.Op, ex.Value, p), nil
 	case *ConsentIs:
 		return e.v.Granted(ex.Purpose, p), nil
+	case *Tagged:
+		return e.v.HasTag(ex.Tag, p), nil
 	case *In:
 		if h, ok := e.holds[ex.Name]; ok {
 			return h, nil
@@ -241,19 +264,93 @@ func (e *evaluator) savedHolding(p uint32) ([]string, error) {
 const dayMs = int64(24 * time.Hour / time.Millisecond)
 
 func (e *evaluator) didQuery(d *Did) index.DidQuery {
+	from, to := e.span(d.Window)
+	return index.DidQuery{Name: d.Event, Source: d.Source, Cmp: d.Cmp, N: d.N, From: from, To: to, Where: indexConds(d.Where)}
+}
+
+const hourMs = int64(time.Hour / time.Millisecond)
+
+// span returns the first and last millisecond a window covers at the
+// evaluator's now: WITHIN <n>d from the start of the UTC day n-1 days
+// before now's; WITHIN <n>h the n·3600000 milliseconds ending at now (an
+// event exactly n hours old is out); events after now never count.
+func (e *evaluator) span(w Window) (from, to int64) {
 	nowMs := e.now.UnixMilli()
-	q := index.DidQuery{Name: d.Event, Source: d.Source, Cmp: d.Cmp, N: d.N, From: math.MinInt64, To: nowMs}
-	switch d.Window.Kind {
+	from, to = math.MinInt64, nowMs
+	switch w.Kind {
 	case WindowWithin:
 		day := floorDiv(nowMs, dayMs)
-		q.From = (day - int64(d.Window.Days-1)) * dayMs
+		from = (day - int64(w.Days-1)) * dayMs
+	case WindowHours:
+		from = nowMs - int64(w.Hours)*hourMs + 1
 	case WindowSince:
-		q.From = d.Window.From.UnixMilli()
+		from = w.From.UnixMilli()
 	case WindowBetween:
-		q.From = d.Window.From.UnixMilli()
-		q.To = min(d.Window.To.UnixMilli(), nowMs)
+		from = w.From.UnixMilli()
+		to = min(w.To.UnixMilli(), nowMs)
 	}
-	return q
+	return from, to
+}
+
+// checkComputed refuses, in the statement's own text, a comparison of a
+// computed trait that is always a number with something that is not.
+func (e *evaluator) checkComputed(t *TraitCmp, a *Aggregate) error {
+	if e.args == nil || !a.Numeric() || isNumber(t.Value) {
+		return nil
+	}
+	pos := wordAfter(e.args, "TRAIT", t.Name)
+	for i := pos; pos > 0 && i < len(e.args) && i <= pos+2; i++ {
+		if strings.HasSuffix(e.args[i], t.Value) {
+			pos = i + 1
+			break
+		}
+	}
+	return Errorf(CodeSyntax, pos, "computed trait %s is a number (%s); compare it with a number, not %s",
+		quoteWord(t.Name), a.Kind, quoteWord(t.Value))
+}
+
+// exprPaths collects the property paths an expression needs indexed, per
+// event name: its WHERE conditions', and those of the computed traits and
+// saved segments it uses.
+func (x *Executor) exprPaths(e Expr, need map[string][]string, seen map[string]bool) {
+	var comps map[string]*Aggregate
+	walk(e, func(ex Expr) {
+		switch ex := ex.(type) {
+		case *Did:
+			for _, c := range ex.Where {
+				if !slices.Contains(need[ex.Event], c.Path) {
+					need[ex.Event] = append(need[ex.Event], c.Path)
+				}
+			}
+		case *TraitCmp:
+			if comps == nil {
+				comps = x.computed()
+			}
+			if a, ok := comps[ex.Name]; ok {
+				a.paths(need)
+			}
+		case *In:
+			if seen[ex.Name] {
+				return
+			}
+			seen[ex.Name] = true
+			if text, ok := x.db.Segment(ex.Name); ok {
+				if inner, err := ParseExprString(text); err == nil {
+					x.exprPaths(inner, need, seen)
+				}
+			}
+		}
+	})
+}
+
+// registerPaths makes the index keep the values of the paths, per event.
+func (x *Executor) registerPaths(ctx context.Context, need map[string][]string) error {
+	for _, ev := range sortedKeys(need) {
+		if err := x.db.RegisterPaths(ctx, ev, need[ev]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (e *evaluator) knownType(typ string) error {

@@ -265,7 +265,7 @@ var keywords = sync.OnceValue(func() map[string]bool {
 	return keywordSet(commandNames(), serverCommands, subWords("SEGMENT"), subWords("TYPES"), exprKeywords,
 		[]string{"AT", "FROM", "PROPS", "GRANT", "DENY", "LIMIT", "BEFORE",
 			"SUPPRESS", "ASOF", "AFTER", "PRIORITY", "EXCLUSIVE", "NORMALIZE", "TIMES",
-			"WITHIN", "SINCE", "BETWEEN", "OR", "AND", "MIN"})
+			"WITHIN", "SINCE", "BETWEEN", "OR", "AND", "MIN", "WHERE", "AS", "OF"}, aggregateKinds)
 })
 
 func keywordSet(lists ...[]string) map[string]bool {
@@ -278,7 +278,7 @@ func keywordSet(lists ...[]string) map[string]bool {
 	return m
 }
 
-var exprKeywords = []string{"DID", "HAS", "TRAIT", "CONSENT", "IN", "NOT"}
+var exprKeywords = []string{"DID", "HAS", "TRAIT", "CONSENT", "TAGGED", "IN", "NOT"}
 
 func isKeyword(w string) bool {
 	return len(w) <= 10 && keywords()[strings.ToUpper(w)]

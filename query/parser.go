@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -14,15 +15,20 @@ import (
 
 // Limits of the language.
 const (
-	maxDepth        = 100        // nesting of NOT and parentheses in an expression
-	maxTimelinePage = 10000      // TIMELINE ... LIMIT
-	maxSegmentPage  = 100000     // SEGMENT IDS ... LIMIT
-	maxTypeLimit    = 100000     // TYPES DECLARE ... LIMIT
-	maxPriority     = 1000       // TYPES DECLARE ... PRIORITY
-	maxWithinDays   = 3650       // DID ... WITHIN <n>d
-	maxTimes        = 1000000000 // DID ... <cmp> <n> TIMES
-	endOfStatement  = "the end of the statement"
-	typeRule        = "a lower-case letter then up to 31 lower-case letters, digits or _"
+	maxDepth            = 100    // nesting of NOT and parentheses in an expression
+	maxTimelinePage     = 10000  // TIMELINE ... LIMIT
+	maxSegmentPage      = 100000 // SEGMENT IDS ... LIMIT
+	maxTypeLimit        = 100000 // TYPES DECLARE ... LIMIT
+	maxPriority         = 1000   // TYPES DECLARE ... PRIORITY
+	maxWithinDays       = 3650   // DID ... WITHIN <n>d
+	maxWithinHours      = 87600  // DID ... WITHIN <n>h
+	maxConds            = 16     // DID ... WHERE <cond> AND ...
+	maxTagsPerStatement = 100    // TAG <id> <tag> ...
+	maxPathDepth        = 8      // keys of a dotted property path
+	maxPathBytes        = 256
+	maxTimes            = 1000000000 // DID ... <cmp> <n> TIMES
+	endOfStatement      = "the end of the statement"
+	typeRule            = "a lower-case letter then up to 31 lower-case letters, digits or _"
 )
 
 // ParseLine parses one typed line: SplitLine, then Parse.
@@ -401,6 +407,39 @@ func (p *parser) set() (Statement, *Error) {
 			return nil, err
 		}
 		s.Traits = append(s.Traits, Trait{Name: name, Value: t.text[eq+1:]})
+	}
+}
+
+// tag reads TAG or UNTAG: <id> <tag> [<tag> ...] [AT <time>].
+func (p *parser) tag() (Statement, *Error) {
+	s := &Tag{On: p.toks[p.i-1].is("TAG")}
+	cmd := s.Command()
+	id, err := p.id(cmd)
+	if err != nil {
+		return nil, err
+	}
+	s.ID = id
+	for {
+		t, ok := p.next()
+		if ok && t.is("AT") && len(s.Tags) > 0 {
+			if s.At, err = p.time("AT"); err != nil {
+				return nil, err
+			}
+			return s, p.expectEnd(cmd)
+		}
+		if !ok {
+			if len(s.Tags) == 0 {
+				return nil, p.errAt(t, ok, "%s needs at least one tag after the identifier, found %s", cmd, endOfStatement)
+			}
+			return s, nil
+		}
+		if err := p.checkName("tag", t); err != nil {
+			return nil, err
+		}
+		if len(s.Tags) == maxTagsPerStatement {
+			return nil, Errorf(CodeTooLarge, t.pos, "%s takes at most %d tags", cmd, maxTagsPerStatement)
+		}
+		s.Tags = append(s.Tags, t.text)
 	}
 }
 
@@ -878,6 +917,13 @@ func (p *parser) factor() (Expr, *Error) {
 				return nil, err
 			}
 			return &In{Name: name}, nil
+		case t.is("TAGGED"):
+			p.i++
+			tag, err := p.name("tag", "TAGGED")
+			if err != nil {
+				return nil, err
+			}
+			return &Tagged{Tag: tag}, nil
 		}
 	}
 	after := ""
@@ -892,7 +938,7 @@ func (p *parser) factor() (Expr, *Error) {
 	case hasSpace(t.text):
 		hint = " (a quoted word is one token: write the expression without quotes)"
 	default:
-		hint = " (an atom starts with DID, HAS, TRAIT, CONSENT, IN, NOT or a parenthesis)"
+		hint = " (an atom starts with DID, HAS, TRAIT, CONSENT, TAGGED, IN, NOT or a parenthesis)"
 	}
 	return nil, p.errAt(t, ok, "expected an atom%s, found %s%s", after, describe(t, ok), hint)
 }
@@ -903,8 +949,11 @@ func (p *parser) afterExpr(closing bool) *Error {
 	t, ok := p.peek()
 	cands := []string{"AND", "OR"}
 	if d := p.lastDid; d != nil && d.Window.Kind == WindowNone {
-		if d.Source == "" && d.Cmp == "" {
+		if d.Source == "" && d.Cmp == "" && d.Where == nil {
 			cands = append(cands, "FROM")
+		}
+		if d.Cmp == "" && d.Where == nil {
+			cands = append(cands, "WHERE")
 		}
 		if d.Cmp == "" {
 			cands = append(cands, "TIMES")
@@ -966,6 +1015,12 @@ func (p *parser) did() (Expr, *Error) {
 			return nil, err
 		}
 	}
+	if p.at("WHERE") {
+		p.i++
+		if d.Where, err = p.conds(); err != nil {
+			return nil, err
+		}
+	}
 	if t, ok := p.peek(); ok && t.kind == tokWord {
 		// ">= 2" or ">=2"
 		if op, rest, isOp := opPrefix(t.text, cmpOps); isOp && (rest == "" || allDigits(rest)) {
@@ -989,68 +1044,142 @@ func (p *parser) did() (Expr, *Error) {
 			}
 		}
 	}
-	t, ok := p.peek()
-	switch {
-	case ok && t.is("WITHIN"):
-		p.i++
-		nt, ok := p.next()
-		if !ok || !isDays(nt.text) {
-			return nil, p.errAt(nt, ok, "expected a number of days like 30d after WITHIN, found %s", describe(nt, ok))
-		}
-		n, perr := strconv.ParseUint(nt.text[:len(nt.text)-1], 10, 64)
-		if perr != nil || n < 1 || n > maxWithinDays {
-			return nil, p.errAt(nt, ok, "WITHIN must be from 1d to %dd, found %s", maxWithinDays, nt.text)
-		}
-		d.Window = Window{Kind: WindowWithin, Days: int(n)}
-	case ok && t.is("SINCE"):
-		p.i++
-		from, err := p.time("SINCE")
-		if err != nil {
-			return nil, err
-		}
-		d.Window = Window{Kind: WindowSince, From: *from}
-	case ok && t.is("BETWEEN"):
-		p.i++
-		from, err := p.time("BETWEEN")
-		if err != nil {
-			return nil, err
-		}
-		if at, ok := p.next(); !ok || !at.is("AND") {
-			return nil, p.errAt(at, ok, "expected AND between the two times of BETWEEN, found %s", describe(at, ok))
-		}
-		to, err := p.time("BETWEEN ... AND")
-		if err != nil {
-			return nil, err
-		}
-		if !from.Before(*to) {
-			return nil, Errorf(CodeSyntax, p.toks[p.i-1].pos, "BETWEEN needs the earlier time first: %s is not before %s",
-				formatTime(*from), formatTime(*to))
-		}
-		d.Window = Window{Kind: WindowBetween, From: *from, To: *to}
+	if d.Window, err = p.window(); err != nil {
+		return nil, err
 	}
 	p.lastDid = d
 	return d, nil
 }
 
-func (p *parser) trait() (Expr, *Error) {
+// window reads an optional window: WITHIN <n>d, WITHIN <n>h, SINCE <time>
+// or BETWEEN <time> AND <time>.
+func (p *parser) window() (Window, *Error) {
+	t, ok := p.peek()
+	switch {
+	case ok && t.is("WITHIN"):
+		p.i++
+		nt, ok := p.next()
+		unit := byte(0)
+		if ok && len(nt.text) > 1 && allDigits(nt.text[:len(nt.text)-1]) {
+			unit = nt.text[len(nt.text)-1] | 0x20
+		}
+		if unit != 'd' && unit != 'h' {
+			return Window{}, p.errAt(nt, ok, "expected a number of days like 30d or of hours like 24h after WITHIN, found %s", describe(nt, ok))
+		}
+		n, perr := strconv.ParseUint(nt.text[:len(nt.text)-1], 10, 64)
+		if unit == 'h' {
+			if perr != nil || n < 1 || n > maxWithinHours {
+				return Window{}, p.errAt(nt, ok, "WITHIN must be from 1h to %dh, found %s", maxWithinHours, nt.text)
+			}
+			return Window{Kind: WindowHours, Hours: int(n)}, nil
+		}
+		if perr != nil || n < 1 || n > maxWithinDays {
+			return Window{}, p.errAt(nt, ok, "WITHIN must be from 1d to %dd, found %s", maxWithinDays, nt.text)
+		}
+		return Window{Kind: WindowWithin, Days: int(n)}, nil
+	case ok && t.is("SINCE"):
+		p.i++
+		from, err := p.time("SINCE")
+		if err != nil {
+			return Window{}, err
+		}
+		return Window{Kind: WindowSince, From: *from}, nil
+	case ok && t.is("BETWEEN"):
+		p.i++
+		from, err := p.time("BETWEEN")
+		if err != nil {
+			return Window{}, err
+		}
+		if at, ok := p.next(); !ok || !at.is("AND") {
+			return Window{}, p.errAt(at, ok, "expected AND between the two times of BETWEEN, found %s", describe(at, ok))
+		}
+		to, err := p.time("BETWEEN ... AND")
+		if err != nil {
+			return Window{}, err
+		}
+		if !from.Before(*to) {
+			return Window{}, Errorf(CodeSyntax, p.toks[p.i-1].pos, "BETWEEN needs the earlier time first: %s is not before %s",
+				formatTime(*from), formatTime(*to))
+		}
+		return Window{Kind: WindowBetween, From: *from, To: *to}, nil
+	}
+	return Window{}, nil
+}
+
+// conds reads the conditions after WHERE: <path> <op> <value> {AND <path>
+// <op> <value>}. An AND followed by a word and a comparison (or a word with
+// a comparison glued in) continues the conditions; any other AND belongs
+// to the expression.
+func (p *parser) conds() ([]Cond, *Error) {
+	var out []Cond
+	for {
+		after := "WHERE"
+		if len(out) > 0 {
+			after = "AND"
+		}
+		c, err := p.comparison("property", after)
+		if err != nil {
+			return nil, err
+		}
+		if len(out) == maxConds {
+			return nil, Errorf(CodeSyntax, p.toks[p.i-1].pos, "at most %d conditions after WHERE", maxConds)
+		}
+		out = append(out, Cond{Path: c.name, Op: c.op, Value: c.value})
+		if !p.at("AND") || !p.condAhead(p.i+1) {
+			return out, nil
+		}
+		p.i++
+	}
+}
+
+// condAhead reports whether the tokens from i on start a condition rather
+// than an atom: a word then a word that starts with a comparison, or a word
+// with a comparison glued after its first byte.
+func (p *parser) condAhead(i int) bool {
+	if i >= len(p.toks) || p.toks[i].kind != tokWord {
+		return false
+	}
+	if strings.IndexAny(p.toks[i].text, "=!<>") > 0 {
+		return true
+	}
+	if i+1 >= len(p.toks) || p.toks[i+1].kind != tokWord {
+		return false
+	}
+	_, _, isOp := opPrefix(p.toks[i+1].text, traitOps)
+	return isOp
+}
+
+// compared is a name, a comparison and a value: TRAIT's and WHERE's.
+type compared struct {
+	name, op, value string
+}
+
+// comparison reads <name> <op> <value>, where the comparison may be glued
+// to the name (age>=30) or to the value (>=30), unless the word after the
+// name starts with a comparison: TRAIT a=b = c names the trait "a=b". kind
+// is "trait name" or "property" (a dotted path); after is the keyword
+// before it, for messages.
+func (p *parser) comparison(kind, after string) (compared, *Error) {
 	nt, ok := p.next()
 	if !ok || nt.kind != tokWord {
-		return nil, p.errAt(nt, ok, "expected a trait name after TRAIT, found %s", describe(nt, ok))
+		return compared{}, p.errAt(nt, ok, "expected %s %s after %s, found %s", article(kind), kind, after, describe(nt, ok))
 	}
 	name, op, rest := nt.text, "", ""
-	// The comparison may be glued to the name (age>=30), unless the next
-	// word starts with one: TRAIT a=b = c names the trait "a=b".
 	next, more := p.peek()
 	_, _, nextIsOp := opPrefix(next.text, traitOps)
 	if i := strings.IndexAny(name, "=!<>"); i >= 0 && !(more && next.kind == tokWord && nextIsOp) {
 		var isOp bool
 		if op, rest, isOp = opPrefix(name[i:], traitOps); !isOp {
-			return nil, p.errAt(nt, ok, "bad comparison in %s: use = != < <= > or >=", describe(nt, ok))
+			return compared{}, p.errAt(nt, ok, "bad comparison in %s: use = != < <= > or >=", describe(nt, ok))
 		}
 		name = name[:i]
 	}
-	if err := p.checkName("trait name", token{kind: tokWord, text: name, pos: nt.pos}); err != nil {
-		return nil, err
+	if kind == "property" {
+		if err := checkPath(name); err != "" {
+			return compared{}, Errorf(CodeSyntax, nt.pos, "%s", err)
+		}
+	} else if err := p.checkName(kind, token{kind: tokWord, text: name, pos: nt.pos}); err != nil {
+		return compared{}, err
 	}
 	if op == "" {
 		ot, ok := p.next()
@@ -1059,16 +1188,52 @@ func (p *parser) trait() (Expr, *Error) {
 			op, rest, isOp = opPrefix(ot.text, traitOps)
 		}
 		if !isOp {
-			return nil, p.errAt(ot, ok, "expected a comparison (= != < <= > >=) after TRAIT %s, found %s", name, describe(ot, ok))
+			return compared{}, p.errAt(ot, ok, "expected a comparison (= != < <= > >=) after %s %s, found %s", after, name, describe(ot, ok))
 		}
 	}
 	value := rest
 	if rest == "" {
 		vt, ok := p.next()
 		if !ok || vt.kind != tokWord {
-			return nil, p.errAt(vt, ok, "expected a value after TRAIT %s %s, found %s", name, op, describe(vt, ok))
+			return compared{}, p.errAt(vt, ok, "expected a value after %s %s %s, found %s", after, name, op, describe(vt, ok))
 		}
 		value = vt.text
 	}
-	return &TraitCmp{Name: name, Op: op, Value: value}, nil
+	return compared{name: name, op: op, value: value}, nil
+}
+
+// checkPath checks a property path: 1 to maxPathDepth keys separated by
+// dots, none empty, at most maxPathBytes; "" when it is fine.
+func checkPath(path string) string {
+	switch {
+	case path == "":
+		return "expected a property name, found an empty word"
+	case len(path) > maxPathBytes:
+		return fmt.Sprintf("a property path is at most %d bytes", maxPathBytes)
+	case strings.Count(path, ".")+1 > maxPathDepth:
+		return fmt.Sprintf("property path %s is too deep: at most %d keys separated by dots", quoteWord(clip(path)), maxPathDepth)
+	case strings.HasPrefix(path, ".") || strings.HasSuffix(path, ".") || strings.Contains(path, ".."):
+		return fmt.Sprintf("property path %s has an empty key: write keys separated by single dots, like cart.total", quoteWord(clip(path)))
+	}
+	for i := 0; i < len(path); i++ {
+		if path[i] < 0x20 || path[i] == 0x7f {
+			return "a property path holds no control characters"
+		}
+	}
+	return ""
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+func (p *parser) trait() (Expr, *Error) {
+	c, err := p.comparison("trait name", "TRAIT")
+	if err != nil {
+		return nil, err
+	}
+	return &TraitCmp{Name: c.name, Op: c.op, Value: c.value}, nil
 }

@@ -27,7 +27,7 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-func profileReply(p *engine.Profile, segs []string) Value {
+func profileReply(p *engine.Profile, segs []string, withComputed bool, computed []Pair) Value {
 	traits := sortedPairs(p.Traits, func(v string) Value { return String(v) })
 	consent := make([]Pair, 0, len(p.Consent))
 	for k, v := range p.Consent {
@@ -38,17 +38,23 @@ func profileReply(p *engine.Profile, segs []string) Value {
 		consent = append(consent, Pair{k, String(d)})
 	}
 	sort.Slice(consent, func(i, j int) bool { return consent[i].Key < consent[j].Key })
-	return Map(
-		Pair{"profile", Int(int64(p.ID))},
-		Pair{"ids", Strings(p.IDs)},
-		Pair{"traits", Map(traits...)},
+	pairs := []Pair{
+		{"profile", Int(int64(p.ID))},
+		{"ids", Strings(p.IDs)},
+		{"traits", Map(traits...)},
+	}
+	if withComputed {
+		// Only when computed traits are defined: a profile's values, by name.
+		pairs = append(pairs, Pair{"computed", Map(computed...)})
+	}
+	return Map(append(pairs,
 		Pair{"consent", Map(consent...)},
 		Pair{"tags", Strings(orEmpty(p.Tags))},
 		Pair{"segments", Strings(orEmpty(segs))},
 		Pair{"first_seen", String(fmtTime(p.FirstSeen))},
 		Pair{"last_seen", String(fmtTime(p.LastSeen))},
 		Pair{"events", Int(p.Events)},
-	)
+	)...)
 }
 
 func sortedPairs(m map[string]string, f func(string) Value) []Pair {

@@ -77,6 +77,15 @@ func execConsent(c *call) (Value, error) {
 	return Map(Pair{"profile", Int(int64(r.Profile))}), nil
 }
 
+func execTag(c *call) (Value, error) {
+	st := c.st.(*Tag)
+	r, err := c.x.db.Tag(c.ctx, st.ID, st.Tags, st.On, timeOr(st.At))
+	if err != nil {
+		return Value{}, err
+	}
+	return Map(Pair{"profile", Int(int64(r.Profile))}), nil
+}
+
 func execWho(c *call) (Value, error) {
 	st := c.st.(*Who)
 	var out Value
@@ -89,11 +98,12 @@ func execWho(c *call) (Value, error) {
 		if err != nil {
 			return err
 		}
-		segs, err := c.x.evaluator(r.Index(), c.x.clock(c.ctx), nil).savedHolding(p.ID)
+		e := c.x.evaluator(r.Index(), c.x.clock(c.ctx), nil)
+		segs, err := e.savedHolding(p.ID)
 		if err != nil {
 			return err
 		}
-		out = profileReply(p, segs)
+		out = profileReply(p, segs, e.computed != nil, e.computedValues(p.ID))
 		return nil
 	})
 	return out, err
