@@ -190,6 +190,9 @@ func (a *agg) value(kind string) AggValue {
 		}
 		return AggValue{Set: true, Str: v.str}
 	case "distinct":
+		if len(a.distinct) == 0 {
+			return AggValue{}
+		}
 		return num(float64(len(a.distinct)))
 	}
 	return AggValue{}

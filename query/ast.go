@@ -348,9 +348,7 @@ func (p *printer) expr(e Expr, min int) {
 		p.word(e.Type)
 	case *TraitCmp:
 		p.raw("TRAIT")
-		p.word(e.Name)
-		p.raw(e.Op)
-		p.word(e.Value)
+		p.compared(e.Name, e.Op, e.Value)
 	case *ConsentIs:
 		p.raw("CONSENT")
 		p.word(e.Purpose)
@@ -406,10 +404,21 @@ func (p *printer) where(cs []Cond) {
 		} else {
 			p.raw("AND")
 		}
-		p.word(c.Path)
-		p.raw(c.Op)
-		p.word(c.Value)
+		p.compared(c.Path, c.Op, c.Value)
 	}
+}
+
+// compared prints <name> <op> <value>. A name or value with a parenthesis
+// and no space can only have come glued in one quoted word with a space
+// ('Ann (EU)=x(' over RESP), and is printed so.
+func (p *printer) compared(name, op, value string) {
+	if !singleToken(name) || !singleToken(value) {
+		p.word(name + op + value)
+		return
+	}
+	p.word(name)
+	p.raw(op)
+	p.word(value)
 }
 
 // window prints a DID's or an aggregate's window, if any.
@@ -496,6 +505,11 @@ func (s *Set) String() string {
 	for _, t := range s.Traits {
 		// name=value with only the value quoted: SplitLine joins
 		// name='a b' into one word, as redis-cli does.
+		// A name that needs quoting is quoted with its value, as one word.
+		if quoteWord(t.Name) != t.Name {
+			p.word(t.Name + "=" + t.Value)
+			continue
+		}
 		v := t.Value
 		if v != "" {
 			v = quoteWord(v)

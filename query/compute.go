@@ -187,9 +187,9 @@ func (p *parser) aggregate(a *Aggregate) *Error {
 	case "SCORE":
 		for {
 			pt, ok := p.next()
-			points, perr := parsePoints(pt, ok)
-			if perr != "" {
-				return p.errAt(pt, ok, "expected the points of a SCORE term, a number like 5 or 0.5, found %s%s", describe(pt, ok), perr)
+			points, good, why := parsePoints(pt, ok)
+			if !good {
+				return p.errAt(pt, ok, "expected the points of a SCORE term, a number like 5 or 0.5, found %s%s", describe(pt, ok), why)
 			}
 			if len(a.Terms) == maxScoreTerms {
 				return Errorf(CodeSyntax, pt.pos, "a SCORE has at most %d terms", maxScoreTerms)
@@ -241,19 +241,19 @@ func (p *parser) selection(after string) (event, source string, where []Cond, er
 }
 
 // parsePoints reads the points of a SCORE term: a finite decimal number,
-// at most maxPoints in size. The second result explains a refusal.
-func parsePoints(t token, ok bool) (float64, string) {
+// at most maxPoints in size; why explains some refusals.
+func parsePoints(t token, ok bool) (points float64, good bool, why string) {
 	if !ok || t.kind != tokWord || t.text == "" || strings.ContainsAny(t.text, "xXpP_") {
-		return 0, ""
+		return 0, false, ""
 	}
 	f, err := strconv.ParseFloat(t.text, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, ""
+		return 0, false, ""
 	}
 	if math.Abs(f) > maxPoints {
-		return 0, " (at most 1000000000 points)"
+		return 0, false, " (at most 1000000000 points)"
 	}
-	return f, ""
+	return f, true, ""
 }
 
 // paths returns the property paths the aggregate reads, per event name.
@@ -315,14 +315,14 @@ func parseAggregate(text string) (*Aggregate, error) {
 	}
 	p := &parser{words: words, toks: wordTokens(words, 1), endPos: len(words) + 1}
 	a := &Aggregate{}
-	if err := p.aggregate(a); err != nil {
-		return nil, err
+	var perr *Error
+	if perr = p.aggregate(a); perr == nil {
+		if a.Window, perr = p.window(); perr == nil {
+			perr = p.expectEnd("a computed trait")
+		}
 	}
-	if a.Window, err = p.window(); err != nil {
-		return nil, err
-	}
-	if err := p.expectEnd("a computed trait"); err != nil {
-		return nil, err
+	if perr != nil {
+		return nil, perr
 	}
 	return a, nil
 }

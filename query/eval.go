@@ -272,8 +272,8 @@ const hourMs = int64(time.Hour / time.Millisecond)
 
 // span returns the first and last millisecond a window covers at the
 // evaluator's now: WITHIN <n>d from the start of the UTC day n-1 days
-// before now's; WITHIN <n>h the n·3600000 milliseconds ending at now (an
-// event exactly n hours old is out); events after now never count.
+// before now's; WITHIN <n>h from exactly n hours before now (included, as
+// SQL's time >= now() - interval reads); events after now never count.
 func (e *evaluator) span(w Window) (from, to int64) {
 	nowMs := e.now.UnixMilli()
 	from, to = math.MinInt64, nowMs
@@ -282,7 +282,7 @@ func (e *evaluator) span(w Window) (from, to int64) {
 		day := floorDiv(nowMs, dayMs)
 		from = (day - int64(w.Days-1)) * dayMs
 	case WindowHours:
-		from = nowMs - int64(w.Hours)*hourMs + 1
+		from = nowMs - int64(w.Hours)*hourMs
 	case WindowSince:
 		from = w.From.UnixMilli()
 	case WindowBetween:
@@ -298,11 +298,17 @@ func (e *evaluator) checkComputed(t *TraitCmp, a *Aggregate) error {
 	if e.args == nil || !a.Numeric() || isNumber(t.Value) {
 		return nil
 	}
-	pos := wordAfter(e.args, "TRAIT", t.Name)
-	for i := pos; pos > 0 && i < len(e.args) && i <= pos+2; i++ {
-		if strings.HasSuffix(e.args[i], t.Value) {
-			pos = i + 1
-			break
+	// The value's word: within three words of TRAIT <name...>.
+	pos := 0
+	for i := 1; i < len(e.args) && pos == 0; i++ {
+		if !strings.EqualFold(strings.Trim(e.args[i-1], "()"), "TRAIT") || !strings.HasPrefix(strings.Trim(e.args[i], "("), t.Name) {
+			continue
+		}
+		for j := i; j < len(e.args) && j <= i+2; j++ {
+			if strings.HasSuffix(strings.TrimRight(e.args[j], ")"), t.Value) {
+				pos = j + 1
+				break
+			}
 		}
 	}
 	return Errorf(CodeSyntax, pos, "computed trait %s is a number (%s); compare it with a number, not %s",

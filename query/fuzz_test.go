@@ -19,6 +19,11 @@ var fuzzSeeds = []string{
 	`SEGMENT IDS (DID a FROM web >=2 TIMES OR TRAIT age>=30) AND NOT (IN vip OR HAS phone) ASOF 0 LIMIT 10 AFTER 5`,
 	`SEGMENT SAVE x DID a BETWEEN 1 AND 2 OR TRAIT city = "New York (NY)"`,
 	`SEGMENT DROP x`, `SEGMENT LIST`, `TYPES`, `TYPES DECLARE vin LIMIT 3 PRIORITY 9 EXCLUSIVE NORMALIZE upper`,
+	`SEGMENT COUNT DID purchase FROM web WHERE category = phones AND cart.total>500 >= 2 TIMES WITHIN 90d AND TAGGED vip`,
+	`SEGMENT IDS DID add_to_cart WITHIN 2h AND NOT DID purchase WHERE ok = true AND (IN x) OR TRAIT ltv >= 1000`,
+	`COMPUTE ltv AS SUM total OF purchase FROM pos WHERE currency = EUR WITHIN 365d`,
+	`COMPUTE engagement AS SCORE 1 product_view + 5 add_to_cart WHERE qty>1 + -2.5 unsubscribe SINCE 0`,
+	`COMPUTE last AS LAST sku OF view`, `COMPUTE DROP ltv`, `COMPUTE LIST`, `TAG a:1 vip "black friday" AT 0`, `UNTAG a:1 vip`,
 	`INFO`, `PING "a b"`, `NOT NOT (((DID a)))`, `DID a AND AND`, `"unbalanced`, `'x\'y' "\x41\n"`,
 }
 

@@ -637,8 +637,68 @@ func maybe(r *rand.Rand, s string) string {
 	return s
 }
 
+var pathPool = []string{"a", "total", "cart.total", "first.name", "x-1", "AND", "in", "a=b", "=x", "WHERE", "a.b.c.d.e.f.g.h", "caf\u00e9"}
+
+func randPath(r *rand.Rand) string { return pathPool[r.IntN(len(pathPool))] }
+
+func randConds(r *rand.Rand) []Cond {
+	var cs []Cond
+	for range r.IntN(3) {
+		cs = append(cs, Cond{Path: randPath(r), Op: traitOps[r.IntN(len(traitOps))], Value: randWordWhere(r, exprWord)})
+	}
+	return cs
+}
+
+func randWindow(r *rand.Rand) Window {
+	switch r.IntN(5) {
+	case 1:
+		return Window{Kind: WindowWithin, Days: 1 + r.IntN(maxWithinDays)}
+	case 2:
+		return Window{Kind: WindowHours, Hours: 1 + r.IntN(maxWithinHours)}
+	case 3:
+		return Window{Kind: WindowSince, From: randTime(r)}
+	case 4:
+		a, b := randTime(r), randTime(r)
+		for !a.Before(b) {
+			a, b = randTime(r), randTime(r)
+			if b.Before(a) {
+				a, b = b, a
+			}
+		}
+		return Window{Kind: WindowBetween, From: a, To: b}
+	}
+	return Window{}
+}
+
+func randAggregate(r *rand.Rand) Aggregate {
+	a := Aggregate{Kind: aggregateKinds[r.IntN(len(aggregateKinds))], Window: randWindow(r)}
+	switch a.Kind {
+	case "SCORE":
+		for range 1 + r.IntN(3) {
+			a.Terms = append(a.Terms, ScoreTerm{Points: []float64{1, 0.5, -10, 0, 1e9, 20}[r.IntN(6)],
+				Event: randWordWhere(r, validName), Source: maybe(r, randWordWhere(r, validName)), Where: randConds(r)})
+		}
+		return a
+	case "COUNT":
+	default:
+		a.Property = randPath(r)
+	}
+	a.Event = randWordWhere(r, validName)
+	a.Source = maybe(r, randWordWhere(r, validName))
+	a.Where = randConds(r)
+	return a
+}
+
 func randStatement(r *rand.Rand) Statement {
-	switch r.IntN(18) {
+	switch r.IntN(22) {
+	case 18:
+		return &Tag{ID: randID(r), Tags: []string{randName(r), randName(r)}[:1+r.IntN(2)], On: r.IntN(2) == 0, At: randTimePtr(r)}
+	case 19:
+		return &Compute{Name: randName(r), Agg: randAggregate(r)}
+	case 20:
+		return &ComputeDrop{Name: randName(r)}
+	case 21:
+		return &ComputeList{}
 	case 0:
 		return &Track{Event: randWordWhere(r, validName), IDs: randIDs(r, 1), At: randTimePtr(r),
 			From: maybe(r, randWordWhere(r, validName)), Props: randProps(r)}
@@ -694,32 +754,21 @@ func randExpr(r *rand.Rand, depth int) Expr {
 			return &Not{X: randExpr(r, depth-1)}
 		}
 	}
-	switch r.IntN(5) {
+	switch r.IntN(6) {
 	case 0:
 		d := &Did{Event: randWordWhere(r, func(w string) bool { return validName(w) && exprWord(w) })}
 		if r.IntN(2) == 0 {
 			d.Source = randWordWhere(r, func(w string) bool { return validName(w) && exprWord(w) })
 		}
+		d.Where = randConds(r)
 		if r.IntN(2) == 0 {
 			d.Cmp = cmpOps[r.IntN(len(cmpOps))]
 			d.N = r.IntN(maxTimes + 1)
 		}
-		switch WindowKind(r.IntN(4)) {
-		case WindowWithin:
-			d.Window = Window{Kind: WindowWithin, Days: 1 + r.IntN(maxWithinDays)}
-		case WindowSince:
-			d.Window = Window{Kind: WindowSince, From: randTime(r)}
-		case WindowBetween:
-			a, b := randTime(r), randTime(r)
-			for !a.Before(b) {
-				a, b = randTime(r), randTime(r)
-				if b.Before(a) {
-					a, b = b, a
-				}
-			}
-			d.Window = Window{Kind: WindowBetween, From: a, To: b}
-		}
+		d.Window = randWindow(r)
 		return d
+	case 5:
+		return &Tagged{Tag: randWordWhere(r, func(w string) bool { return validName(w) && exprWord(w) })}
 	case 1:
 		return &Has{Type: randType(r)}
 	case 2:
@@ -806,18 +855,24 @@ func dumpTo(b *strings.Builder, n any, depth int) {
 		if n.Source != "" {
 			s += fmt.Sprintf(" source=%q", n.Source)
 		}
+		for _, c := range n.Where {
+			s += fmt.Sprintf(" where[%q %s %q]", c.Path, c.Op, c.Value)
+		}
 		if n.Cmp != "" {
 			s += fmt.Sprintf(" times%s%d", n.Cmp, n.N)
 		}
-		switch n.Window.Kind {
-		case WindowWithin:
-			s += fmt.Sprintf(" within=%dd", n.Window.Days)
-		case WindowSince:
-			s += " since=" + formatTime(n.Window.From)
-		case WindowBetween:
-			s += " between=" + formatTime(n.Window.From) + ".." + formatTime(n.Window.To)
-		}
-		line("%s", s)
+		line("%s%s", s, dumpWindow(n.Window))
+	case *Tagged:
+		line("Tagged tag=%q", n.Tag)
+	case *Tag:
+		line("Tag id=%q tags=%q on=%t at=%s", n.ID, n.Tags, n.On, tm(n.At))
+	case *Compute:
+		line("Compute name=%q kind=%s property=%q event=%q source=%q where=%q terms=%v%s", n.Name, n.Agg.Kind,
+			n.Agg.Property, n.Agg.Event, n.Agg.Source, n.Agg.Where, n.Agg.Terms, dumpWindow(n.Agg.Window))
+	case *ComputeDrop:
+		line("ComputeDrop name=%q", n.Name)
+	case *ComputeList:
+		line("ComputeList")
 	case *Has:
 		line("Has type=%q", n.Type)
 	case *TraitCmp:
@@ -829,6 +884,20 @@ func dumpTo(b *strings.Builder, n any, depth int) {
 	default:
 		line("%#v", n)
 	}
+}
+
+func dumpWindow(w Window) string {
+	switch w.Kind {
+	case WindowWithin:
+		return fmt.Sprintf(" within=%dd", w.Days)
+	case WindowHours:
+		return fmt.Sprintf(" within=%dh", w.Hours)
+	case WindowSince:
+		return " since=" + formatTime(w.From)
+	case WindowBetween:
+		return " between=" + formatTime(w.From) + ".." + formatTime(w.To)
+	}
+	return ""
 }
 
 // TestScenarios runs testdata/parse.txt: blocks of a directive ("parse" for
