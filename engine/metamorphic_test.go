@@ -119,7 +119,7 @@ func genOps(r *rand.Rand, n int) ([]mOp, []string) {
 		case x < 55:
 			ids := randomIDs(r, pool)
 			o = mOp{kind: "track", name: []string{"view", "add_to_cart", "purchase"}[r.Intn(3)], ids: ids, at: at,
-				source: []string{"web", "app", "pos"}[r.Intn(3)], props: fmt.Sprintf(`{"n":%d}`, r.Intn(100))}
+				source: []string{"web", "app", "pos"}[r.Intn(3)], props: fmt.Sprintf(`{"n":%d,"cart":{"cat":%q}}`, r.Intn(100), []string{"phones", "books", "7"}[r.Intn(3)])}
 			history = append(history, ids)
 		case x < 68:
 			o = mOp{kind: "merge", ids: append(randomIDs(r, pool), pool[r.Intn(len(pool))]), at: at, source: "crm"}
@@ -155,6 +155,10 @@ type metaConfig struct {
 	disk   bool // on disk in a temporary directory (reopen needs it)
 	batch  bool // through Apply in random batches, not single calls
 	reopen int  // close and reopen every this many operations
+	// pathsFirst registers the property paths before the first operation
+	// (the index then keeps values as events arrive); the others register
+	// them after the last (a rebuild from the store).
+	pathsFirst bool
 }
 
 var metaConfigs = []metaConfig{
@@ -165,7 +169,20 @@ var metaConfigs = []metaConfig{
 	{name: "no-cache-small-txns", batch: true, opts: func(o *engine.Options) { o.CacheBytes = -1; o.MemTableBytes = 1 << 20 }},
 	{name: "reopen", disk: true, batch: true, reopen: 97},
 	{name: "memory-store", batch: true, opts: func(o *engine.Options) { o.Backend = engine.Memory }},
+	{name: "paths-first-reopen", disk: true, batch: true, reopen: 151, pathsFirst: true},
 }
+
+// metaPaths are the property paths registered, per event name, and
+// metaComputed the computed traits defined after the operations.
+var (
+	metaPaths    = map[string][]string{"purchase": {"n", "cart.cat"}, "view": {"n"}}
+	metaComputed = []string{
+		"COMPUTE spend AS SUM n OF purchase",
+		"COMPUTE phones AS COUNT purchase WHERE cart.cat = phones WITHIN 30d",
+		"COMPUTE last_cat AS LAST cart.cat OF purchase",
+		"COMPUTE engagement AS SCORE 1 view + 5 add_to_cart + 20 purchase WHERE n > 50 WITHIN 14d",
+	}
+)
 
 // observation is everything compared between configurations.
 type observation struct {
@@ -182,6 +199,11 @@ var metaSegments = []string{
 	"TRAIT tier = gold OR TRAIT city = Oslo",
 	"NOT HAS cookie",
 	"DID view < 2 TIMES WITHIN 30d",
+	"DID purchase WHERE n > 50 AND cart.cat = phones",
+	"DID view WHERE n <= 10 >= 2 TIMES WITHIN 72h",
+	"TAGGED vip AND NOT TAGGED churn",
+	"TRAIT spend > 200 OR TRAIT engagement >= 25",
+	"TRAIT last_cat = books",
 }
 
 func runConfig(t *testing.T, c metaConfig, ops []mOp, pool []string, seed int64) *observation {
@@ -206,6 +228,16 @@ func runConfig(t *testing.T, c metaConfig, ops []mOp, pool []string, seed int64)
 	db, err := engine.Open(newOpts(dir))
 	if err != nil {
 		t.Fatal(err)
+	}
+	registerPaths := func() {
+		for name, paths := range metaPaths {
+			if err := db.RegisterPaths(context.Background(), name, paths); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if c.pathsFirst {
+		registerPaths()
 	}
 	r := rand.New(rand.NewSource(seed))
 	for i := 0; i < len(ops); {
@@ -236,6 +268,14 @@ func runConfig(t *testing.T, c metaConfig, ops []mOp, pool []string, seed int64)
 		i += n
 	}
 	t.Cleanup(func() { db.Close() })
+	registerPaths()
+	x := query.NewExecutor(db)
+	x.SetClock(func() time.Time { return clock })
+	for _, line := range metaComputed {
+		if _, err := x.ExecLine(context.Background(), nil, line); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+	}
 	obs := &observation{who: map[string]string{}, db: db}
 	for _, id := range pool {
 		p, err := db.Who(id)
@@ -243,11 +283,10 @@ func runConfig(t *testing.T, c metaConfig, ops []mOp, pool []string, seed int64)
 			obs.who[id] = "error: " + err.Error()
 			continue
 		}
-		obs.who[id] = fmt.Sprintf("%d %v traits=%v consent=%v tags=%v %v..%v events=%d", p.ID, p.IDs, p.Traits,
-			p.Consent, p.Tags, p.FirstSeen, p.LastSeen, p.Events)
+		who, err := x.ExecLine(context.Background(), nil, "WHO "+id)
+		obs.who[id] = fmt.Sprintf("%d %v traits=%v consent=%v tags=%v %v..%v events=%d | %v %v", p.ID, p.IDs, p.Traits,
+			p.Consent, p.Tags, p.FirstSeen, p.LastSeen, p.Events, who, err)
 	}
-	x := query.NewExecutor(db)
-	x.SetClock(func() time.Time { return clock })
 	for _, s := range metaSegments {
 		v, err := x.ExecLine(context.Background(), nil, "SEGMENT IDS "+s+" LIMIT 100000")
 		obs.segments = append(obs.segments, fmt.Sprintf("%s: %v %v", s, v, err))
