@@ -22,6 +22,7 @@ type csvReader struct {
 	ids      []csvID
 	event    int      // column of the event name, -1 if none
 	time     int      // column of the time, -1 if none
+	tags     int      // column of the tags, -1 if none
 	rest     []int    // columns that become props or traits
 	restKeys []string // their header names
 	restJSON [][]byte // their header names as JSON object keys with colon
@@ -53,7 +54,7 @@ func newCSVReader(name string, in io.Reader, opts CSVOptions) (*csvReader, error
 		header[i] = strings.TrimSpace(header[i])
 	}
 
-	c := &csvReader{name: name, r: r, opts: opts, ncols: len(header), event: -1, time: -1}
+	c := &csvReader{name: name, r: r, opts: opts, ncols: len(header), event: -1, time: -1, tags: -1}
 	used := make([]bool, len(header))
 	find := func(what, col string) (int, error) {
 		i := columnIndex(header, col)
@@ -80,6 +81,11 @@ func newCSVReader(name string, in io.Reader, opts CSVOptions) (*csvReader, error
 	}
 	if opts.Time != "" {
 		if c.time, err = find("time", opts.Time); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Tags != "" {
+		if c.tags, err = find("tags", opts.Tags); err != nil {
 			return nil, err
 		}
 	}
@@ -160,6 +166,14 @@ func (c *csvReader) next() (Record, error) {
 				return fail("bad time %q: use RFC 3339, Unix seconds or milliseconds, or 2006-01-02 15:04:05 UTC", v)
 			}
 			rec.Time = t
+		}
+	}
+
+	if c.tags >= 0 {
+		for _, t := range strings.Split(row[c.tags], ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				rec.Tags = append(rec.Tags, t)
+			}
 		}
 	}
 

@@ -46,6 +46,25 @@ func TestCSVRecords(t *testing.T) {
 	assertRecords(t, got, want)
 }
 
+// TestCSVTags: the --tags column holds tags separated by commas.
+func TestCSVTags(t *testing.T) {
+	input := "user_id,labels,plan\n7,\"vip, b2b,,\",gold\n8,,silver\n"
+	o := csvOpts("user=user_id")
+	o.CSV.Tags = "Labels"
+	got, errs := readAll(t, "crm.csv", input, o)
+	if len(errs) != 0 {
+		t.Fatalf("errors %q", errs)
+	}
+	assertRecords(t, got, []Record{
+		{File: "crm.csv", Line: 2, IDs: []string{"user:7"}, Traits: map[string]string{"plan": "gold"}, Tags: []string{"vip", "b2b"}},
+		{File: "crm.csv", Line: 3, IDs: []string{"user:8"}, Traits: map[string]string{"plan": "silver"}},
+	})
+	o.CSV.Tags = "segments"
+	if _, err := newCSVReader("crm.csv", strings.NewReader(input), o.CSV); err == nil || !strings.Contains(err.Error(), `tags column "segments" is not in the header`) {
+		t.Errorf("missing tags column: %v", err)
+	}
+}
+
 // TestCSVWithoutEventSetsTraits: rows with no event are merges, and their
 // other columns are traits.
 func TestCSVWithoutEventSetsTraits(t *testing.T) {

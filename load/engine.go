@@ -13,7 +13,7 @@ import (
 // RECORD statement that remote loads send, the HTTP tracking API), so they
 // all apply the same thing. Traits are ordered by name.
 func (r Record) EngineRecord() engine.Record {
-	rec := engine.Record{Event: r.Event, IDs: r.IDs, Time: r.Time, Source: r.Source, Props: r.Props, Consent: r.Consent}
+	rec := engine.Record{Event: r.Event, IDs: r.IDs, Time: r.Time, Source: r.Source, Props: r.Props, Consent: r.Consent, Tags: r.Tags}
 	names := make([]string, 0, len(r.Traits))
 	for k := range r.Traits {
 		names = append(names, k)
@@ -48,8 +48,9 @@ func (r Record) MarshalOurs() ([]byte, error) {
 		Props   json.RawMessage   `json:"props,omitempty"`
 		Traits  map[string]string `json:"traits,omitempty"`
 		Consent map[string]string `json:"consent,omitempty"`
+		Tags    []string          `json:"tags,omitempty"`
 	}
-	o := ours{Event: r.Event, IDs: r.IDs, Source: r.Source, Props: r.Props, Traits: r.Traits}
+	o := ours{Event: r.Event, IDs: r.IDs, Source: r.Source, Props: r.Props, Traits: r.Traits, Tags: r.Tags}
 	if !r.Time.IsZero() {
 		o.Time = r.Time.UTC().Format(time.RFC3339Nano)
 	}

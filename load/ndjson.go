@@ -15,7 +15,7 @@ import (
 // else is rejected, so that a typo such as "evnt" cannot drop data silently.
 var ourFields = map[string]bool{
 	"event": true, "ids": true, "time": true, "source": true,
-	"props": true, "traits": true, "consent": true,
+	"props": true, "traits": true, "consent": true, "tags": true,
 }
 
 // parseJSONLine parses one non-blank NDJSON line. It returns the reason the
@@ -61,9 +61,9 @@ func parseJSONLine(line []byte, opts Options) (Record, string) {
 func parseOurs(obj map[string]json.RawMessage) (Record, string) {
 	if unknown := unknownFields(obj); len(unknown) > 0 {
 		if len(unknown) == 1 {
-			return Record{}, fmt.Sprintf("unknown field %q (known: event, ids, time, source, props, traits, consent)", unknown[0])
+			return Record{}, fmt.Sprintf("unknown field %q (known: event, ids, time, source, props, traits, consent, tags)", unknown[0])
 		}
-		return Record{}, fmt.Sprintf("unknown fields %s (known: event, ids, time, source, props, traits, consent)", quoteList(unknown))
+		return Record{}, fmt.Sprintf("unknown fields %s (known: event, ids, time, source, props, traits, consent, tags)", quoteList(unknown))
 	}
 	var rec Record
 
@@ -156,6 +156,20 @@ func parseOurs(obj map[string]json.RawMessage) (Record, string) {
 				rec.Consent = make(map[string]bool, len(m))
 			}
 			rec.Consent[k] = grant
+		}
+	}
+
+	if raw, ok := present(obj, "tags"); ok {
+		if json.Unmarshal(raw, &rec.Tags) != nil {
+			return Record{}, `"tags" must be an array of strings, like ["vip","b2b"]`
+		}
+		for _, t := range rec.Tags {
+			if t == "" {
+				return Record{}, `"tags" holds an empty tag`
+			}
+		}
+		if len(rec.Tags) == 0 {
+			rec.Tags = nil
 		}
 	}
 	return rec, ""

@@ -11,7 +11,7 @@ import (
 func TestOurShapeRecords(t *testing.T) {
 	input := `{"event":"purchase","ids":["email:a@b.c","cookie:123"],"time":"2026-11-01T10:00:00Z","source":"web","props":{ "sku" : "A1" },"traits":{"name":"Ann","age":42,"vip":true,"gone":null},"consent":{"email":"grant","sms":"DENY"}}
 
-{"ids":["cookie:1","user:7"]}
+{"ids":["cookie:1","user:7"],"tags":["vip","black friday"]}
 {"event":"view","ids":["cookie:1"],"time":1437927001434,"props":null,"source":null}
 `
 	want := []Record{
@@ -24,7 +24,7 @@ func TestOurShapeRecords(t *testing.T) {
 			Traits:  map[string]string{"name": "Ann", "age": "42", "vip": "true"},
 			Consent: map[string]bool{"email": true, "sms": false},
 		},
-		{File: "in.ndjson", Line: 3, IDs: []string{"cookie:1", "user:7"}},
+		{File: "in.ndjson", Line: 3, IDs: []string{"cookie:1", "user:7"}, Tags: []string{"vip", "black friday"}},
 		{
 			File: "in.ndjson", Line: 4, Event: "view", IDs: []string{"cookie:1"},
 			Time: time.Date(2015, 7, 26, 16, 10, 1, 434e6, time.UTC),
@@ -71,8 +71,8 @@ func TestOurShapeRejects(t *testing.T) {
 		{`{"event":"x","ids":"email:a@b.c"}`, `"ids" must be an array of strings`},
 		{`{"event":"x","ids":["a:1",2]}`, `"ids" must be an array of strings`},
 		{`{"event":"x","ids":[null]}`, `"ids" must be an array of strings`},
-		{`{"evnt":"x","ids":["a:1"]}`, `unknown field "evnt" (known: event, ids, time, source, props, traits, consent)`},
-		{`{"evnt":"x","idz":["a:1"],"ids":["a:1"]}`, `unknown fields "evnt", "idz" (known: event, ids, time, source, props, traits, consent)`},
+		{`{"evnt":"x","ids":["a:1"]}`, `unknown field "evnt" (known: event, ids, time, source, props, traits, consent, tags)`},
+		{`{"evnt":"x","idz":["a:1"],"ids":["a:1"]}`, `unknown fields "evnt", "idz" (known: event, ids, time, source, props, traits, consent, tags)`},
 		{`{"event":"","ids":["a:1"]}`, `"event" must be a non-empty string`},
 		{`{"event":3,"ids":["a:1"]}`, `"event" must be a non-empty string`},
 		{`{"ids":["a:1"],"time":"yesterday"}`, `bad time "yesterday": use RFC 3339 or Unix milliseconds`},
@@ -85,7 +85,10 @@ func TestOurShapeRejects(t *testing.T) {
 		{`{"ids":["a:1"],"consent":{"email":true}}`, `consent "email" must be "grant" or "deny"`},
 		{`{"ids":["a:1"],"consent":{"email":"yes"}}`, `consent "email" must be "grant" or "deny"`},
 		{`{"ids":["a:1"],"consent":"grant"}`, `"consent" must be a JSON object`},
-		{`{"type":"track","event":"x","ids":["a:1"]}`, `unknown field "type" (known: event, ids, time, source, props, traits, consent)`},
+		{`{"ids":["a:1"],"tags":"vip"}`, `"tags" must be an array of strings, like ["vip","b2b"]`},
+		{`{"ids":["a:1"],"tags":["vip",1]}`, `"tags" must be an array of strings, like ["vip","b2b"]`},
+		{`{"ids":["a:1"],"tags":["vip",""]}`, `"tags" holds an empty tag`},
+		{`{"type":"track","event":"x","ids":["a:1"]}`, `unknown field "type" (known: event, ids, time, source, props, traits, consent, tags)`},
 	}
 	for _, c := range cases {
 		_, errs := readAll(t, "f.ndjson", c.line+"\n", Options{Format: FormatNDJSON})
@@ -110,7 +113,7 @@ func TestRejectedLinesByNumber(t *testing.T) {
 	}, "\r\n")
 	got, errs := readAll(t, "events.ndjson", input, Options{})
 	wantErrs := []string{
-		`events.ndjson:2: unknown field "evnt" (known: event, ids, time, source, props, traits, consent)`,
+		`events.ndjson:2: unknown field "evnt" (known: event, ids, time, source, props, traits, consent, tags)`,
 		`events.ndjson:4: not valid JSON: invalid character 'o' in literal null (expecting 'u')`,
 		`events.ndjson:6: no identifiers`,
 	}

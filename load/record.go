@@ -41,6 +41,10 @@ type Record struct {
 	// Consent maps a purpose to its decision: true grants, false denies.
 	// Nil if none.
 	Consent map[string]bool
+
+	// Tags are put on the profile of IDs[0] (as TAG does), at Time. Nil if
+	// none.
+	Tags []string
 }
 
 // LineError reports a line that could not be turned into a Record. The
@@ -135,6 +139,11 @@ type CSVOptions struct {
 
 	// Source is the source given to every row.
 	Source string
+
+	// Tags is the column holding tags to put on the row's profile,
+	// separated by commas ("vip, b2b"); spaces around a tag are trimmed
+	// and empty ones skipped.
+	Tags string
 }
 
 // IDColumn maps a CSV column to an identifier type.

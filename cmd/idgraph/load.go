@@ -36,6 +36,7 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	eventName := fs.String("event-name", "", "CSV: a constant event name when there is no event column")
 	noEvent := fs.Bool("no-event", false, "CSV: rows carry no event; each links its identifiers and sets the other columns as traits")
 	timeCol := fs.String("time", "", "CSV: the column holding the event time")
+	tagsCol := fs.String("tags", "", "CSV: the column holding tags for the row's profile, separated by commas")
 	source := fs.String("source", "", "CSV, GA4: the source of every row (GA4 default: web or app by platform)")
 	maxRejects := fs.Int("max-rejects", -1, "stop after this many rejected lines (-1: never)")
 	maxConsecutive := fs.Int("max-consecutive-rejects", 1000, "stop after this many rejected lines in a row (0 or -1: never)")
@@ -64,7 +65,7 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		opts.CSV.IDs = append(opts.CSV.IDs, c)
 	}
-	opts.CSV.Event, opts.CSV.EventName, opts.CSV.Time, opts.CSV.Source = *event, *eventName, *timeCol, *source
+	opts.CSV.Event, opts.CSV.EventName, opts.CSV.Time, opts.CSV.Source, opts.CSV.Tags = *event, *eventName, *timeCol, *source, *tagsCol
 	if err := checkCSVEvent(*csv, fs.Args(), *event, *eventName, *noEvent); err != nil {
 		return err
 	}

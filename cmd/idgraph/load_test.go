@@ -181,3 +181,26 @@ func FuzzParseOutputLimit(f *testing.F) {
 		}
 	})
 }
+
+// Tags in our NDJSON shape and in a CSV --tags column reach the profiles,
+// into a directory and over TCP alike.
+func TestLoadCarriesTags(t *testing.T) {
+	nd := writeFile(t, "in.ndjson", `{"event":"view","ids":["cookie:a"],"time":"2026-11-01T10:00:00Z","tags":["vip","black friday"]}
+`)
+	csvFile := writeFile(t, "crm.csv", "user_id,labels\n7,\"b2b, vip\"\n")
+	addr := startServer(t, t.TempDir())
+	dir := t.TempDir()
+	for _, where := range [][]string{{"--data", dir}, {"--addr", addr}} {
+		for _, args := range [][]string{{nd}, {"--id", "user=user_id", "--tags", "labels", "--no-event", csvFile}} {
+			if out, errb, code := runCmd(t, append(append([]string{"load", "--progress=false"}, where...), args...)...); code != 0 {
+				t.Fatalf("load %v: exit %d: %s %s", args, code, out, errb)
+			}
+		}
+		for id, want := range map[string]string{"cookie:a": `"tags":["black friday","vip"]`, "user:7": `"tags":["b2b","vip"]`} {
+			out, errb, _ := runCmd(t, append(append([]string{"query", "--json"}, where...), "WHO "+id)...)
+			if !strings.Contains(out, want) {
+				t.Errorf("%v WHO %s: %s %s, want %s", where, id, out, errb, want)
+			}
+		}
+	}
+}
