@@ -13,8 +13,9 @@
 // is one word wherever it appears, so an identifier, an event name or a
 // trait value may hold spaces.
 //
-// Keywords are case-insensitive. Names (traits, segments, consent purposes)
-// are [A-Za-z_][A-Za-z0-9_.-]{0,63}; identifier types are [a-z][a-z0-9_]{0,31};
+// Keywords are case-insensitive. Names (events, sources, traits, tags,
+// segments, consent purposes, computed traits) are 1 to 128 bytes of UTF-8
+// without control characters (engine.CheckName); identifier types are [a-z][a-z0-9_]{0,31};
 // an identifier is type:value and always holds a colon, which is how the
 // identifier list of TRACK and MERGE ends at AT, FROM or PROPS. A time is
 // RFC 3339 (fractional seconds and offsets allowed) or Unix milliseconds,
@@ -26,11 +27,15 @@
 //	MERGE <id> <id> [<id> ...] [FROM <source>]
 //	SET <id> <name>=<value> [...] [AT <time>]
 //	CONSENT <id> <purpose> GRANT|DENY [AT <time>]
+//	TAG <id> <tag> [<tag> ...] [AT <time>] | UNTAG <id> <tag> [<tag> ...] [AT <time>]
 //	WHO <id> | WHY <id> <id> | UNLINK <id> <id> | FORGET <id> [SUPPRESS]
-//	TIMELINE <id> [LIMIT <1..10000>] [BEFORE <time>]
+//	TIMELINE <id> [LIMIT <1..10000>] [BEFORE <time>] [AFTER <cursor>]
+//	RECORD <json-object>
 //	SEGMENT COUNT <expr> [ASOF <time>]
 //	SEGMENT IDS <expr> [ASOF <time>] [LIMIT <1..100000>] [AFTER <profile id>]
 //	SEGMENT SAVE <name> <expr> | SEGMENT DROP <name> | SEGMENT LIST
+//	COMPUTE <name> AS <aggregate> [<window>] | COMPUTE DROP <name> | COMPUTE LIST
+//	HUBS [MIN <n>] [LIMIT <n>] | BACKUP
 //	TYPES | TYPES DECLARE <type> LIMIT <n> PRIORITY <n> [EXCLUSIVE] [NORMALIZE trim|lower|upper|phone]
 //	INFO [<section>] | PING [<message>]
 //
@@ -43,9 +48,20 @@
 //	expr   = term { OR term }
 //	term   = factor { AND factor }
 //	factor = NOT factor | "(" expr ")" | atom
-//	atom   = DID <event> [FROM <source>] [<cmp> <n> TIMES] [WITHIN <n>d | SINCE <time> | BETWEEN <time> AND <time>]
-//	       | HAS <type> | TRAIT <name> <op> <value> | CONSENT <purpose> | IN <segment name>
+//	atom   = DID <event> [FROM <source>] [WHERE <cond> {AND <cond>}] [<cmp> <n> TIMES] [<window>]
+//	       | HAS <type> | TRAIT <name> <op> <value> | CONSENT <purpose> | TAGGED <tag> | IN <segment name>
+//	cond   = <property path> <op> <value>
+//	window = WITHIN <n>d | WITHIN <n>h | SINCE <time> | BETWEEN <time> AND <time>
 //	cmp    = >= | > | = | < | <=          op = = | != | < | <= | > | >=
+//
+//	aggregate = COUNT <event> [FROM <source>] [WHERE ...]
+//	          | SUM|MIN|MAX|AVG|FIRST|LAST|DISTINCT <property path> OF <event> [FROM <source>] [WHERE ...]
+//	          | SCORE <n> <event> [FROM <source>] [WHERE ...] { + <n> <event> [FROM <source>] [WHERE ...] }
+//
+// After a WHERE condition, AND followed by a word and a comparison (or a
+// word with a comparison glued in) is one more condition; any other AND
+// joins the next atom. The printer puts parentheses around an atom that
+// would otherwise read as a condition.
 //
 // NOT binds tightest, then AND, then OR; AND and OR are left-associative.
 // Nesting of NOT and parentheses is capped at 100 levels. The words after an
