@@ -82,7 +82,7 @@ func TestPostgresBaseline(t *testing.T) {
 	f.Close()
 	res, err := RunPostgres(context.Background(), PostgresConfig{Path: path, Truth: truth, QueryRuns: 3})
 	skipUnavailable(t, err)
-	if res.Events == 0 || res.StitchIterations < 2 || res.Profiles == 0 || res.QueryP50 <= 0 || res.Accuracy == nil {
+	if res.Events == 0 || res.StitchIterations < 2 || res.Profiles == 0 || res.QueryP50 <= 0 || res.PropQueryP50 <= 0 || res.Accuracy == nil {
 		t.Fatalf("incomplete result %+v", res)
 	}
 

@@ -95,7 +95,7 @@ type Stats struct {
 // the project's load format, one line per event, consent decision or trait
 // update, in time order:
 //
-//	{"event":"purchase","ids":["cookie:…","email:…"],"time":1767225600000,"source":"web","props":{"sku":"A1","amount":"19.90"}}
+//	{"event":"purchase","ids":["cookie:…","email:…"],"time":1767225600000,"source":"web","props":{"sku":"SKU10001","category":"laptops","amount":"19.90","currency":"EUR"}}
 //	{"ids":["email:…"],"time":…,"source":"web","consent":{"email":"grant"}}
 //	{"ids":["user:…"],"time":…,"source":"crm","traits":{"tier":"gold","age":"34"}}
 //
@@ -712,9 +712,13 @@ func (s *session) order(sku int) {
 	s.orderProps(sku)
 }
 
+// categories are the product categories; a SKU's is fixed.
+var categories = []string{"phones", "laptops", "shoes", "dresses", "home", "beauty", "toys"}
+
 func (s *session) orderProps(sku int) {
 	g, r := s.g, s.g.r
 	g.propNum("sku", "SKU", sku)
+	g.prop("category", categories[sku%len(categories)])
 	cents := 499 + r.intn(20000)
 	if r.chance(0.1) {
 		cents += r.intn(100_000)

@@ -178,12 +178,18 @@ type PostgresResult struct {
 	QueryP99    time.Duration `json:"query_p99_ns"`
 	QueryRuns   int           `json:"query_runs"`
 
+	// The property-filtered segment (PhonesOver500SQL), timed as above.
+	PropSegmentSize int64         `json:"prop_segment_size"`
+	PropQueryP50    time.Duration `json:"prop_query_p50_ns"`
+	PropQueryP99    time.Duration `json:"prop_query_p99_ns"`
+
 	Accuracy *Accuracy `json:"accuracy,omitempty"`
 }
 
 // Workloads returns the result as report baselines: "postgres-load"
-// (events/s), "postgres-stitch" (identifiers/s) and
-// "postgres-abandoned-cart" (queries/s, with latencies).
+// (events/s), "postgres-stitch" (identifiers/s),
+// "postgres-abandoned-cart" and "postgres-phones-over-500" (queries/s, with
+// latencies).
 func (r PostgresResult) Workloads() []Workload {
 	q := Workload{Name: "postgres-abandoned-cart", Unit: "queries", Ops: int64(r.QueryRuns), P50: r.QueryP50, P99: r.QueryP99,
 		Note: fmt.Sprintf("%d profiles match; p99.9 not measured", r.SegmentSize)}
@@ -191,12 +197,18 @@ func (r PostgresResult) Workloads() []Workload {
 		q.Throughput = 1 / r.QueryP50.Seconds()
 		q.Seconds = r.QueryP50.Seconds() * float64(r.QueryRuns)
 	}
+	pq := Workload{Name: "postgres-phones-over-500", Unit: "queries", Ops: int64(r.QueryRuns), P50: r.PropQueryP50, P99: r.PropQueryP99,
+		Note: fmt.Sprintf("%d profiles match; props as jsonb with an index on (name, props->>'category', time)", r.PropSegmentSize)}
+	if r.PropQueryP50 > 0 {
+		pq.Throughput = 1 / r.PropQueryP50.Seconds()
+		pq.Seconds = r.PropQueryP50.Seconds() * float64(r.QueryRuns)
+	}
 	return []Workload{
 		{Name: "postgres-load", Unit: "events", Ops: int64(r.Events), Seconds: r.LoadSeconds, Throughput: per(r.Events, r.LoadSeconds),
 			Note: fmt.Sprintf("%d lines → %d identifiers, %d edge rows; COPY into unlogged tables, then indexes", r.Lines, r.Identifiers, r.Edges)},
 		{Name: "postgres-stitch", Unit: "identifiers", Ops: int64(r.Identifiers), Seconds: r.StitchSeconds, Throughput: per(r.Identifiers, r.StitchSeconds),
 			Note: fmt.Sprintf("label propagation, %d iterations, %d profiles", r.StitchIterations, r.Profiles)},
-		q,
+		q, pq,
 	}
 }
 
@@ -226,15 +238,24 @@ WHERE NOT EXISTS (
        WHERE x.label = c.label AND k.purpose = 'email' AND k.time <= $2
        ORDER BY k.time DESC LIMIT 1) IS TRUE`
 
+// PhonesOver500SQL is the segment PhonesOver500 over the stitched tables:
+// $1 is the start of the UTC day 89 days before now, $2 is now.
+const PhonesOver500SQL = `
+SELECT count(DISTINCT i.label)
+FROM events e JOIN identifiers i ON i.id = e.identifier
+WHERE e.name = 'purchase' AND e.time >= $1 AND e.time <= $2
+  AND e.props->>'category' = 'phones' AND (e.props->>'amount')::numeric > 500`
+
 const pgSchema = `
 CREATE UNLOGGED TABLE identifiers (id bigint PRIMARY KEY, value text NOT NULL);
 CREATE UNLOGGED TABLE edges (a bigint NOT NULL, b bigint NOT NULL);
-CREATE UNLOGGED TABLE events (identifier bigint NOT NULL, name text NOT NULL, time timestamptz NOT NULL);
+CREATE UNLOGGED TABLE events (identifier bigint NOT NULL, name text NOT NULL, time timestamptz NOT NULL, props jsonb);
 CREATE UNLOGGED TABLE consent (identifier bigint NOT NULL, purpose text NOT NULL, granted boolean NOT NULL, time timestamptz NOT NULL);`
 
 const pgLoadIndexes = `
 CREATE INDEX events_name_time ON events (name, time);
 CREATE INDEX events_identifier ON events (identifier, name, time);
+CREATE INDEX events_category ON events (name, (props->>'category'), time);
 CREATE INDEX consent_identifier ON consent (identifier, purpose, time);
 ANALYZE events; ANALYZE consent;`
 
@@ -301,9 +322,12 @@ func RunPostgres(ctx context.Context, cfg PostgresConfig) (PostgresResult, error
 		{"edges", []string{"a", "b"}, rowsOf(len(data.edges), 2, func(i int, row []any) {
 			row[0], row[1] = data.edges[i][0], data.edges[i][1]
 		})},
-		{"events", []string{"identifier", "name", "time"}, rowsOf(len(data.events), 3, func(i int, row []any) {
+		{"events", []string{"identifier", "name", "time", "props"}, rowsOf(len(data.events), 4, func(i int, row []any) {
 			e := data.events[i]
-			row[0], row[1], row[2] = e.identifier, data.names[e.name], time.UnixMilli(e.time)
+			row[0], row[1], row[2], row[3] = e.identifier, data.names[e.name], time.UnixMilli(e.time), nil
+			if e.props != "" {
+				row[3] = e.props
+			}
 		})},
 		{"consent", []string{"identifier", "purpose", "granted", "time"}, rowsOf(len(data.consent), 4, func(i int, row []any) {
 			c := data.consent[i]
@@ -388,6 +412,19 @@ func RunPostgres(ctx context.Context, cfg PostgresConfig) (PostgresResult, error
 	}
 	res.QueryRuns = cfg.QueryRuns
 	res.QueryP50, res.QueryP99 = rec.Percentile(50), rec.Percentile(99)
+
+	since90 := day.AddDate(0, 0, -89)
+	rec = NewRecorder(0)
+	for i := 0; i <= cfg.QueryRuns; i++ {
+		t := time.Now()
+		if err := conn.QueryRow(ctx, PhonesOver500SQL, since90, now).Scan(&res.PropSegmentSize); err != nil {
+			return res, fmt.Errorf("phones-over-500 query: %w", err)
+		}
+		if i > 0 {
+			rec.Record(time.Since(t))
+		}
+	}
+	res.PropQueryP50, res.PropQueryP99 = rec.Percentile(50), rec.Percentile(99)
 	return res, nil
 }
 
@@ -406,6 +443,7 @@ type sqlEvent struct {
 	identifier int64
 	name       int32
 	time       int64
+	props      string // a JSON object, or ""
 }
 
 type sqlConsent struct {
@@ -480,7 +518,7 @@ func readForSQL(path string) (*sqlData, error) {
 		t := r.Time
 		d.last = max(d.last, t)
 		if r.Event != "" {
-			d.events = append(d.events, sqlEvent{first, intern(r.Event), t})
+			d.events = append(d.events, sqlEvent{first, intern(r.Event), t, string(r.Props)})
 		}
 		for _, purpose := range slices.Sorted(maps.Keys(r.Consent)) {
 			d.consent = append(d.consent, sqlConsent{first, intern(purpose), strings.EqualFold(r.Consent[purpose], "grant"), t})

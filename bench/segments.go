@@ -5,6 +5,21 @@ package bench
 // [AbandonedCartSQL] is the same question asked of PostgreSQL.
 const AbandonedCart = "DID add_to_cart WITHIN 7d AND NOT DID purchase WITHIN 7d AND HAS email AND CONSENT email"
 
+// PhonesOver500 is the property-filtered segment the goals quote: bought a
+// phone for more than 500 in the last 90 days. [PhonesOver500SQL] is the
+// same question asked of PostgreSQL.
+const PhonesOver500 = "DID purchase WHERE category = phones AND amount > 500 WITHIN 90d"
+
+// Computed are the five computed traits the benchmark defines to measure
+// WHO and ingest with computed traits, and the backfill of a definition.
+var Computed = []string{
+	"COMPUTE ltv AS SUM amount OF purchase",
+	"COMPUTE orders_90d AS COUNT purchase WITHIN 90d",
+	"COMPUTE last_sku AS LAST sku OF purchase",
+	"COMPUTE engagement AS SCORE 1 product_view + 5 add_to_cart + 20 purchase WITHIN 30d",
+	"COMPUTE phones_spend AS SUM amount OF purchase WHERE category = phones WITHIN 365d",
+}
+
 // Segment is a named segment expression of the benchmark.
 type Segment struct {
 	Name string
@@ -23,4 +38,6 @@ var Segments = []Segment{
 	{"gold-emailable", "(TRAIT tier = gold OR TRAIT tier = platinum) AND CONSENT email"},
 	{"browsers-not-buyers", "DID product_view >= 3 TIMES WITHIN 30d AND NOT DID purchase WITHIN 90d"},
 	{"service-no-purchase", "DID service_visit WITHIN 30d AND NOT DID purchase WITHIN 30d AND HAS phone"},
+	{"phones-over-500", PhonesOver500},
+	{"high-ltv-engaged", "TRAIT ltv > 1000 AND TRAIT engagement >= 50"},
 }
