@@ -32,14 +32,12 @@ func parseJSONLine(line []byte, format Format) (Record, string) {
 	if obj == nil { // the line was null
 		return Record{}, "not a JSON object"
 	}
-	switch format {
-	case FormatSegment:
-		return parseSegment(obj)
-	case FormatNDJSON:
-		return parseOurs(obj)
-	}
-	if isSegmentCall(obj) {
-		return parseSegment(obj)
+	if format == FormatSegment || format == FormatAuto && isSegmentCall(obj) {
+		rec, err := SegmentCall(obj)
+		if err != nil {
+			return Record{}, err.Error()
+		}
+		return rec, ""
 	}
 	return parseOurs(obj)
 }

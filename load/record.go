@@ -41,6 +41,12 @@ type Record struct {
 	// Consent maps a purpose to its decision: true grants, false denies.
 	// Nil if none.
 	Consent map[string]bool
+
+	// MessageID is the sender's id of the call (Segment's messageId), or
+	// "". The engine applies a record with a MessageID once within its
+	// de-duplication window (engine.Options.DedupWindow), so a call sent
+	// twice — an SDK retry, a file loaded again — counts once.
+	MessageID string
 }
 
 // LineError reports a line that could not be turned into a Record. The

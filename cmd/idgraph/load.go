@@ -249,7 +249,8 @@ func (s *engineSink) created() int64 { return int64(s.db.Stats().Nodes - s.nodes
 // recordOp turns a record into one atomic engine operation: its event (or
 // a link of its identifiers), then its traits and consent on the anchor.
 func recordOp(r load.Record) engine.Op {
-	rec := engine.Record{Event: r.Event, IDs: r.IDs, Time: r.Time, Source: r.Source, Props: r.Props, Consent: r.Consent}
+	rec := engine.Record{Event: r.Event, IDs: r.IDs, Time: r.Time, Source: r.Source, Props: r.Props, Consent: r.Consent,
+		MessageID: r.MessageID}
 	for _, k := range sortedKeys(r.Traits) {
 		rec.Traits = append(rec.Traits, engine.Trait{Name: k, Value: r.Traits[k]})
 	}
