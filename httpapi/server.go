@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/idgraph/idgraph/engine"
 	"github.com/idgraph/idgraph/query"
@@ -29,7 +30,7 @@ type Server struct {
 	// failAfterCommit, when set (tests only), is asked after each tracking
 	// request's Apply; true makes the server answer 500 although the calls
 	// were committed, as when an acknowledgement is lost on the way.
-	failAfterCommit func(recs []engine.Record) bool
+	failAfterCommit atomic.Pointer[func(recs []engine.Record) bool]
 }
 
 // route is one endpoint: the table the mux, the method checks and the

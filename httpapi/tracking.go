@@ -120,7 +120,7 @@ func (s *Server) tracking(call string) http.HandlerFunc {
 			trackingError(w, http.StatusBadRequest, msg)
 			return
 		}
-		if s.failAfterCommit != nil && s.failAfterCommit(recs) {
+		if hook := s.failAfterCommit.Load(); hook != nil && (*hook)(recs) {
 			trackingError(w, http.StatusInternalServerError, "injected failure after the commit (test hook)")
 			return
 		}
