@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 )
 
 // body is a tracking request once read: its calls as raw JSON objects, and
@@ -226,91 +225,80 @@ func (s *scanner) calls(b *body) error {
 	}
 }
 
-// checkObject requires raw to be one JSON object.
+// checkObject requires raw to start as a JSON object. Whether it is valid
+// JSON is for the mapping to say (it parses the call anyway), so that each
+// call is scanned once here and parsed once there.
 func checkObject(raw []byte, index int) error {
 	if raw[0] != '{' {
 		return &callError{index, "a call must be a JSON object"}
-	}
-	if !json.Valid(raw) {
-		var v any
-		err := json.Unmarshal(raw, &v)
-		msg := "not valid JSON"
-		if err != nil {
-			msg += ": " + strings.TrimPrefix(err.Error(), "json: ")
-		}
-		return &callError{index, msg}
 	}
 	return nil
 }
 
 // value reads one JSON value, after optional white space, and returns its
 // bytes in fresh memory. It fails with errValueTooLarge as soon as the
-// value passes max bytes.
-func (s *scanner) value(max int) ([]byte, error) {
+// value passes limit bytes.
+func (s *scanner) value(limit int) ([]byte, error) {
 	c, err := s.peekNonSpace()
 	if err != nil {
 		return nil, err
 	}
 	var out []byte
 	add := func(b byte) error {
-		if len(out) >= max {
+		if len(out) >= limit {
 			return errValueTooLarge
 		}
 		out = append(out, b)
 		return nil
 	}
 	switch {
-	case c == '{' || c == '[':
+	case c == '{' || c == '[' || c == '"':
+		// Scan what is buffered in one go; take more as needed.
 		depth, inString, escaped := 0, false, false
+		if c == '"' {
+			depth = 1 // a string ends the value when it closes
+		}
 		for {
-			b, err := s.br.ReadByte()
-			if err != nil {
+			chunk, err := s.br.Peek(max(1, s.br.Buffered()))
+			if len(chunk) == 0 {
+				if err == nil {
+					err = io.ErrUnexpectedEOF
+				}
 				return nil, err
 			}
-			if err := add(b); err != nil {
-				return nil, err
-			}
-			switch {
-			case inString && escaped:
-				escaped = false
-			case inString && b == '\\':
-				escaped = true
-			case inString && b == '"':
-				inString = false
-			case inString:
-			case b == '"':
-				inString = true
-			case b == '{' || b == '[':
-				depth++
-			case b == '}' || b == ']':
-				depth--
+			for i, b := range chunk {
+				switch {
+				case inString && escaped:
+					escaped = false
+				case inString && b == '\\':
+					escaped = true
+				case inString && b == '"':
+					inString = false
+					if c == '"' {
+						depth = 0
+					}
+				case inString:
+				case b == '"':
+					inString = true
+				case b == '{' || b == '[':
+					depth++
+				case b == '}' || b == ']':
+					depth--
+				}
 				if depth == 0 {
+					if len(out)+i+1 > limit {
+						return nil, errValueTooLarge
+					}
+					out = append(out, chunk[:i+1]...)
+					s.br.Discard(i + 1)
 					return out, nil
 				}
 			}
-		}
-	case c == '"':
-		s.br.ReadByte()
-		if err := add(c); err != nil {
-			return nil, err
-		}
-		escaped := false
-		for {
-			b, err := s.br.ReadByte()
-			if err != nil {
-				return nil, err
+			if len(out)+len(chunk) > limit {
+				return nil, errValueTooLarge
 			}
-			if err := add(b); err != nil {
-				return nil, err
-			}
-			switch {
-			case escaped:
-				escaped = false
-			case b == '\\':
-				escaped = true
-			case b == '"':
-				return out, nil
-			}
+			out = append(out, chunk...)
+			s.br.Discard(len(chunk))
 		}
 	case c == ',' || c == ':' || c == '}' || c == ']':
 		return nil, &syntaxError{fmt.Sprintf("unexpected %q where a value was expected", c)}

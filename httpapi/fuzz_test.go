@@ -45,13 +45,12 @@ func FuzzSegmentCall(f *testing.F) {
 				}
 				continue
 			}
-			if !json.Valid(in) {
-				t.Fatalf("batch=%v: accepted invalid JSON %q", batch, in)
-			}
+			valid := true
 			for _, c := range b.calls {
-				if len(c) > lim.call || !json.Valid(c) || c[0] != '{' {
+				if len(c) > lim.call || c[0] != '{' {
 					t.Fatalf("batch=%v: bad call %q", batch, c)
 				}
+				valid = valid && json.Valid(c)
 				call := "track"
 				if batch {
 					call = "batch"
@@ -60,6 +59,14 @@ func FuzzSegmentCall(f *testing.F) {
 				if err == nil && len(rec.IDs) == 0 {
 					t.Fatalf("mapped a call without identifiers: %q", c)
 				}
+				if (err == nil || !strings.HasPrefix(err.Error(), "not valid JSON")) != json.Valid(c) {
+					t.Fatalf("the mapping and encoding/json disagree on %q: %v", c, err)
+				}
+			}
+			// The scanner checks the structure around the calls; the
+			// mapping checks each call.
+			if valid && !json.Valid(in) {
+				t.Fatalf("batch=%v: accepted invalid JSON %q", batch, in)
 			}
 		}
 	})

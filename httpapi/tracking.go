@@ -149,7 +149,10 @@ func unauthorized(w http.ResponseWriter, msg string) {
 // then load.SegmentCall, the mapping `idgraph load` uses too.
 func mapCall(raw json.RawMessage, call string, b *body, receivedAt time.Time) (engine.Record, error) {
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return engine.Record{}, errors.New("not valid JSON: " + strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if obj == nil {
 		return engine.Record{}, errors.New("a call must be a JSON object")
 	}
 	if call != "batch" {

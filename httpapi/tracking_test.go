@@ -129,7 +129,7 @@ func TestRejectedRequestsChangeNothing(t *testing.T) {
 		name, path, body, err string
 	}{
 		{"bad JSON", "/v1/track", `{"anonymousId":"a","event":`, `not valid JSON: unexpected end of the body`},
-		{"bad JSON inside a call", "/v1/batch", `{"batch":[` + good + `,{"type":"track","event":"x",}]}`, `batch[1]: not valid JSON: invalid character '}' looking for beginning of object key string`},
+		{"bad JSON inside a call", "/v1/batch", `{"batch":[` + good + `,{"type":"track","event":"x",}]}`, `batch[1]: not valid JSON: invalid character '}' looking for beginning of object key string; nothing was applied`},
 		{"not an object", "/v1/track", `["anonymousId"]`, `a call must be a JSON object`},
 		{"garbage after the body", "/v1/track", `{"anonymousId":"a","event":"x"} {}`, `not valid JSON: unexpected '{' after the JSON value`},
 		{"oversized call", "/v1/track", `{"anonymousId":"a","event":"x","properties":{"p":"` + big + `"}}`, `call larger than 32 KB`},
