@@ -108,11 +108,17 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// trackingCalls are the tracking API's endpoints: /v1/<call>, and the
+// one-letter path analytics.js posts to (/v1/t for track, /v1/b for a
+// batch).
+var trackingCalls = []string{"identify", "track", "page", "screen", "alias", "group", "batch"}
+
 // routes lists every endpoint.
 func (s *Server) routes() []route {
 	r := []route{}
-	for _, call := range []string{"identify", "track", "page", "screen", "alias", "group", "batch"} {
-		r = append(r, route{http.MethodPost, "/v1/" + call, s.tracking(call)})
+	for _, call := range trackingCalls {
+		h := s.tracking(call)
+		r = append(r, route{http.MethodPost, "/v1/" + call, h}, route{http.MethodPost, "/v1/" + call[:1], h})
 	}
 	return append(r,
 		route{http.MethodGet, "/v1/profiles/{id}", s.profile},
@@ -156,9 +162,14 @@ func (s *Server) newMux() *http.ServeMux {
 }
 
 func isTrackingPath(p string) bool {
-	switch p {
-	case "/v1/identify", "/v1/track", "/v1/page", "/v1/screen", "/v1/alias", "/v1/group", "/v1/batch":
-		return true
+	call, ok := strings.CutPrefix(p, "/v1/")
+	if !ok {
+		return false
+	}
+	for _, c := range trackingCalls {
+		if call == c || call == c[:1] {
+			return true
+		}
 	}
 	return false
 }

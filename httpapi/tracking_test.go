@@ -345,3 +345,34 @@ func TestProtectedMode(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyticsJSShortPaths posts what the browser's analytics.js sends:
+// one-letter paths, text/plain, the write key in the body, sentAt for the
+// clock-skew correction, and its batching mode's /v1/b.
+func TestAnalyticsJSShortPaths(t *testing.T) {
+	e := start(t, httpapi.Options{WriteKeys: map[string]string{"browser-key": "web"}})
+	track := `{"timestamp":"2026-11-01T09:58:00.000Z","integrations":{},"type":"track","event":"Added to Cart","properties":{"sku":"A1"},
+		"context":{"page":{"path":"/p/a1","url":"https://shop.example/p/a1"},"userAgent":"Mozilla/5.0","library":{"name":"analytics.js","version":"next-1.70.0"}},
+		"messageId":"ajs-next-1","anonymousId":"9d1a1f4e-aaaa","writeKey":"browser-key","userId":null,"sentAt":"2026-11-01T09:58:01.000Z","_metadata":{"bundled":["Segment.io"]}}`
+	if code, reply := e.post("/v1/t", track, "Content-Type", "text/plain"); code != 200 || reply != ok {
+		t.Fatalf("/v1/t: %d %s", code, reply)
+	}
+	batch := `{"writeKey":"browser-key","batch":[
+		{"type":"identify","userId":"42","anonymousId":"9d1a1f4e-aaaa","traits":{"email":"ann@example.com"},"messageId":"ajs-next-2","writeKey":"browser-key"},
+		{"type":"page","anonymousId":"9d1a1f4e-aaaa","name":"Checkout","properties":{"path":"/checkout"},"messageId":"ajs-next-3","writeKey":"browser-key","timestamp":"2026-11-01T09:59:00.000Z"}],
+		"sentAt":"2026-11-01T09:59:30.000Z"}`
+	if code, reply := e.post("/v1/b", batch, "Content-Type", "text/plain"); code != 200 || reply != ok {
+		t.Fatalf("/v1/b: %d %s", code, reply)
+	}
+	p := e.who("email:ann@example.com")
+	if p == nil || p.Events != 2 || !reflect.DeepEqual(p.IDs, []string{"cookie:9d1a1f4e-aaaa", "email:ann@example.com", "user:42"}) {
+		t.Fatalf("profile %+v", p)
+	}
+	evs, _ := e.db.Timeline("user:42", 0, time.Time{})
+	if len(evs) != 2 || evs[1].Name != "Added to Cart" || evs[1].Source != "web" || !evs[1].Time.Equal(time.Date(2026, 11, 1, 9, 58, 0, 0, time.UTC)) {
+		t.Errorf("timeline %+v", evs)
+	}
+	if code, _ := e.post("/v1/t", strings.Replace(track, "browser-key", "stolen", 1)); code != http.StatusUnauthorized {
+		t.Errorf("wrong key on /v1/t: %d", code)
+	}
+}
