@@ -8,7 +8,9 @@
 // POST /v1/identify, /v1/track, /v1/page, /v1/screen, /v1/alias, /v1/group
 // take one Segment-spec call; POST /v1/batch takes {"batch": [call, ...]}
 // with an optional batch-level "sentAt" and "context" (merged under each
-// call's own). Each call is mapped by load.SegmentCall, the function
+// call's own). The browser's analytics.js posts to one-letter paths
+// (/v1/t, /v1/i, /v1/p, /v1/s, /v1/a, /v1/g, and /v1/b when batching):
+// they are the same endpoints. Each call is mapped by load.SegmentCall, the function
 // `idgraph load` uses for Segment lines, so a live call and a line of an
 // export give the same record.
 //
