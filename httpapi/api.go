@@ -177,6 +177,10 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	}
 	args = append(args, "LIMIT", strconv.Itoa(limit))
 	if a := q.Get("after"); a != "" {
+		if _, err := strconv.ParseUint(a, 10, 32); err != nil {
+			apiError(w, http.StatusBadRequest, "SYNTAX", fmt.Sprintf("after %q must be a profile id", a))
+			return
+		}
 		args = append(args, "AFTER", a)
 	}
 	if t := q.Get("asof"); t != "" {

@@ -70,6 +70,8 @@ func TestJSONAPI(t *testing.T) {
 		{"export unknown segment", "/v1/segments/nobody/export", 404, `{"code":"NOTFOUND","error":"no saved segment \"nobody\" (SEGMENT SAVE creates one)"}`},
 		{"export unknown field", "/v1/segments/buyers/export?fields=shoe_size", 400, `{"code":"SYNTAX","error":"fields: unknown field \"shoe_size\": give an identifier type (email, phone …), trait:<name> or consent:<purpose>"}`},
 		{"export field not yet available", "/v1/segments/buyers/export?fields=tags", 400, `{"code":"SYNTAX","error":"fields: \"tags\" is not available yet (computed traits and tags come with their own statements)"}`},
+		{"export bad after", "/v1/segments/buyers/export?after=x", 400, `{"code":"SYNTAX","error":"after \"x\" must be a profile id"}`},
+		{"TIMELINE unknown", "/v1/profiles/user:404/timeline", 404, ""},
 		{"export bad limit", "/v1/segments/buyers/export?limit=100001", 400, `{"code":"SYNTAX","error":"limit \"100001\" must be a whole number from 1 to 100000"}`},
 	}
 	for _, c := range cases {
