@@ -24,6 +24,17 @@ type SegmentStats struct {
 	// Dropped counts identifiers no call field could carry: a second one
 	// of a type, or a type the Segment mapping does not know.
 	Dropped int64 `json:"dropped"`
+	// Skipped counts records left out because no identifier they could
+	// carry survives blocking (junk only, such as cookie:undefined): the
+	// engine refuses such a record whichever way it arrives.
+	Skipped int64 `json:"skipped"`
+}
+
+// SegmentCallInfo says what SegmentCall did with a record's identifiers.
+type SegmentCallInfo struct {
+	Carried   []string // the identifiers the call carries
+	Dropped   int      // identifiers it could not carry
+	AppAsAnon bool     // an app id went into anonymousId
 }
 
 // SegmentCall is the Segment-spec call an SDK would send for r: a track
@@ -33,39 +44,40 @@ type SegmentStats struct {
 // .advertisingId (with context.os.name iOS or Android for idfa and aaid)
 // carry the identifiers; consent becomes
 // context.consent.categoryPreferences; the time becomes "timestamp". It
-// returns the call and how many identifiers it could not carry.
-func SegmentCall(r *Record, messageID string) (map[string]any, int, bool) {
+// returns the call and what became of the identifiers.
+func SegmentCall(r *Record, messageID string) (map[string]any, SegmentCallInfo) {
 	call := map[string]any{"messageId": messageID}
 	ctxTraits := map[string]any{}
 	device := map[string]any{}
 	ctx := map[string]any{}
-	dropped, appAsAnon := 0, false
+	var info SegmentCallInfo
 	var cookie, app string // anonymousId: a cookie, else an app id
 	for _, id := range r.IDs {
 		typ, val, ok := strings.Cut(id, ":")
 		if !ok {
-			dropped++
+			info.Dropped++
 			continue
 		}
 		put := func(m map[string]any, k string) {
 			if _, dup := m[k]; dup {
-				dropped++
+				info.Dropped++
 				return
 			}
 			m[k] = val
+			info.Carried = append(info.Carried, id)
 		}
 		switch typ {
 		case "user":
 			put(call, "userId")
 		case "cookie":
 			if cookie != "" {
-				dropped++
+				info.Dropped++
 				continue
 			}
 			cookie = val
 		case "app":
 			if app != "" {
-				dropped++
+				info.Dropped++
 				continue
 			}
 			app = val
@@ -83,17 +95,19 @@ func SegmentCall(r *Record, messageID string) (map[string]any, int, bool) {
 				ctx["os"] = map[string]any{"name": "Android"}
 			}
 		default:
-			dropped++
+			info.Dropped++
 		}
 	}
 	switch {
 	case cookie != "":
 		call["anonymousId"] = cookie
+		info.Carried = append(info.Carried, "cookie:"+cookie)
 		if app != "" {
-			dropped++
+			info.Dropped++
 		}
 	case app != "":
-		call["anonymousId"], appAsAnon = app, true
+		call["anonymousId"], info.AppAsAnon = app, true
+		info.Carried = append(info.Carried, "cookie:"+app)
 	}
 	if len(ctxTraits) > 0 {
 		ctx["traits"] = ctxTraits
@@ -125,13 +139,24 @@ func SegmentCall(r *Record, messageID string) (map[string]any, int, bool) {
 			call["traits"] = r.Traits
 		}
 	}
-	return call, dropped, appAsAnon
+	return call, info
+}
+
+// anyUnblocked reports whether an identifier of ids survives blocking.
+func anyUnblocked(ids []string) bool {
+	for _, id := range ids {
+		if _, blocked, ok := Normalize(id); ok && !blocked {
+			return true
+		}
+	}
+	return false
 }
 
 // WriteSegmentBatches reads the population (ReadRecords' format) and writes
 // one /v1/batch request body a line, perBatch calls each (the last may hold
-// fewer), stopping after max records when max > 0. Message ids are
-// "bench-<n>", unique within the run.
+// fewer), stopping after max records when max > 0. Records none of whose
+// carried identifiers survives blocking are skipped (and counted). Message
+// ids are "bench-<n>", unique within the run.
 func WriteSegmentBatches(r io.Reader, w io.Writer, perBatch, max int) (SegmentStats, error) {
 	var st SegmentStats
 	bw := bufio.NewWriterSize(w, 1<<20)
@@ -152,13 +177,17 @@ func WriteSegmentBatches(r io.Reader, w io.Writer, perBatch, max int) (SegmentSt
 	}
 	errStop := fmt.Errorf("enough records")
 	err := ReadRecords(r, func(rec *Record) error {
-		if max > 0 && st.Records >= int64(max) {
+		if max > 0 && st.Records+st.Skipped >= int64(max) {
 			return errStop
 		}
-		call, dropped, app := SegmentCall(rec, fmt.Sprintf("bench-%d", st.Records))
+		call, info := SegmentCall(rec, fmt.Sprintf("bench-%d", st.Records+st.Skipped))
+		if !anyUnblocked(info.Carried) {
+			st.Skipped++
+			return nil
+		}
 		st.Records++
-		st.Dropped += int64(dropped)
-		if app {
+		st.Dropped += int64(info.Dropped)
+		if info.AppAsAnon {
 			st.AppIDs++
 		}
 		if rec.Event != "" {

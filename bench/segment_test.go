@@ -36,10 +36,10 @@ func TestSegmentCall(t *testing.T) {
 		if err := ReadRecords(strings.NewReader(c.line), func(r *Record) error { rec = r; return nil }); err != nil {
 			t.Fatal(err)
 		}
-		call, dropped, _ := SegmentCall(rec, "m")
+		call, info := SegmentCall(rec, "m")
 		b, _ := json.Marshal(call)
-		if string(b) != c.call || dropped != c.dropped {
-			t.Errorf("%s:\n got %s (%d dropped)\nwant %s (%d dropped)", c.line, b, dropped, c.call, c.dropped)
+		if string(b) != c.call || info.Dropped != c.dropped || len(info.Carried)+info.Dropped != len(rec.IDs) {
+			t.Errorf("%s:\n got %s (%+v)\nwant %s (%d dropped)", c.line, b, info, c.call, c.dropped)
 		}
 	}
 }
@@ -54,13 +54,21 @@ func TestSegmentBatchesMapBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	var recs []*Record
-	ReadRecords(bytes.NewReader(pop.Bytes()), func(r *Record) error { recs = append(recs, r); return nil })
+	skipped := 0
+	ReadRecords(bytes.NewReader(pop.Bytes()), func(r *Record) error {
+		if _, info := SegmentCall(r, ""); !anyUnblocked(info.Carried) {
+			skipped++
+			return nil
+		}
+		recs = append(recs, r)
+		return nil
+	})
 	var out bytes.Buffer
 	st, err := WriteSegmentBatches(bytes.NewReader(pop.Bytes()), &out, 7, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Records != int64(len(recs)) || st.Batches != (st.Records+6)/7 {
+	if st.Records != int64(len(recs)) || st.Skipped != int64(skipped) || st.Batches != (st.Records+6)/7 {
 		t.Fatalf("stats %+v for %d records", st, len(recs))
 	}
 	i := 0
@@ -100,5 +108,24 @@ func TestSegmentBatchesMapBack(t *testing.T) {
 	}
 	if st.Dropped > total/20 {
 		t.Errorf("%d of %d identifiers dropped", st.Dropped, total)
+	}
+}
+
+func TestSegmentBatchesSkipJunkOnly(t *testing.T) {
+	in := `{"event":"x","ids":["cookie:undefined"],"time":1}
+{"event":"x","ids":["serial:S1"],"time":2}
+{"event":"x","ids":["cookie:c1","serial:S2"],"time":3}
+`
+	var out bytes.Buffer
+	st, err := WriteSegmentBatches(strings.NewReader(in), &out, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := SegmentStats{Records: 1, Events: 1, Batches: 1, Dropped: 1, Skipped: 2}
+	if st != want {
+		t.Errorf("stats %+v, want %+v", st, want)
+	}
+	if !strings.Contains(out.String(), `"anonymousId":"c1"`) || strings.Contains(out.String(), "undefined") {
+		t.Errorf("batch %s", out.String())
 	}
 }
