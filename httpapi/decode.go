@@ -47,9 +47,10 @@ type limits struct {
 
 // decodeBody reads a tracking request from r, which the caller has capped
 // at lim.request bytes (http.MaxBytesReader): the whole body is one call
-// (batch false) or an object whose "batch" array holds the calls. It never
-// holds more than one call, or one other batch-level value, beyond the
-// bufio buffer, and stops reading as soon as a call passes lim.call bytes.
+// (batch false) or an object whose "batch" array holds the calls. Each
+// value is measured as it is read and reading stops as soon as one passes
+// its limit (lim.call for a call), so no oversized call is ever held; the
+// calls kept are bounded by lim.request.
 //
 // Errors are *requestError for the body as a whole and *callError naming
 // the first call that is not a JSON object or is too large; a call whose
@@ -83,7 +84,7 @@ func decodeBody(r io.Reader, batch bool, lim limits) (body, error) {
 // errValueTooLarge is returned by scanner.value for a value over its bound.
 var errValueTooLarge = errors.New("value too large")
 
-// errSyntax marks JSON the scanner cannot delimit.
+// syntaxError is JSON the scanner cannot delimit.
 type syntaxError struct{ msg string }
 
 func (e *syntaxError) Error() string { return e.msg }
