@@ -24,9 +24,9 @@ type SegmentStats struct {
 	// Dropped counts identifiers no call field could carry: a second one
 	// of a type, or a type the Segment mapping does not know.
 	Dropped int64 `json:"dropped"`
-	// Skipped counts records left out because no identifier they could
-	// carry survives blocking (junk only, such as cookie:undefined): the
-	// engine refuses such a record whichever way it arrives.
+	// Skipped counts records left out because no identifier their call
+	// could carry survives blocking (say serial:… and cookie:undefined,
+	// where only the cookie has a field): the engine would refuse the call.
 	Skipped int64 `json:"skipped"`
 }
 

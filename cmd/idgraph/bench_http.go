@@ -225,7 +225,7 @@ func (b *benchRun) ingestHTTP(ctx context.Context) error {
 		}
 		w := bench.NewWorkload("ingest-http", st.Events, elapsed, recs[0])
 		w.Unit = "events"
-		w.Note = fmt.Sprintf("%s calls/s as Segment calls, %d to a POST /v1/batch, from %d goroutines over keep-alive connections to the HTTP API in this process (request bodies prepared before the clock starts; the clients share the machine's CPUs with the server); latencies are per request; %s app ids sent as anonymousId, %s identifiers without a Segment field dropped, %s records with nothing but junk identifiers left out (the engine refuses them, as in the embedded ingest)",
+		w.Note = fmt.Sprintf("%s calls/s as Segment calls, %d to a POST /v1/batch, from %d goroutines over keep-alive connections to the HTTP API in this process (request bodies prepared before the clock starts; the clients share the machine's CPUs with the server); latencies are per request; %s app ids sent as anonymousId, %s identifiers without a Segment field dropped, %s records left out because every identifier a Segment call could carry was junk (the engine would refuse such a call)",
 			bench.FormatCount(float64(st.Records)/elapsed.Seconds()), httpBatch, httpClients,
 			bench.FormatCount(float64(st.AppIDs)), bench.FormatCount(float64(st.Dropped)), bench.FormatCount(float64(st.Skipped)))
 		if b.cfg.tcpIngestMax > 0 && st.Records+st.Skipped >= int64(b.cfg.tcpIngestMax) {
