@@ -24,7 +24,7 @@ package main
 //     by call from 4 goroutines and in batches;
 //  6. SEGMENT: bench.Segments ASOF the last generated record, repeated;
 //  7. mixed: 90% WHO / 10% TRACK from 4 goroutines;
-//  8. ingest over TCP into a fresh directory, then over HTTP (the
+//  8. ingest over TCP into a fresh directory, then over HTTP (the whole
 //     population as Segment calls in /v1/batch requests from 8 clients)
 //     into another;
 //  9. baselines: raw Badger with as many keys as idgraph has identifiers,
