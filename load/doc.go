@@ -65,6 +65,7 @@
 //	| timestamp, else originalTimestamp, else receivedAt        | Time (RFC 3339; "+0000" offsets and Unix ms accepted)         |
 //	| —                                                         | Source "segment"                                              |
 //	| context.consent.categoryPreferences (object of booleans)  | Consent (non-booleans ignored)                                |
+//	| messageId (string or number)                              | MessageID: applied once within the engine's de-dup window     |
 //
 //	| call     | Event            | Props                                             | Traits                                    |
 //	|----------|------------------|---------------------------------------------------|-------------------------------------------|

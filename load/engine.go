@@ -13,7 +13,8 @@ import (
 // RECORD statement that remote loads send, the HTTP tracking API), so they
 // all apply the same thing. Traits are ordered by name.
 func (r Record) EngineRecord() engine.Record {
-	rec := engine.Record{Event: r.Event, IDs: r.IDs, Time: r.Time, Source: r.Source, Props: r.Props, Consent: r.Consent, Tags: r.Tags}
+	rec := engine.Record{Event: r.Event, IDs: r.IDs, Time: r.Time, Source: r.Source, Props: r.Props, Consent: r.Consent, Tags: r.Tags,
+		MessageID: r.MessageID}
 	names := make([]string, 0, len(r.Traits))
 	for k := range r.Traits {
 		names = append(names, k)
@@ -49,8 +50,9 @@ func (r Record) MarshalOurs() ([]byte, error) {
 		Traits  map[string]string `json:"traits,omitempty"`
 		Consent map[string]string `json:"consent,omitempty"`
 		Tags    []string          `json:"tags,omitempty"`
+		Message string            `json:"message_id,omitempty"`
 	}
-	o := ours{Event: r.Event, IDs: r.IDs, Source: r.Source, Props: r.Props, Traits: r.Traits, Tags: r.Tags}
+	o := ours{Event: r.Event, IDs: r.IDs, Source: r.Source, Props: r.Props, Traits: r.Traits, Tags: r.Tags, Message: r.MessageID}
 	if !r.Time.IsZero() {
 		o.Time = r.Time.UTC().Format(time.RFC3339Nano)
 	}

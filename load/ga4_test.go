@@ -247,8 +247,8 @@ func TestGA4AutoDetection(t *testing.T) {
 		t.Errorf("events %q, sources %q", events, sources)
 	}
 	wantErrs := []string{
-		`mixed.ndjson:5: unknown fields "event_name", "user_id" (known: event, ids, time, source, props, traits, consent, tags)`,
-		`mixed.ndjson:6: unknown fields "event_name", "event_timestamp" (known: event, ids, time, source, props, traits, consent, tags)`,
+		`mixed.ndjson:5: unknown fields "event_name", "user_id" (known: event, ids, time, source, props, traits, consent, tags, message_id)`,
+		`mixed.ndjson:6: unknown fields "event_name", "event_timestamp" (known: event, ids, time, source, props, traits, consent, tags, message_id)`,
 	}
 	if !reflect.DeepEqual(errs, wantErrs) {
 		t.Errorf("errors:\n got %q\nwant %q", errs, wantErrs)

@@ -15,7 +15,7 @@ import (
 // else is rejected, so that a typo such as "evnt" cannot drop data silently.
 var ourFields = map[string]bool{
 	"event": true, "ids": true, "time": true, "source": true,
-	"props": true, "traits": true, "consent": true, "tags": true,
+	"props": true, "traits": true, "consent": true, "tags": true, "message_id": true,
 }
 
 // parseJSONLine parses one non-blank NDJSON line. It returns the reason the
@@ -41,7 +41,7 @@ func parseJSONLine(line []byte, opts Options) (Record, string) {
 	}
 	switch opts.Format {
 	case FormatSegment:
-		return parseSegment(obj)
+		return segmentCall(obj)
 	case FormatNDJSON:
 		return parseOurs(obj)
 	case FormatGA4:
@@ -49,7 +49,7 @@ func parseJSONLine(line []byte, opts Options) (Record, string) {
 		return parseGA4(&row, opts.GA4)
 	}
 	if isSegmentCall(obj) {
-		return parseSegment(obj)
+		return segmentCall(obj)
 	}
 	if row := ga4RowOf(obj); row.isGA4() {
 		return parseGA4(&row, opts.GA4)
@@ -61,9 +61,9 @@ func parseJSONLine(line []byte, opts Options) (Record, string) {
 func parseOurs(obj map[string]json.RawMessage) (Record, string) {
 	if unknown := unknownFields(obj); len(unknown) > 0 {
 		if len(unknown) == 1 {
-			return Record{}, fmt.Sprintf("unknown field %q (known: event, ids, time, source, props, traits, consent, tags)", unknown[0])
+			return Record{}, fmt.Sprintf("unknown field %q (known: event, ids, time, source, props, traits, consent, tags, message_id)", unknown[0])
 		}
-		return Record{}, fmt.Sprintf("unknown fields %s (known: event, ids, time, source, props, traits, consent, tags)", quoteList(unknown))
+		return Record{}, fmt.Sprintf("unknown fields %s (known: event, ids, time, source, props, traits, consent, tags, message_id)", quoteList(unknown))
 	}
 	var rec Record
 
@@ -104,6 +104,12 @@ func parseOurs(obj map[string]json.RawMessage) (Record, string) {
 	if raw, ok := present(obj, "source"); ok {
 		if json.Unmarshal(raw, &rec.Source) != nil {
 			return Record{}, `"source" must be a string`
+		}
+	}
+
+	if raw, ok := present(obj, "message_id"); ok {
+		if json.Unmarshal(raw, &rec.MessageID) != nil {
+			return Record{}, `"message_id" must be a string`
 		}
 	}
 

@@ -71,8 +71,8 @@ func TestOurShapeRejects(t *testing.T) {
 		{`{"event":"x","ids":"email:a@b.c"}`, `"ids" must be an array of strings`},
 		{`{"event":"x","ids":["a:1",2]}`, `"ids" must be an array of strings`},
 		{`{"event":"x","ids":[null]}`, `"ids" must be an array of strings`},
-		{`{"evnt":"x","ids":["a:1"]}`, `unknown field "evnt" (known: event, ids, time, source, props, traits, consent, tags)`},
-		{`{"evnt":"x","idz":["a:1"],"ids":["a:1"]}`, `unknown fields "evnt", "idz" (known: event, ids, time, source, props, traits, consent, tags)`},
+		{`{"evnt":"x","ids":["a:1"]}`, `unknown field "evnt" (known: event, ids, time, source, props, traits, consent, tags, message_id)`},
+		{`{"evnt":"x","idz":["a:1"],"ids":["a:1"]}`, `unknown fields "evnt", "idz" (known: event, ids, time, source, props, traits, consent, tags, message_id)`},
 		{`{"event":"","ids":["a:1"]}`, `"event" must be a non-empty string`},
 		{`{"event":3,"ids":["a:1"]}`, `"event" must be a non-empty string`},
 		{`{"ids":["a:1"],"time":"yesterday"}`, `bad time "yesterday": use RFC 3339 or Unix milliseconds`},
@@ -88,7 +88,7 @@ func TestOurShapeRejects(t *testing.T) {
 		{`{"ids":["a:1"],"tags":"vip"}`, `"tags" must be an array of strings, like ["vip","b2b"]`},
 		{`{"ids":["a:1"],"tags":["vip",1]}`, `"tags" must be an array of strings, like ["vip","b2b"]`},
 		{`{"ids":["a:1"],"tags":["vip",""]}`, `"tags" holds an empty tag`},
-		{`{"type":"track","event":"x","ids":["a:1"]}`, `unknown field "type" (known: event, ids, time, source, props, traits, consent, tags)`},
+		{`{"type":"track","event":"x","ids":["a:1"]}`, `unknown field "type" (known: event, ids, time, source, props, traits, consent, tags, message_id)`},
 	}
 	for _, c := range cases {
 		_, errs := readAll(t, "f.ndjson", c.line+"\n", Options{Format: FormatNDJSON})
@@ -113,7 +113,7 @@ func TestRejectedLinesByNumber(t *testing.T) {
 	}, "\r\n")
 	got, errs := readAll(t, "events.ndjson", input, Options{})
 	wantErrs := []string{
-		`events.ndjson:2: unknown field "evnt" (known: event, ids, time, source, props, traits, consent, tags)`,
+		`events.ndjson:2: unknown field "evnt" (known: event, ids, time, source, props, traits, consent, tags, message_id)`,
 		`events.ndjson:4: not valid JSON: invalid character 'o' in literal null (expecting 'u')`,
 		`events.ndjson:6: no identifiers`,
 	}

@@ -45,6 +45,12 @@ type Record struct {
 	// Tags are put on the profile of IDs[0] (as TAG does), at Time. Nil if
 	// none.
 	Tags []string
+
+	// MessageID is the sender's id of the call (Segment's messageId), or
+	// "". The engine applies a record with a MessageID once within its
+	// de-duplication window (engine.Options.DedupWindow), so a call sent
+	// twice — an SDK retry, a file loaded again — counts once.
+	MessageID string
 }
 
 // LineError reports a line that could not be turned into a Record. The

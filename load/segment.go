@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,9 +28,27 @@ func isSegmentCall(obj map[string]json.RawMessage) bool {
 	return segmentCalls[strings.ToLower(t)]
 }
 
-// parseSegment maps a Segment-spec call; the table in the package doc is the
-// specification of this function.
-func parseSegment(obj map[string]json.RawMessage) (Record, string) {
+// SegmentCall maps one Segment-spec call, decoded as a JSON object, onto a
+// Record; the tables in the package doc (and MAPPING.md) are its
+// specification. The call's "type" field names the call. The error, when
+// not nil, is a short sentence saying why the call cannot be recorded
+// (`no identifiers: ...`, `track call without "event"`); nothing else is
+// returned with it.
+//
+// It is the one mapping of Segment calls: the NDJSON reader uses it for
+// Segment lines and the HTTP tracking API (package httpapi) for every call
+// it receives, so a file and a live call give the same Record.
+func SegmentCall(obj map[string]json.RawMessage) (Record, error) {
+	rec, reason := segmentCall(obj)
+	if reason != "" {
+		return Record{}, errors.New(reason)
+	}
+	return rec, nil
+}
+
+// segmentCall does the work of SegmentCall and returns the reason a call is
+// rejected, or "".
+func segmentCall(obj map[string]json.RawMessage) (Record, string) {
 	var call string
 	if raw, ok := obj["type"]; ok {
 		json.Unmarshal(raw, &call)
@@ -125,6 +144,10 @@ func parseSegment(obj map[string]json.RawMessage) (Record, string) {
 		return Record{}, "no identifiers: the call has no userId, anonymousId, previousId, email, phone or device id"
 	}
 	rec.IDs = ids.list
+
+	if rec.MessageID, reason = idValue(obj, "messageId", "messageId"); reason != "" {
+		return Record{}, reason
+	}
 
 	for _, f := range []string{"timestamp", "originalTimestamp", "receivedAt"} {
 		if raw, ok := present(obj, f); ok {
@@ -301,6 +324,17 @@ func boolValue(raw json.RawMessage) (bool, bool) {
 // segmentTimeLayouts are tried in order: RFC 3339, then the ISO 8601 offset
 // without a colon that some exporters write ("+0000").
 var segmentTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700"}
+
+// ParseSegmentTime reads a Segment time field (timestamp, sentAt …) as
+// SegmentCall does: an RFC 3339 string, one with a "+0000" offset, or a
+// whole number of Unix milliseconds. field names the field in the error.
+func ParseSegmentTime(raw json.RawMessage, field string) (time.Time, error) {
+	t, reason := parseSegmentTime(raw, field)
+	if reason != "" {
+		return time.Time{}, errors.New(reason)
+	}
+	return t, nil
+}
 
 func parseSegmentTime(raw json.RawMessage, field string) (time.Time, string) {
 	var s string

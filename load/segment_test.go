@@ -17,7 +17,7 @@ func TestSegmentMapping(t *testing.T) {
 			name: "track",
 			line: `{"type":"track","userId":"u1","anonymousId":"a1","event":"Order Completed","properties":{"total": 30, "sku":"A1"},"timestamp":"2015-12-12T19:11:01.249Z","messageId":"m1","context":{"library":{"name":"analytics.js"}}}`,
 			want: Record{Event: "Order Completed", IDs: []string{"user:u1", "cookie:a1"}, Time: ts, Source: "segment",
-				Props: json.RawMessage(`{"total":30,"sku":"A1"}`)},
+				Props: json.RawMessage(`{"total":30,"sku":"A1"}`), MessageID: "m1"},
 		},
 		{
 			name: "track without properties, numeric userId, time from originalTimestamp",
@@ -96,6 +96,11 @@ func TestSegmentMapping(t *testing.T) {
 				Props: json.RawMessage(`{"groupId":"g7","traits":{"name":"Acme","email":"billing@acme.test"}}`)},
 		},
 		{
+			name: "numeric messageId keeps its literal text",
+			line: `{"type":"identify","userId":"u1","messageId":1234}`,
+			want: Record{IDs: []string{"user:u1"}, Source: "segment", MessageID: "1234"},
+		},
+		{
 			name: "empty values are skipped",
 			line: `{"type":"track","event":"x","userId":"","anonymousId":"a","context":{"traits":{"email":null}}}`,
 			want: Record{Event: "x", IDs: []string{"cookie:a"}, Source: "segment"},
@@ -127,6 +132,7 @@ func TestSegmentRejects(t *testing.T) {
 		{`{"type":"track","userId":"u","event":"x","context":"web"}`, `"context" must be a JSON object`},
 		{`{"type":"track","userId":"u","event":"x","context":{"device":[]}}`, `"context.device" must be a JSON object`},
 		{`{"type":"track","userId":"u","event":"x","timestamp":"12/12/2015"}`, `bad time "12/12/2015" in "timestamp": use RFC 3339`},
+		{`{"type":"track","userId":"u","event":"x","messageId":{"id":1}}`, `"messageId" must be a string or number`},
 	}
 	for _, c := range cases {
 		_, errs := readAll(t, "s", c.line, Options{})

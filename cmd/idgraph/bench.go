@@ -18,12 +18,15 @@ package main
 //     redis-benchmark's __rand_int__ makes), user:b…, cookie:b…;
 //  4. WHO embedded (2 goroutines) and over TCP (redis-benchmark -P 1 and
 //     -P 16 against the server on 127.0.0.1), then Redis GET on the same
-//     settings;
+//     settings, then through the HTTP API (GET /v1/profiles/{id}, 8
+//     clients; bench_http.go);
 //  5. MERGE-heavy: logins linking anonymous browsing cookies to users, call
 //     by call from 4 goroutines and in batches;
 //  6. SEGMENT: bench.Segments ASOF the last generated record, repeated;
 //  7. mixed: 90% WHO / 10% TRACK from 4 goroutines;
-//  8. ingest over TCP into a fresh directory;
+//  8. ingest over TCP into a fresh directory, then over HTTP (the whole
+//     population as Segment calls in /v1/batch requests from 8 clients)
+//     into another;
 //  9. baselines: raw Badger with as many keys as idgraph has identifiers,
 //     PostgreSQL (load, stitching, the abandoned-cart SQL);
 // 10. accuracy of idgraph's profiles, naive components and the SQL
@@ -214,10 +217,12 @@ func (b *benchRun) run(ctx context.Context, stdout io.Writer) (err error) {
 		{"WHO set", b.loadWhoSet},
 		{"WHO embedded", b.whoEmbedded},
 		{"WHO over TCP", b.whoTCP},
+		{"WHO over HTTP", b.whoHTTP},
 		{"MERGE-heavy", b.mergeHeavy},
 		{"SEGMENT", b.segments},
 		{"mixed", b.mixed},
 		{"ingest over TCP", b.ingestTCP},
+		{"ingest over HTTP", b.ingestHTTP},
 		{"Badger baseline", b.badgerBaseline},
 		{"accuracy and PostgreSQL", b.accuracy},
 	}
@@ -1037,6 +1042,7 @@ func (b *benchRun) goals() {
 	if w := find(b.rep.Workloads, "ingest-embedded"); w != nil {
 		gs = append(gs, bench.GoalAtLeast("ingest, embedded (events/s)", w.Throughput, 100_000, bench.FormatCount))
 	}
+	gs = append(gs, b.httpGoals()...)
 	for _, p := range []struct {
 		name, base string
 		target     float64

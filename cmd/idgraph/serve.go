@@ -10,9 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"time"
 
 	"github.com/idgraph/idgraph/engine"
+	"github.com/idgraph/idgraph/httpapi"
 	"github.com/idgraph/idgraph/query"
 	"github.com/idgraph/idgraph/server"
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +27,9 @@ type storeFlags struct {
 	sync       *bool
 	encKeyFile *string
 	backupDir  *string
+	// dedup is set by serve only (nil elsewhere): how long messageIds are
+	// remembered.
+	dedup *time.Duration
 }
 
 func addStoreFlags(fs interface {
@@ -59,8 +64,15 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	idle := fs.Duration("idle-timeout", 5*time.Minute, "close connections idle this long (0: never)")
 	maxClients := fs.Int("max-clients", 10000, "most connections at once")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	httpAddr := fs.String("http", defaultHTTPAddr, "serve the Segment tracking API and the JSON API on this address (\"\" turns it off); a non-loopback address needs --write-key-file and a password")
+	writeKeyFile := fs.String("write-key-file", "", "file of source=key lines: the write keys the tracking API accepts, and the source of what each sends")
+	dedup := fs.Duration("dedup-window", 24*time.Hour, "remember each call's messageId this long, so a retried call counts once")
+	st.dedup = dedup
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *dedup <= 0 {
+		return exitError{2, fmt.Sprintf("--dedup-window %v: give a positive duration such as 24h", *dedup)}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -92,6 +104,24 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		}
 		opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	hopts := httpapi.DefaultOptions()
+	hopts.Addr = *httpAddr
+	hopts.Password, hopts.ReadOnlyPassword = opts.Password, opts.ReadOnlyPassword
+	hopts.TLSConfig = opts.TLSConfig
+	hopts.Logger = logger
+	// /v1/query has the RESP server's limits on one command.
+	hopts.MaxQueryBytes, hopts.MaxQueryArgs = opts.MaxBulkLen, opts.MaxArgs
+	if *writeKeyFile != "" {
+		f, err := os.Open(*writeKeyFile)
+		if err != nil {
+			return fmt.Errorf("write-key file: %w", err)
+		}
+		hopts.WriteKeys, err = httpapi.ParseWriteKeys(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *writeKeyFile, err)
+		}
+	}
 	var reg *prometheus.Registry
 	if *metrics != "" {
 		reg = prometheus.NewRegistry()
@@ -109,10 +139,31 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		db.Close()
 		return err
 	}
+	var hsrv *httpapi.Server
+	if *httpAddr != "" {
+		if hsrv, err = httpapi.New(db, exec, hopts); err != nil {
+			db.Close()
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		db.Close()
 		return err
+	}
+	var hln net.Listener
+	if hsrv != nil {
+		hln, err = net.Listen("tcp", *httpAddr)
+		switch {
+		case err != nil && !flagSet(args, "http"):
+			// Only the default was asked for: serve RESP anyway.
+			logger.Warn("HTTP API not served: the default address is taken; give --http to choose another", "addr", *httpAddr, "err", err)
+			hsrv = nil
+		case err != nil:
+			ln.Close()
+			db.Close()
+			return fmt.Errorf("http: %w", err)
+		}
 	}
 	if reg != nil {
 		mln, err := net.Listen("tcp", *metrics)
@@ -147,23 +198,52 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		ln.Addr(), *st.data, portOf(ln.Addr()))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	herrc := make(chan error, 1)
+	if hsrv != nil {
+		scheme := "http"
+		if hopts.TLSConfig != nil {
+			scheme = "https"
+		}
+		fmt.Fprintf(stdout, "HTTP API on %s://%s (Segment tracking API: /v1/batch …; JSON API: /v1/profiles/{id} …)\n", scheme, hln.Addr())
+		go func() { herrc <- hsrv.Serve(hln) }()
+	}
 	select {
 	case err = <-errc:
+		if hsrv != nil {
+			hsrv.Close()
+			<-herrc
+		}
+	case err = <-herrc:
+		srv.Shutdown(context.Background())
+		<-errc
 	case <-ctx.Done():
 		logger.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var herr error
+		if hsrv != nil {
+			herr = hsrv.Shutdown(sctx)
+		}
 		err = srv.Shutdown(sctx)
 		cancel()
 		<-errc
+		if hsrv != nil {
+			<-herrc
+		}
+		if err == nil {
+			err = herr
+		}
 	}
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
-	if errors.Is(err, net.ErrClosed) {
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed) || errors.Is(err, server.ErrServerClosed) {
 		err = nil
 	}
 	return err
 }
+
+// defaultHTTPAddr is where serve offers the HTTP API unless told otherwise.
+const defaultHTTPAddr = "127.0.0.1:7381"
 
 func portOf(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())

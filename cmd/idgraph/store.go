@@ -48,6 +48,9 @@ func (s storeFlags) options(logger *slog.Logger, stderr io.Writer) (engine.Optio
 	if s.backupDir != nil {
 		opts.BackupDir = *s.backupDir
 	}
+	if s.dedup != nil {
+		opts.DedupWindow = *s.dedup
+	}
 	if *s.encKeyFile != "" {
 		key, err := readKey(*s.encKeyFile, stderr)
 		if err != nil {

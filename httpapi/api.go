@@ -1,0 +1,361 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/idgraph/idgraph/engine"
+	"github.com/idgraph/idgraph/query"
+)
+
+// The JSON API runs statements through the query executor, so its replies
+// are the maps RESP sends (query.Value.JSON), its errors carry the same
+// codes and the read-only user meets the same ERR READONLY.
+
+//go:embed openapi.json
+var openAPI []byte
+
+func (s *Server) openapi(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openAPI)
+}
+
+// auth authenticates a JSON API request; noUser means the 401 is sent.
+func (s *Server) auth(w http.ResponseWriter, r *http.Request) user {
+	u := s.bearer(r)
+	if u == noUser {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="idgraph"`)
+		apiError(w, http.StatusUnauthorized, "NOAUTH", "authentication required: send Authorization: Bearer <password>")
+	}
+	return u
+}
+
+// exec runs one statement as user u.
+func (s *Server) run(r *http.Request, u user, args []string) (query.Value, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+	defer cancel()
+	return s.exec.Exec(ctx, &query.Session{ReadOnly: u == readOnly}, args)
+}
+
+// params checks the query parameters against those the endpoint knows, so
+// that a typo is an error rather than a silent default.
+func params(w http.ResponseWriter, r *http.Request, known ...string) (url.Values, bool) {
+	q := r.URL.Query()
+	for k := range q {
+		found := false
+		for _, n := range known {
+			found = found || k == n
+		}
+		if !found {
+			msg := fmt.Sprintf("unknown parameter %q", k)
+			if len(known) > 0 {
+				msg += " (known: " + strings.Join(known, ", ") + ")"
+			}
+			apiError(w, http.StatusBadRequest, "SYNTAX", msg)
+			return nil, false
+		}
+	}
+	return q, true
+}
+
+// GET /v1/profiles/{id}: WHO.
+func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
+	u := s.auth(w, r)
+	if u == noUser {
+		return
+	}
+	if _, ok := params(w, r); !ok {
+		return
+	}
+	id := r.PathValue("id")
+	v, err := s.run(r, u, []string{"WHO", id})
+	if err != nil {
+		s.queryError(w, err)
+		return
+	}
+	if v.Kind == query.KindNil {
+		apiError(w, http.StatusNotFound, "NOTFOUND", fmt.Sprintf("no profile holds %s", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, v.JSON())
+}
+
+// GET /v1/profiles/{id}/timeline?limit=&before=: TIMELINE.
+func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
+	u := s.auth(w, r)
+	if u == noUser {
+		return
+	}
+	q, ok := params(w, r, "limit", "before")
+	if !ok {
+		return
+	}
+	args := []string{"TIMELINE", r.PathValue("id")}
+	if l := q.Get("limit"); l != "" {
+		if n, err := strconv.Atoi(l); err != nil || n < 1 {
+			apiError(w, http.StatusBadRequest, "SYNTAX", fmt.Sprintf("limit %q must be a positive whole number", l))
+			return
+		}
+		args = append(args, "LIMIT", l)
+	}
+	if b := q.Get("before"); b != "" {
+		args = append(args, "BEFORE", b)
+	}
+	s.reply(w, r, u, args)
+}
+
+// GET /v1/profiles/{id}/why/{other}: WHY.
+func (s *Server) why(w http.ResponseWriter, r *http.Request) {
+	u := s.auth(w, r)
+	if u == noUser {
+		return
+	}
+	if _, ok := params(w, r); !ok {
+		return
+	}
+	s.reply(w, r, u, []string{"WHY", r.PathValue("id"), r.PathValue("other")})
+}
+
+// reply runs a statement and sends its reply as JSON.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, u user, args []string) {
+	v, err := s.run(r, u, args)
+	if err != nil {
+		s.queryError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v.JSON())
+}
+
+// maxExportLimit is the largest page of an export (as SEGMENT IDS).
+const maxExportLimit = 100_000
+
+// GET /v1/segments/{name}/export?fields=&limit=&after=&asof=: the members
+// of a saved segment, ascending by profile id, each a map of "profile" and
+// the fields asked for. Until SEGMENT EXPORT exists this is SEGMENT IDS
+// followed by WHO of each member; the reply has SEGMENT EXPORT's shape, so
+// the handler can switch to it without clients noticing.
+func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	u := s.auth(w, r)
+	if u == noUser {
+		return
+	}
+	q, ok := params(w, r, "fields", "limit", "after", "asof")
+	if !ok {
+		return
+	}
+	name := r.PathValue("name")
+	if _, found := s.db.Segment(name); !found {
+		apiError(w, http.StatusNotFound, "NOTFOUND", fmt.Sprintf("no saved segment %q (SEGMENT SAVE creates one)", name))
+		return
+	}
+	fields, err := s.exportFields(q.Get("fields"))
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "SYNTAX", err.Error())
+		return
+	}
+	args := []string{"SEGMENT", "IDS", "IN", name}
+	limit := query.DefaultSegmentLimit
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > maxExportLimit {
+			apiError(w, http.StatusBadRequest, "SYNTAX", fmt.Sprintf("limit %q must be a whole number from 1 to %d", l, maxExportLimit))
+			return
+		}
+		limit = n
+	}
+	args = append(args, "LIMIT", strconv.Itoa(limit))
+	if a := q.Get("after"); a != "" {
+		if _, err := strconv.ParseUint(a, 10, 32); err != nil {
+			apiError(w, http.StatusBadRequest, "SYNTAX", fmt.Sprintf("after %q must be a profile id", a))
+			return
+		}
+		args = append(args, "AFTER", a)
+	}
+	if t := q.Get("asof"); t != "" {
+		args = append(args, "ASOF", t)
+	}
+	ids, err := s.run(r, u, args)
+	if err != nil {
+		s.queryError(w, err)
+		return
+	}
+	rows := make([]any, 0, len(ids.Arr))
+	for _, id := range ids.Arr {
+		p, err := s.run(r, u, []string{"WHO", fmt.Sprintf("profile:%d", id.Int)})
+		if err != nil {
+			s.queryError(w, err)
+			return
+		}
+		if p.Kind == query.KindNil {
+			continue // forgotten since the segment was evaluated
+		}
+		rows = append(rows, exportRow(p, fields))
+	}
+	writeJSON(w, http.StatusOK, rows)
+}
+
+// exportField is one field of an export: an identifier type, trait:<name>
+// or consent:<purpose>.
+type exportField struct {
+	name       string // as asked, the key in the reply
+	kind, what string // "id" and the type, "trait" or "consent" and the name
+}
+
+// exportFields parses the comma-separated fields of an export.
+func (s *Server) exportFields(list string) ([]exportField, error) {
+	if list == "" {
+		return nil, nil
+	}
+	types := map[string]bool{}
+	for _, t := range s.db.Types() {
+		types[t.Name] = true
+	}
+	var out []exportField
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		kind, what, hasColon := strings.Cut(f, ":")
+		switch {
+		case f == "":
+			return nil, errors.New("fields: an empty field name")
+		case !hasColon && types[f]:
+			out = append(out, exportField{f, "id", f})
+		case hasColon && (kind == "trait" || kind == "consent") && what != "":
+			out = append(out, exportField{f, kind, what})
+		case hasColon && kind == "computed" || f == "tags":
+			return nil, fmt.Errorf("fields: %q is not available yet (computed traits and tags come with their own statements)", f)
+		default:
+			return nil, fmt.Errorf("fields: unknown field %q: give an identifier type (email, phone …), trait:<name> or consent:<purpose>", f)
+		}
+	}
+	return out, nil
+}
+
+// exportRow picks the fields out of a WHO reply.
+func exportRow(p query.Value, fields []exportField) map[string]any {
+	row := map[string]any{}
+	if v, ok := p.Get("profile"); ok {
+		row["profile"] = v.JSON()
+	}
+	for _, f := range fields {
+		switch f.kind {
+		case "id":
+			vals := []string{}
+			ids, _ := p.Get("ids")
+			for _, id := range ids.Arr {
+				if v, ok := strings.CutPrefix(id.Str, f.what+":"); ok {
+					vals = append(vals, v)
+				}
+			}
+			row[f.name] = vals
+		case "trait", "consent":
+			m, _ := p.Get(map[string]string{"trait": "traits", "consent": "consent"}[f.kind])
+			if v, ok := m.Get(f.what); ok {
+				row[f.name] = v.JSON()
+			} else {
+				row[f.name] = nil
+			}
+		}
+	}
+	return row
+}
+
+// queryStatement is the JSON form of a POST /v1/query body.
+type queryStatement struct {
+	Statement *string  `json:"statement"`
+	Args      []string `json:"args"`
+}
+
+// POST /v1/query: one statement, as a line of text, as
+// {"statement": "..."} or as {"args": ["WORD", ...]}; its reply as JSON.
+func (s *Server) query(w http.ResponseWriter, r *http.Request) {
+	u := s.auth(w, r)
+	if u == noUser {
+		return
+	}
+	if _, ok := params(w, r); !ok {
+		return
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(s.opts.MaxQueryBytes)))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			apiError(w, http.StatusBadRequest, "TOOLARGE", fmt.Sprintf("statement larger than %d bytes", s.opts.MaxQueryBytes))
+			return
+		}
+		apiError(w, http.StatusBadRequest, "SYNTAX", "reading the body: "+err.Error())
+		return
+	}
+	var args []string
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
+		var st queryStatement
+		dec := json.NewDecoder(bytes.NewReader(t))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&st); err != nil || dec.More() || (st.Statement == nil) == (st.Args == nil) {
+			apiError(w, http.StatusBadRequest, "SYNTAX", `a JSON body must be {"statement": "..."} or {"args": ["WORD", ...]}`)
+			return
+		}
+		if st.Args != nil {
+			args = st.Args
+		} else {
+			b = []byte(*st.Statement)
+		}
+	}
+	if args == nil {
+		line := strings.TrimRight(string(b), "\r\n")
+		if strings.ContainsAny(line, "\r\n") {
+			apiError(w, http.StatusBadRequest, "SYNTAX", "one statement per request: the body holds several lines")
+			return
+		}
+		if args, err = query.SplitLine(line); err != nil {
+			s.queryError(w, err)
+			return
+		}
+	}
+	if len(args) == 0 {
+		apiError(w, http.StatusBadRequest, "SYNTAX", "no statement: send one in the body, e.g. WHO email:ann@example.com")
+		return
+	}
+	if len(args) > s.opts.MaxQueryArgs {
+		apiError(w, http.StatusBadRequest, "TOOLARGE", fmt.Sprintf("%d words in one statement; the most is %d", len(args), s.opts.MaxQueryArgs))
+		return
+	}
+	s.reply(w, r, u, args)
+}
+
+// queryError sends a statement's error with the status its code calls for.
+func (s *Server) queryError(w http.ResponseWriter, err error) {
+	var qe *query.Error
+	if !errors.As(err, &qe) {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, engine.ErrClosed) {
+			w.Header().Set("Retry-After", "1")
+			apiError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "the store could not answer in time; retry")
+			return
+		}
+		s.opts.Logger.Error("HTTP API: statement failed", "err", err)
+		apiError(w, http.StatusInternalServerError, "ERR", err.Error())
+		return
+	}
+	code := strings.TrimPrefix(qe.Code, "ERR ")
+	status := http.StatusBadRequest
+	switch qe.Code {
+	case query.CodeNotFound:
+		status = http.StatusNotFound
+	case query.CodeReadOnly:
+		status = http.StatusForbidden
+	case query.CodeNoAuth:
+		status = http.StatusUnauthorized
+	case query.CodeGeneric:
+		// Storage and other failures the executor did not classify.
+		status = http.StatusInternalServerError
+	}
+	apiError(w, status, code, qe.Error())
+}
