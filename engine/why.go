@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,7 +23,8 @@ type Edge struct {
 	Rule        string // the refusing rule, or "moved <type>" for a move
 	Count       int    // link records showing them together
 	First, Last time.Time
-	Source      string // source of the latest record
+	Source      string   // source of the latest record
+	Sources     []string // every source that showed them together, sorted
 	// MovedTo is the profile the moved identifier went to, MovedAt when.
 	MovedTo uint32
 	MovedAt time.Time
@@ -216,6 +218,9 @@ func (w *whyWalk) edge(u, v uint32) (Edge, error) {
 				e.Source = rec.Source
 			}
 			e.Count++
+			if !slices.Contains(e.Sources, rec.Source) {
+				e.Sources = append(e.Sources, rec.Source)
+			}
 			if rec.Seq >= lastSeq {
 				lastSeq = rec.Seq
 				lastRule = ""
@@ -225,6 +230,7 @@ func (w *whyWalk) edge(u, v uint32) (Edge, error) {
 			}
 		}
 	}
+	sort.Strings(e.Sources)
 	switch {
 	case e.Linked:
 		e.Status = "linked"

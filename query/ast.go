@@ -87,6 +87,12 @@ type Timeline struct {
 	After  string // "": from the newest; else the cursor of an earlier page's last event
 }
 
+// Graph is GRAPH <id>: the identity graph of the profile holding the
+// identifier.
+type Graph struct{ ID string }
+
+func (s *Graph) String() string { return "GRAPH " + quoteWord(s.ID) }
+
 // Unlink is UNLINK <id> <id>: forget that two identifiers were seen together.
 type Unlink struct{ A, B string }
 
@@ -154,6 +160,7 @@ func (s *Tag) Command() string {
 }
 func (*Who) Command() string          { return "WHO" }
 func (*Why) Command() string          { return "WHY" }
+func (*Graph) Command() string        { return "GRAPH" }
 func (*Timeline) Command() string     { return "TIMELINE" }
 func (*Unlink) Command() string       { return "UNLINK" }
 func (*Forget) Command() string       { return "FORGET" }

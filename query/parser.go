@@ -185,6 +185,14 @@ func (p *parser) why() (Statement, *Error) {
 	return &Why{A: a, B: b}, nil
 }
 
+func (p *parser) graph() (Statement, *Error) {
+	id, err := p.id("GRAPH")
+	if err != nil {
+		return nil, err
+	}
+	return &Graph{ID: id}, p.expectEnd("GRAPH")
+}
+
 func (p *parser) unlink() (Statement, *Error) {
 	a, b, err := p.idPair("UNLINK")
 	if err != nil {

@@ -69,14 +69,36 @@ func sortedPairs(m map[string]string, f func(string) Value) []Pair {
 func whyReply(w *engine.Why) Value {
 	path := make([]Value, len(w.Path))
 	for i, e := range w.Path {
-		ps := []Pair{{"from", String(e.From)}, {"to", String(e.To)}, {"status", String(e.Status)},
-			{"rule", String(e.Rule)}, {"count", Int(int64(e.Count))},
-			{"first_seen", String(fmtTime(e.First))}, {"last_seen", String(fmtTime(e.Last))},
-			{"source", String(e.Source)}}
-		if e.Status == "moved" {
-			ps = append(ps, Pair{"moved_to", Int(int64(e.MovedTo))}, Pair{"moved_at", String(fmtTime(e.MovedAt))})
-		}
-		path[i] = Map(ps...)
+		path[i] = edgeReply(e, false)
 	}
 	return Map(Pair{"linked", Bool(w.Linked)}, Pair{"path", Array(path...)}, Pair{"reason", String(w.Reason)})
+}
+
+// edgeReply is one pair of identifiers seen together, with its evidence;
+// with sources, every source that showed them together.
+func edgeReply(e engine.Edge, sources bool) Value {
+	ps := []Pair{{"from", String(e.From)}, {"to", String(e.To)}, {"status", String(e.Status)},
+		{"rule", String(e.Rule)}, {"count", Int(int64(e.Count))},
+		{"first_seen", String(fmtTime(e.First))}, {"last_seen", String(fmtTime(e.Last))},
+		{"source", String(e.Source)}}
+	if sources {
+		ps = append(ps, Pair{"sources", Strings(e.Sources)})
+	}
+	if e.Status == "moved" {
+		ps = append(ps, Pair{"moved_to", Int(int64(e.MovedTo))}, Pair{"moved_at", String(fmtTime(e.MovedAt))})
+	}
+	return Map(ps...)
+}
+
+func graphReply(g *engine.Graph) Value {
+	nodes := make([]Value, len(g.Nodes))
+	for i, n := range g.Nodes {
+		nodes[i] = Map(Pair{"id", String(n.ID)}, Pair{"type", String(n.Type)}, Pair{"profile", Int(int64(n.Profile))}, Pair{"inside", Bool(n.Inside)})
+	}
+	edges := make([]Value, len(g.Edges))
+	for i, e := range g.Edges {
+		edges[i] = edgeReply(e, true)
+	}
+	return Map(Pair{"profile", Int(int64(g.Profile))}, Pair{"nodes", Array(nodes...)}, Pair{"edges", Array(edges...)},
+		Pair{"truncated", Bool(g.Truncated)})
 }

@@ -118,6 +118,14 @@ func execWhy(c *call) (Value, error) {
 	return whyReply(w), nil
 }
 
+func execGraph(c *call) (Value, error) {
+	g, err := c.x.db.Graph(c.st.(*Graph).ID)
+	if err != nil {
+		return Value{}, err
+	}
+	return graphReply(g), nil
+}
+
 func execTimeline(c *call) (Value, error) {
 	st := c.st.(*Timeline)
 	evs, err := c.x.db.Timeline(st.ID, engine.TimelinePage{Limit: st.Limit, Before: timeOr(st.Before), After: st.After})
