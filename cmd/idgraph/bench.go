@@ -22,11 +22,15 @@ package main
 //     clients; bench_http.go);
 //  5. MERGE-heavy: logins linking anonymous browsing cookies to users, call
 //     by call from 4 goroutines and in batches;
-//  6. SEGMENT: bench.Segments ASOF the last generated record, repeated;
+//  6. computed traits: the WHO statement, the backfill of the five
+//     definitions of bench.Computed, the WHO statement again
+//     (bench_computed.go); SEGMENT: bench.Segments ASOF the last generated
+//     record, repeated;
 //  7. mixed: 90% WHO / 10% TRACK from 4 goroutines;
 //  8. ingest over TCP into a fresh directory, then over HTTP (the whole
 //     population as Segment calls in /v1/batch requests from 8 clients)
-//     into another;
+//     into another, then embedded into a store with the five computed
+//     traits defined;
 //  9. baselines: raw Badger with as many keys as idgraph has identifiers,
 //     PostgreSQL (load, stitching, the abandoned-cart SQL);
 // 10. accuracy of idgraph's profiles, naive components and the SQL
@@ -219,10 +223,12 @@ func (b *benchRun) run(ctx context.Context, stdout io.Writer) (err error) {
 		{"WHO over TCP", b.whoTCP},
 		{"WHO over HTTP", b.whoHTTP},
 		{"MERGE-heavy", b.mergeHeavy},
+		{"computed traits", b.computedTraits},
 		{"SEGMENT", b.segments},
 		{"mixed", b.mixed},
 		{"ingest over TCP", b.ingestTCP},
 		{"ingest over HTTP", b.ingestHTTP},
+		{"ingest with computed traits", b.ingestComputed},
 		{"Badger baseline", b.badgerBaseline},
 		{"accuracy and PostgreSQL", b.accuracy},
 	}
@@ -804,8 +810,11 @@ func (b *benchRun) segments(ctx context.Context) error {
 				w.Throughput = 1 / w.P50.Seconds()
 			}
 			w.Note = fmt.Sprintf("%s profiles match `%s`; throughput is 1/p50, as for the PostgreSQL baseline", bench.FormatCount(float64(size)), s.Expr)
-			if s.Expr == bench.AbandonedCart {
+			switch s.Expr {
+			case bench.AbandonedCart:
 				w.Baseline = "postgres-abandoned-cart"
+			case bench.PhonesOver500:
+				w.Baseline = "postgres-phones-over-500"
 			}
 			ws = append(ws, w)
 		}
@@ -1073,6 +1082,28 @@ func (b *benchRun) goals() {
 		gs = append(gs, g)
 	} else {
 		gs = append(gs, bench.GoalSkipped("abandoned-cart vs PostgreSQL (p50 ratio)", "≥ 100.00×", "the PostgreSQL baseline did not run"))
+	}
+	phones := find(b.rep.Workloads, "segment-phones-over-500")
+	if phones != nil && phones.P50 > 0 {
+		gs = append(gs, bench.GoalAtMost("property-filtered segment p50 (phones over 500 in 90 days)", float64(phones.P50)/1e6, 10, bench.FormatMillis))
+	}
+	if pg := find(b.rep.Baselines, "postgres-phones-over-500"); phones != nil && pg != nil && phones.P50 > 0 && pg.P50 > 0 {
+		g := bench.GoalAtLeast("property-filtered segment vs PostgreSQL (p50 ratio)", float64(pg.P50)/float64(phones.P50), 50, bench.FormatRatio)
+		g.Note = fmt.Sprintf("PostgreSQL p50 %s (%d profiles), idgraph p50 %s (%s)", bench.FormatDuration(pg.P50), b.pg.PropSegmentSize,
+			bench.FormatDuration(phones.P50), cartSize(phones.Note))
+		gs = append(gs, g)
+	} else {
+		gs = append(gs, bench.GoalSkipped("property-filtered segment vs PostgreSQL (p50 ratio)", "≥ 50.00×", "the PostgreSQL baseline did not run"))
+	}
+	for _, p := range []struct{ title, name, base string }{
+		{"WHO with five computed traits ÷ WHO without", "who-statement-computed5", "who-statement"},
+		{"ingest with five computed traits ÷ ingest without", "ingest-embedded-computed5", "ingest-embedded"},
+	} {
+		if w, base := find(b.rep.Workloads, p.name), find(b.rep.Workloads, p.base); w != nil && base != nil && base.Throughput > 0 {
+			g := bench.GoalAtLeast(p.title, w.Throughput/base.Throughput, 0.8, bench.FormatRatio)
+			g.Note = fmt.Sprintf("%s/s vs %s/s", bench.FormatCount(w.Throughput), bench.FormatCount(base.Throughput))
+			gs = append(gs, g)
+		}
 	}
 	if a, ok := b.acc["idgraph/linkable"]; ok {
 		full := b.acc["idgraph"]
