@@ -220,9 +220,22 @@ func pathIndex(s *series, path string) int {
 	return -1
 }
 
-// scan calls f for every event of the query's terms in its window (and
-// source, conditions), for profile p only when p != 0.
+// scanAgg calls f for every event of the query's terms in its window (and
+// source, conditions), for profile p only when p != 0, with the value of
+// q.Path.
 func (x *Index) scanAgg(q AggQuery, p uint32, f func(p uint32, t int64, v propValue, points float64)) {
+	x.scanAggEntries(q, p, func(s *series, term ScoreTerm, t int64, e entry) {
+		var v propValue
+		if pi := pathIndex(s, q.Path); pi >= 0 && int(e.tup) < len(s.props.tuples) {
+			v = s.props.tuples[e.tup][pi]
+		}
+		f(e.p, t, v, term.Points)
+	})
+}
+
+// scanAggEntries calls f for every entry scanAgg visits, with its series,
+// term and time.
+func (x *Index) scanAggEntries(q AggQuery, p uint32, f func(s *series, term ScoreTerm, t int64, e entry)) {
 	if q.From > q.To {
 		return
 	}
@@ -234,7 +247,6 @@ func (x *Index) scanAgg(q AggQuery, p uint32, f func(p uint32, t int64, v propVa
 			continue
 		}
 		m := newMatcher(s.props, term.Where)
-		pi := pathIndex(s, q.Path)
 		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
 		for i := i0; i < i1; i++ {
 			b := s.buckets[i]
@@ -244,13 +256,12 @@ func (x *Index) scanAgg(q AggQuery, p uint32, f func(p uint32, t int64, v propVa
 				if e.ms < lo || e.ms > hi || filter && e.src != src || !m.match(e.tup) {
 					return
 				}
-				var v propValue
-				if pi >= 0 && int(e.tup) < len(s.props.tuples) {
-					v = s.props.tuples[e.tup][pi]
-				}
-				f(e.p, t0+int64(e.ms), v, term.Points)
+				f(s, term, t0+int64(e.ms), e)
 			}
 			if p != 0 {
+				if !b.bm.Contains(p) {
+					continue
+				}
 				ci, k := b.ev.lowerBound(entry{p: p})
 				for ; ci < len(b.ev.chunks); ci, k = ci+1, 0 {
 					c := b.ev.chunks[ci]

@@ -142,6 +142,29 @@ func (v *View) TraitHolds(name, op, value string, p uint32) bool {
 	return match(compareTrait(tv, value))
 }
 
+// countFor counts p's events q selects (its Cmp and N aside).
+func (x *Index) countFor(q DidQuery, p uint32) int64 {
+	src, filter, ok := x.source(q)
+	if !ok || q.From > q.To {
+		return 0
+	}
+	var n int64
+	sp := newSpan(q.From, q.To)
+	for _, s := range x.selected(q) {
+		m := newMatcher(s.props, q.Where)
+		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
+		for i := i0; i < i1; i++ {
+			b := s.buckets[i]
+			if !b.bm.Contains(p) {
+				continue
+			}
+			lo, hi, _ := sp.bounds(b.day)
+			n += b.ev.countProfile(p, lo, hi, filter, src, m)
+		}
+	}
+	return n
+}
+
 // DidHolds reports whether profile p is selected by q (see DidQuery): the
 // answer Did(q).Contains(p) gives, found by looking at p's events only.
 func (v *View) DidHolds(q DidQuery, p uint32) bool {
@@ -165,6 +188,9 @@ func (v *View) DidHolds(q DidQuery, p uint32) bool {
 			i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
 			for i := i0; i < i1; i++ {
 				b := s.buckets[i]
+				if !b.bm.Contains(p) {
+					continue
+				}
 				lo, hi, _ := sp.bounds(b.day)
 				n += b.ev.countProfile(p, lo, hi, filter, src, m)
 				if kind == kindExists && n > 0 {
