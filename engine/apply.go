@@ -20,6 +20,14 @@ type txLocal struct {
 	meta      *store.Meta     // the counters, loaded on first use
 	metaDirty bool            // meta changed since the last EndOp
 	touched   map[uint32]bool // profiles whose attributes the current operation changed
+
+	// The change feed (changes.go).
+	changes      []Change        // entries the operations recorded
+	now          int64           // the latest time of an operation
+	tick         bool            // evaluate saved segments at the clock
+	defsChanged  bool            // saved segments or computed traits changed
+	redefined    map[string]bool // saved segments (re)defined
+	allRedefined bool            // computed traits changed: every segment may mean something else
 }
 
 // local returns the engine's state for the transaction r reads.

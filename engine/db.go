@@ -17,6 +17,7 @@ import (
 	"github.com/idgraph/idgraph/engine/internal/store/badgerstore"
 	"github.com/idgraph/idgraph/engine/internal/store/memstore"
 	"github.com/idgraph/idgraph/engine/internal/writer"
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/idgraph/idgraph/index"
 )
 
@@ -91,12 +92,24 @@ type Options struct {
 	// ERR NOSPACE while reads go on (default 256 MiB; negative: no check).
 	// A store opened with less free space than this opens read-only.
 	DiskReserve int64
+	// Watch decides saved segments' membership for the change feed
+	// (query.Watcher{}); nil: until SetWatcher, the feed has no segment
+	// entries.
+	Watch Watcher
+	// ChangesRetention is how long change feed entries are kept (default
+	// 7 days).
+	ChangesRetention time.Duration
+	// ChangesTick is how often saved segments are evaluated at the clock,
+	// for the entries the clock alone causes (default 30 seconds; at most
+	// a minute is what SPEC.md asks).
+	ChangesTick time.Duration
 }
 
 // DefaultOptions returns the options for a store in dir.
 func DefaultOptions(dir string) Options {
 	return Options{Dir: dir, MaxIDs: graph.MaxIDs, MaxBatch: 2000, CacheBytes: 64 << 20,
-		Now: time.Now, DedupWindow: 24 * time.Hour, ErasureDelay: 2 * time.Minute, DiskReserve: 256 << 20}
+		Now: time.Now, DedupWindow: 24 * time.Hour, ErasureDelay: 2 * time.Minute, DiskReserve: 256 << 20,
+		ChangesRetention: 7 * 24 * time.Hour, ChangesTick: 30 * time.Second}
 }
 
 // DB is an identity graph. All methods are safe for concurrent use.
@@ -132,6 +145,12 @@ type DB struct {
 	closed    atomic.Bool
 
 	space space // free space on the data disk, for DiskReserve
+
+	watcher  atomic.Pointer[Watcher]
+	mirror   map[string]*roaring.Bitmap // segment → members last reported; the writer's
+	feedMu   sync.Mutex
+	feedWake chan struct{} // closed when entries are committed
+	tickDone chan struct{}
 }
 
 // Open opens (creating if needed) the store in opts.Dir.
@@ -158,6 +177,12 @@ func Open(opts Options) (*DB, error) {
 	if opts.DiskReserve == 0 {
 		opts.DiskReserve = def.DiskReserve
 	}
+	if opts.ChangesRetention <= 0 {
+		opts.ChangesRetention = def.ChangesRetention
+	}
+	if opts.ChangesTick <= 0 {
+		opts.ChangesTick = def.ChangesTick
+	}
 	if opts.Blocked == nil {
 		opts.Blocked = DefaultBlocked()
 	}
@@ -171,7 +196,12 @@ func Open(opts Options) (*DB, error) {
 		return nil, invalid("", "an encryption key is 16, 24 or 32 bytes, not %d", n)
 	}
 	db := &DB{opts: opts, bl: graph.NewBlocklist(opts.Blocked, opts.AllowZeroIDs),
-		gcDone: make(chan struct{}), eraseDone: make(chan struct{}), quit: make(chan struct{})}
+		gcDone: make(chan struct{}), eraseDone: make(chan struct{}), quit: make(chan struct{}),
+		feedWake: make(chan struct{}), tickDone: make(chan struct{})}
+	if opts.Watch != nil {
+		w := opts.Watch
+		db.watcher.Store(&w)
+	}
 	db.erase.kick = make(chan struct{}, 1)
 	switch opts.Backend {
 	case Memory:
@@ -211,7 +241,13 @@ func Open(opts Options) (*DB, error) {
 	}
 	if !db.opts.ReadOnly {
 		db.w = writer.New(writer.Config{Store: db.st, Index: db.idx, MaxBatch: opts.MaxBatch,
-			EndOp: db.endOp, Pending: db.pendingPurge, OnError: db.logError})
+			EndOp: db.endOp, BeforeCommit: db.beforeCommit, Pending: db.pendingPurge, OnError: db.logError})
+		go db.tickLoop()
+		if db.watch() != nil {
+			db.tickNow() // what the clock changed while the store was closed
+		}
+	} else {
+		close(db.tickDone)
 	}
 	go db.gcLoop()
 	go db.erasureLoop()
@@ -284,6 +320,9 @@ func (db *DB) load() error {
 	for k, v := range segs {
 		db.segs[k] = string(v)
 	}
+	if db.mirror, err = loadMirror(snap); err != nil {
+		return err
+	}
 	idx, err := db.loadIndex(snap)
 	if err != nil {
 		return err
@@ -324,6 +363,7 @@ func (db *DB) Close() error {
 	}
 	close(db.quit)
 	<-db.eraseDone
+	<-db.tickDone
 	if db.w != nil {
 		db.w.Close()
 	}

@@ -152,6 +152,16 @@ func (o *definitionOp) Plan(r writer.Reader) (writer.Plan, error) {
 func (p *definitionPlan) Apply(tx *writer.Tx) (any, error) {
 	o := p.op
 	db, kind, name, text := o.db, o.kind, o.name, o.text
+	l := db.local(tx)
+	l.defsChanged = true
+	if kind == store.NamedCompute {
+		l.allRedefined = true
+	} else if o.save {
+		if l.redefined == nil {
+			l.redefined = map[string]bool{}
+		}
+		l.redefined[name] = true
+	}
 	switch {
 	case o.save:
 		tx.PutNamed(kind, name, []byte(text))

@@ -153,6 +153,7 @@ type factsPlan struct {
 }
 
 func (o *factsOp) Plan(r writer.Reader) (writer.Plan, error) {
+	o.db.stamp(r, o.now)
 	if o.change.empty() {
 		return nil, invalid("", "nothing to set")
 	}

@@ -35,6 +35,7 @@ const forgetInlineRecords = 20000
 const purgeChunk = 10000
 
 func (o *forgetOp) Plan(r writer.Reader) (writer.Plan, error) {
+	o.db.stamp(r, o.now)
 	var p uint32
 	if strings.HasPrefix(o.id, ProfileType+":") {
 		id, err := parseProfileID(o.id)
@@ -153,6 +154,7 @@ func (fp *forgetPlan) Apply(tx *writer.Tx) (any, error) {
 	}
 	a.tx.DeleteProfile(p)
 	delete(a.l.touched, p)
+	a.change(Change{Kind: ChangeForgotten, Profile: p})
 	if len(erased) > 0 {
 		a.tx.Index(index.Delta{Kind: index.DeltaRemove, P: p, Events: erased})
 	}

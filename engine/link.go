@@ -115,6 +115,7 @@ func (o *linkOp) check(tt *graph.Types) (*linkPlan, error) {
 }
 
 func (o *linkOp) Plan(r writer.Reader) (writer.Plan, error) {
+	o.db.stamp(r, o.now)
 	tt := o.db.local(r).types
 	p, err := o.check(tt)
 	if err != nil {
@@ -247,6 +248,7 @@ func (g *ingest) Merge(x, y uint32) uint32 {
 		return s
 	}
 	a.tx.PutProfile(o, &store.Profile{Into: s})
+	a.change(Change{Kind: ChangeMerged, Profile: s, From: o})
 	if len(moved) > 0 {
 		a.tx.Index(index.Delta{Kind: index.DeltaMove, P: o, To: s, Events: moved})
 	}
@@ -277,6 +279,7 @@ func (g *ingest) Move(n uint32, typ int, p uint32) {
 		a.tx.Index(index.Delta{Kind: index.DeltaMove, P: old, To: p, Events: evs})
 	}
 	a.moved = append(a.moved, Moved{ID: rec.ID(), From: old})
+	a.change(Change{Kind: ChangeMoved, Profile: p, From: old, node: n})
 }
 
 // leave updates profile p after one member of type typ whose events span

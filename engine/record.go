@@ -49,6 +49,7 @@ func (o *recordOp) check(tt *graph.Types) (*recordPlan, error) {
 }
 
 func (o *recordOp) Plan(r writer.Reader) (writer.Plan, error) {
+	o.db.stamp(r, o.now)
 	if o.r.MessageID != "" {
 		until, ok, err := r.Message(o.r.MessageID)
 		if err != nil {

@@ -213,6 +213,29 @@ func (a *applier) reresolve(start []uint32, now int64) {
 			a.tx.PutProfile(q, &store.Profile{Into: to})
 			delete(a.l.touched, q)
 			a.tx.Index(index.Delta{Kind: index.DeltaDrop, P: q})
+			a.change(Change{Kind: ChangeMerged, Profile: to, From: q})
+		}
+	}
+	// Pieces with a new id split from the profile their nodes were in.
+	into := map[uint32][]uint32{}
+	for _, l := range labels {
+		p := idOf[l]
+		if slices.Contains(olds, p) {
+			continue
+		}
+		for _, n := range sc.Members(l) {
+			if q := oldProf[n]; q != 0 {
+				if !slices.Contains(into[q], p) {
+					into[q] = append(into[q], p)
+				}
+				break
+			}
+		}
+	}
+	for _, q := range olds {
+		if ps := into[q]; len(ps) > 0 {
+			slices.Sort(ps)
+			a.change(Change{Kind: ChangeSplit, Profile: q, Into: ps})
 		}
 	}
 	// A piece that kept its old id and exactly its old members is

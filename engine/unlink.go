@@ -22,6 +22,7 @@ type unlinkPlan struct {
 }
 
 func (o *unlinkOp) Plan(r writer.Reader) (writer.Plan, error) {
+	o.db.stamp(r, o.now)
 	tt := o.db.local(r).types
 	var ids [2]graph.ID
 	p := &unlinkPlan{op: o}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/idgraph/idgraph/engine"
 	"github.com/idgraph/idgraph/index"
 )
 
@@ -327,39 +328,68 @@ func parseAggregate(text string) (*Aggregate, error) {
 	return a, nil
 }
 
-// definitions caches parsed definitions by their text: they are parsed on
-// every WHO and every segment that uses them.
-type definitions struct {
-	mu sync.Mutex
-	m  map[string]*Aggregate
+// parsed caches what is parsed again and again — computed traits'
+// definitions and saved segments' expressions, on every WHO, segment and
+// commit that uses them — by their text.
+var parsed struct {
+	mu    sync.Mutex
+	aggs  map[string]*Aggregate
+	exprs map[string]Expr
 }
 
-// computed returns the computed traits defined now, parsed. A definition
+// maxParsed bounds each cache; past it a cache starts afresh.
+const maxParsed = 4096
+
+// computedOf returns the computed traits defined now, parsed. A definition
 // that no longer parses (it cannot happen through COMPUTE) is left out.
-func (x *Executor) computed() map[string]*Aggregate {
-	defs := x.db.Computed()
+func computedOf(db *engine.DB) map[string]*Aggregate {
+	defs := db.Computed()
 	if len(defs) == 0 {
 		return nil
 	}
-	x.defs.mu.Lock()
-	defer x.defs.mu.Unlock()
-	if x.defs.m == nil || len(x.defs.m) > 4*maxComputed {
-		x.defs.m = map[string]*Aggregate{}
+	parsed.mu.Lock()
+	defer parsed.mu.Unlock()
+	if parsed.aggs == nil || len(parsed.aggs) > maxParsed {
+		parsed.aggs = map[string]*Aggregate{}
 	}
 	out := make(map[string]*Aggregate, len(defs))
 	for name, text := range defs {
-		a, ok := x.defs.m[text]
+		a, ok := parsed.aggs[text]
 		if !ok {
 			var err error
 			if a, err = parseAggregate(text); err != nil {
 				continue
 			}
-			x.defs.m[text] = a
+			parsed.aggs[text] = a
 		}
 		out[name] = a
 	}
 	return out
 }
+
+// parseSaved parses a saved segment's expression, once per text. The
+// result is shared: callers must not change it.
+func parseSaved(text string) (Expr, error) {
+	parsed.mu.Lock()
+	e, ok := parsed.exprs[text]
+	parsed.mu.Unlock()
+	if ok {
+		return e, nil
+	}
+	e, err := ParseExprString(text)
+	if err != nil {
+		return nil, err
+	}
+	parsed.mu.Lock()
+	if parsed.exprs == nil || len(parsed.exprs) > maxParsed {
+		parsed.exprs = map[string]Expr{}
+	}
+	parsed.exprs[text] = e
+	parsed.mu.Unlock()
+	return e, nil
+}
+
+func (x *Executor) computed() map[string]*Aggregate { return computedOf(x.db) }
 
 func execCompute(c *call) (Value, error) {
 	st := c.st.(*Compute)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/idgraph/idgraph/engine"
 	"github.com/idgraph/idgraph/index"
 )
 
@@ -18,8 +19,9 @@ import (
 // evaluator, however often it is referenced, so nested segments cost their
 // size, not fan-out to the power of depth.
 type evaluator struct {
-	x     *Executor
-	v     *index.View
+	db    *engine.DB
+	v     *index.View         // bitmaps (nil when only profiles are asked)
+	pv    index.ProfileReader // one profile at a time: v, or an overlay
 	now   time.Time
 	args  []string // the statement's words, for error positions; nil inside saved segments
 	saved map[string]string
@@ -32,8 +34,12 @@ type evaluator struct {
 }
 
 func (x *Executor) evaluator(v *index.View, now time.Time, args []string) *evaluator {
-	return &evaluator{x: x, v: v, now: now, args: args, saved: x.db.Segments(),
-		memo: map[string]*roaring.Bitmap{}, stack: map[string]bool{}, computed: x.computed()}
+	return newEvaluator(x.db, v, v, now, args, x.db.Segments())
+}
+
+func newEvaluator(db *engine.DB, v *index.View, pv index.ProfileReader, now time.Time, args []string, saved map[string]string) *evaluator {
+	return &evaluator{db: db, v: v, pv: pv, now: now, args: args, saved: saved,
+		memo: map[string]*roaring.Bitmap{}, stack: map[string]bool{}, computed: computedOf(db)}
 }
 
 // segment runs f with an evaluator on a pinned view at now or asOf.
@@ -173,7 +179,7 @@ func (e *evaluator) expand(name string) (Expr, error) {
 	if !ok {
 		return nil, Errorf(CodeNotFound, pos, "no segment named %q (see SEGMENT LIST)", name)
 	}
-	inner, err := ParseExprString(text)
+	inner, err := parseSaved(text)
 	if err != nil {
 		return nil, fmt.Errorf("saved segment %s: %w", name, err)
 	}
@@ -197,20 +203,20 @@ func (e *evaluator) holdsFor(expr Expr, p uint32) (bool, error) {
 		return e.holdsFor(ex.R, p)
 	case *Not:
 		x, err := e.holdsFor(ex.X, p)
-		return !x && e.v.Live(p), err
+		return !x && e.pv.Live(p), err
 	case *Did:
-		return e.v.DidHolds(e.didQuery(ex), p), nil
+		return e.pv.DidHolds(e.didQuery(ex), p), nil
 	case *Has:
-		return e.v.HasType(ex.Type, p), nil
+		return e.pv.HasType(ex.Type, p), nil
 	case *TraitCmp:
 		if a, ok := e.computed[ex.Name]; ok {
-			return e.v.AggregateFor(e.aggQuery(a), p).Holds(ex.Op, ex.Value), nil
+			return e.pv.AggregateFor(e.aggQuery(a), p).Holds(ex.Op, ex.Value), nil
 		}
-		return e.v.TraitHolds(ex.Name, ex.Op, ex.Value, p), nil
+		return e.pv.TraitHolds(ex.Name, ex.Op, ex.Value, p), nil
 	case *ConsentIs:
-		return e.v.Granted(ex.Purpose, p), nil
+		return e.pv.Granted(ex.Purpose, p), nil
 	case *Tagged:
-		return e.v.HasTag(ex.Tag, p), nil
+		return e.pv.HasTag(ex.Tag, p), nil
 	case *In:
 		if h, ok := e.holds[ex.Name]; ok {
 			return h, nil
@@ -360,7 +366,7 @@ func (x *Executor) registerPaths(ctx context.Context, need map[string][]string) 
 }
 
 func (e *evaluator) knownType(typ string) error {
-	for _, t := range e.x.db.Types() {
+	for _, t := range e.db.Types() {
 		if t.Name == typ {
 			return nil
 		}
@@ -472,4 +478,24 @@ func joinNames(ns []string) string {
 		q[i] = quoteWord(n)
 	}
 	return strings.Join(q, ", ")
+}
+
+// Watcher decides saved segments' membership for the engine's change feed
+// (engine.Options.Watch): the same evaluation as SEGMENT and WHO.
+type Watcher struct{}
+
+// Members evaluates saved segment name on v at now.
+func (Watcher) Members(db *engine.DB, v *index.View, name string, segments map[string]string, now time.Time) (*roaring.Bitmap, error) {
+	b, err := newEvaluator(db, v, v, now, nil, segments).in(name)
+	if err != nil {
+		return nil, err
+	}
+	return b.Clone(), nil
+}
+
+// Holds decides saved segment name for profile p, reading it through r.
+func (Watcher) Holds(db *engine.DB, r index.ProfileReader, name string, segments map[string]string, p uint32, now time.Time) (bool, error) {
+	e := newEvaluator(db, nil, r, now, nil, segments)
+	e.holds = map[string]bool{}
+	return e.holdsFor(&In{Name: name}, p)
 }

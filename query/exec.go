@@ -16,13 +16,14 @@ import (
 // database (engine.DB.Read pins a store snapshot and an index view of one
 // generation) and writes through the engine's single writer.
 type Executor struct {
-	db   *engine.DB
-	now  func() time.Time
-	defs definitions // parsed computed traits
+	db  *engine.DB
+	now func() time.Time
 }
 
-// NewExecutor returns an executor over db.
+// NewExecutor returns an executor over db. It makes db watch its saved
+// segments for the change feed (engine.DB.SetWatcher) if nothing does.
 func NewExecutor(db *engine.DB) *Executor {
+	db.SetWatcher(Watcher{})
 	return &Executor{db: db, now: time.Now}
 }
 

@@ -164,6 +164,9 @@ type Meta struct {
 	EraseSeq uint64
 	// Purge lists forgotten nodes whose events are still to be deleted.
 	Purge []uint32
+	// ChangeFirst is the cursor of the oldest change feed entry kept (0:
+	// none was ever written), ChangeLast that of the latest.
+	ChangeFirst, ChangeLast uint64
 }
 
 // Clone returns a deep copy.
@@ -204,6 +207,17 @@ const (
 	NamedFlush Named = 'z'
 )
 
+// Blob is a kind of ordered binary record the engine keeps for itself:
+// the change feed's entries, by cursor, and the saved segments' members as
+// the feed last reported them.
+type Blob byte
+
+// The kinds of Blob.
+const (
+	BlobChange Blob = 'f' // key: cursor (8 bytes, big-endian)
+	BlobWatch  Blob = 'w' // key: segment name, 0, high 16 bits of profile ids
+)
+
 // Reader is what a Snapshot and a Txn can read.
 type Reader interface {
 	// Gen is the generation read: a Snapshot's pinned one, or for a Txn
@@ -233,6 +247,11 @@ type Reader interface {
 	Message(id string) (until int64, ok bool, err error)
 	// NamedAll returns every named record of a kind.
 	NamedAll(kind Named) (map[string][]byte, error)
+	// Blobs calls f with the blobs of a kind whose keys are at least from,
+	// in key order, until f returns false. Whether a Txn sees its own blob
+	// writes is left open (the engine never reads one it has pending). f
+	// must not keep key or value.
+	Blobs(kind Blob, from []byte, f func(key, value []byte) bool) error
 }
 
 // Snapshot is a read-only view of one generation. Close it when done.
@@ -278,6 +297,8 @@ type Txn interface {
 	PutMessage(id string, until int64, ttl time.Duration)
 	PutNamed(kind Named, name string, value []byte)
 	DeleteNamed(kind Named, name string)
+	PutBlob(kind Blob, key, value []byte)
+	DeleteBlob(kind Blob, key []byte)
 	// Size is an estimate of what the transaction will write.
 	Size() (entries, bytes int)
 }

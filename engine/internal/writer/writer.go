@@ -77,6 +77,9 @@ func (t *Tx) Local() *any { return &t.local }
 // Index queues index deltas for the commit.
 func (t *Tx) Index(ds ...index.Delta) { t.deltas = append(t.deltas, ds...) }
 
+// Deltas returns the index deltas queued so far (not to be changed).
+func (t *Tx) Deltas() []index.Delta { return t.deltas }
+
 // After runs f on the writer goroutine once the transaction is committed
 // and its deltas applied, with the commit's generation.
 func (t *Tx) After(f func(gen uint64)) { t.after = append(t.after, f) }
@@ -89,6 +92,11 @@ type Config struct {
 	MaxBatch int
 	// EndOp, when set, runs after each operation applies, in its Tx.
 	EndOp func(tx *Tx)
+	// BeforeCommit, when set, runs once per transaction just before it is
+	// committed, on the index as it still is (the deltas not yet applied):
+	// what it writes to tx is committed with the operations. An error
+	// fails every operation of the transaction.
+	BeforeCommit func(tx *Tx) error
 	// Pending, when set, is asked after each batch for maintenance work
 	// (a purge of forgotten events); an Op it returns runs as its own
 	// commit, and it is asked again until it returns nil.
@@ -301,6 +309,15 @@ func (c *commit) flush() {
 	}
 	tx, ops := c.tx, append([]slot(nil), c.ops...)
 	c.tx, c.ops = nil, c.ops[:0]
+	if c.w.cfg.BeforeCommit != nil {
+		if err := c.w.cfg.BeforeCommit(tx); err != nil {
+			c.w.cfg.Store.Discard(tx.Txn)
+			for _, s := range ops {
+				*s.res, *s.err = nil, fmt.Errorf("aborted before the commit: %w", err)
+			}
+			return
+		}
+	}
 	gen, err := c.w.cfg.Store.Commit(tx.Txn)
 	switch {
 	case err == nil:

@@ -19,6 +19,8 @@ import (
 //	x hash                 → (empty)                   suppressed identifiers (salted hash)
 //	d message id           → until (8 bytes, TTL)      applied Record.MessageIDs
 //	S|T|C name             → bytes                     named records: segments, types, computed traits
+//	f cursor               → change                    the change feed, by cursor (engine's encoding)
+//	w segment 0x00 hi16    → roaring bitmap            a saved segment's members as last reported, by chunk
 //	c                      → meta                      counters, generation, format
 const (
 	pIdent   = 'i'
@@ -91,6 +93,8 @@ func partnerKey(n, a uint32) []byte {
 
 func supprKey(h [32]byte) []byte  { return append([]byte{pSuppr}, h[:]...) }
 func messageKey(id string) []byte { return append([]byte{pMessage}, id...) }
+func blobKey(kind store.Blob, key []byte) []byte { return append([]byte{byte(kind)}, key...) }
+
 func namedKey(kind store.Named, name string) []byte {
 	return append([]byte{byte(kind)}, name...)
 }

@@ -25,11 +25,13 @@ type metaRec struct {
 	Erase    bool     `msgpack:"erase,omitempty"`
 	EraseSeq uint64   `msgpack:"eseq,omitempty"`
 	Purge    []uint32 `msgpack:"purge,omitempty"`
+	CFirst   uint64   `msgpack:"cf,omitempty"`
+	CLast    uint64   `msgpack:"cl,omitempty"`
 }
 
 func encodeMeta(m store.Meta, gen uint64) []byte {
 	b, err := msgpack.Marshal(&metaRec{Format: formatVersion, Gen: gen, Node: m.Node, Profile: m.Profile,
-		Seq: m.Seq, Salt: m.Salt, Erase: m.Erase, EraseSeq: m.EraseSeq, Purge: m.Purge})
+		Seq: m.Seq, Salt: m.Salt, Erase: m.Erase, EraseSeq: m.EraseSeq, Purge: m.Purge, CFirst: m.ChangeFirst, CLast: m.ChangeLast})
 	if err != nil {
 		panic(err) // a struct of plain fields always encodes
 	}
@@ -44,5 +46,6 @@ func decodeMeta(b []byte) (store.Meta, uint64, error) {
 	if r.Format != formatVersion {
 		return store.Meta{}, 0, fmt.Errorf("the data directory holds format %d; this idgraph reads format %d (load the data again into a new directory)", r.Format, formatVersion)
 	}
-	return store.Meta{Node: r.Node, Profile: r.Profile, Seq: r.Seq, Salt: r.Salt, Erase: r.Erase, EraseSeq: r.EraseSeq, Purge: r.Purge}, r.Gen, nil
+	return store.Meta{Node: r.Node, Profile: r.Profile, Seq: r.Seq, Salt: r.Salt, Erase: r.Erase, EraseSeq: r.EraseSeq, Purge: r.Purge,
+		ChangeFirst: r.CFirst, ChangeLast: r.CLast}, r.Gen, nil
 }

@@ -297,6 +297,25 @@ func (r *reader) NamedAll(kind store.Named) (map[string][]byte, error) {
 	return out, c.err
 }
 
+func (r *reader) Blobs(kind store.Blob, from []byte, f func(key, value []byte) bool) error {
+	c := &cursor{it: r.btxn().NewIterator(badger.IteratorOptions{Prefix: []byte{byte(kind)}, PrefetchValues: true, PrefetchSize: 64})}
+	defer c.close()
+	for ok := c.seek(blobKey(kind, from)); ok; ok = c.next() {
+		k := c.it.Item().Key()
+		more := true
+		if err := c.value(func(v []byte) error {
+			more = f(k[1:], v)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+	}
+	return c.err
+}
+
 // snapshot is a store.Snapshot.
 type snapshot struct{ reader }
 

@@ -337,7 +337,7 @@ func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
 func (s *Store) KeysWritten() (uint64, map[string]uint64) {
 	names := map[byte]string{pIdent: "identifier", pNode: "node", pFacts: "facts", pProfile: "profile",
 		pPFacts: "profile facts", pRecord: "record", pPartner: "partner", pSuppr: "suppressed",
-		pMessage: "message", pMeta: "meta"}
+		pMessage: "message", pMeta: "meta", byte(store.BlobChange): "change", byte(store.BlobWatch): "watch"}
 	by := map[string]uint64{}
 	var total uint64
 	for p := range s.written {

@@ -30,6 +30,7 @@ type txn struct {
 	suppr    map[[32]byte]bool
 	messages map[string]message
 	named    map[namedRef][]byte // nil: deleted
+	blobs    map[string][]byte   // kind byte + key; nil: deleted
 
 	bytes   int      // estimated bytes buffered (a record put twice counts twice)
 	written [256]int // keys written at commit, by prefix
@@ -53,13 +54,14 @@ func newTxn(s *Store) *txn {
 		profs: map[uint32]*store.Profile{}, facts: map[uint32]*graph.Facts{},
 		records: map[uint32]map[store.RecordKey]*store.Record{}, partners: map[uint32]map[uint32]bool{},
 		suppr: map[[32]byte]bool{}, messages: map[string]message{}, named: map[namedRef][]byte{},
+		blobs: map[string][]byte{},
 	}
 }
 
 // Size estimates what the transaction will write: its distinct records,
 // and their bytes (counted at each put, so an estimate from above).
 func (t *txn) Size() (int, int) {
-	n := len(t.nodes) + len(t.idents) + len(t.profs)*2 + len(t.facts) + len(t.suppr) + len(t.messages) + len(t.named) + 1
+	n := len(t.nodes) + len(t.idents) + len(t.profs)*2 + len(t.facts) + len(t.suppr) + len(t.messages) + len(t.named) + len(t.blobs) + 1
 	for _, m := range t.records {
 		n += len(m)
 	}
@@ -365,6 +367,16 @@ func (t *txn) DeleteNamed(kind store.Named, name string) {
 	t.bytes += len(name) + 1
 }
 
+func (t *txn) PutBlob(kind store.Blob, key, value []byte) {
+	t.blobs[string(blobKey(kind, key))] = append([]byte{}, value...)
+	t.bytes += len(key) + len(value) + 1
+}
+
+func (t *txn) DeleteBlob(kind store.Blob, key []byte) {
+	t.blobs[string(blobKey(kind, key))] = nil
+	t.bytes += len(key) + 1
+}
+
 type (
 	nodeRef    uint32
 	profileRef uint32
@@ -459,6 +471,17 @@ func (t *txn) write(bt *badger.Txn, gen uint64) error {
 			err = del(namedKey(ref.kind, ref.name))
 		} else {
 			err = set(namedKey(ref.kind, ref.name), v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for k, v := range t.blobs {
+		var err error
+		if v == nil {
+			err = del([]byte(k))
+		} else {
+			err = set([]byte(k), v)
 		}
 		if err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -90,6 +91,7 @@ type Store struct {
 	suppr    *vmap[[32]byte, bool]
 	messages *vmap[string, int64]
 	named    *vmap[string, []byte] // kind byte + name
+	blobs    *vmap[string, []byte] // kind byte + key
 }
 
 var _ store.Store = (*Store)(nil)
@@ -110,7 +112,7 @@ func New(o Options) *Store {
 		nodes: newVmap[uint32, store.Node](), profs: newVmap[uint32, *store.Profile](),
 		facts: newVmap[uint32, graph.Facts](), records: newVmap[store.RecordKey, *store.Record](),
 		partners: newVmap[[2]uint32, bool](), suppr: newVmap[[32]byte, bool](),
-		messages: newVmap[string, int64](), named: newVmap[string, []byte](),
+		messages: newVmap[string, int64](), named: newVmap[string, []byte](), blobs: newVmap[string, []byte](),
 	}
 	if s.limits == (store.Limits{}) {
 		s.limits = store.Limits{SoftEntries: 20000, SoftBytes: 4 << 20, HardEntries: 1 << 30, HardBytes: 1 << 40}
@@ -172,7 +174,7 @@ func (s *Store) end(t *txn, commit bool) uint64 {
 		return s.gen
 	}
 	for _, d := range []interface{ drop(uint64) }{s.meta, s.idents, s.nodes, s.profs, s.facts, s.records,
-		s.partners, s.suppr, s.messages, s.named} {
+		s.partners, s.suppr, s.messages, s.named, s.blobs} {
 		d.drop(t.gen)
 	}
 	return 0
@@ -310,6 +312,28 @@ func (v *view) Message(id string) (int64, bool, error) {
 	defer v.rlock()()
 	until, ok := v.s.messages.get(id, v.gen)
 	return until, ok, nil
+}
+
+func (v *view) Blobs(kind store.Blob, from []byte, f func(key, value []byte) bool) error {
+	type kv struct{ k, v []byte }
+	var all []kv
+	func() {
+		defer v.rlock()()
+		for k := range v.s.blobs.m {
+			if k[0] == byte(kind) && k[1:] >= string(from) {
+				if b, ok := v.s.blobs.get(k, v.gen); ok {
+					all = append(all, kv{[]byte(k[1:]), append([]byte(nil), b...)})
+				}
+			}
+		}
+	}()
+	sort.Slice(all, func(i, j int) bool { return string(all[i].k) < string(all[j].k) })
+	for _, e := range all {
+		if !f(e.k, e.v) {
+			break
+		}
+	}
+	return nil
 }
 
 func (v *view) NamedAll(kind store.Named) (map[string][]byte, error) {
@@ -475,4 +499,16 @@ func (t *txn) DeleteNamed(kind store.Named, name string) {
 	defer t.wlock()()
 	t.s.named.set(string(rune(kind))+name, t.gen, nil, true)
 	t.count(len(name))
+}
+
+func (t *txn) PutBlob(kind store.Blob, key, value []byte) {
+	defer t.wlock()()
+	t.s.blobs.set(string(rune(kind))+string(key), t.gen, append([]byte(nil), value...), false)
+	t.count(len(key) + len(value))
+}
+
+func (t *txn) DeleteBlob(kind store.Blob, key []byte) {
+	defer t.wlock()()
+	t.s.blobs.set(string(rune(kind))+string(key), t.gen, nil, true)
+	t.count(len(key))
 }
