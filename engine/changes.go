@@ -619,3 +619,12 @@ func (db *DB) notifyChanges() {
 	close(db.feedWake)
 	db.feedWake = make(chan struct{})
 }
+
+// TickChanges evaluates every saved segment at the clock now, as the tick
+// every Options.ChangesTick does, and returns once its entries are
+// committed (tests and operators who cannot wait for the tick).
+func (db *DB) TickChanges() {
+	if db.w != nil {
+		db.tickNow()
+	}
+}

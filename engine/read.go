@@ -261,3 +261,60 @@ func parseCursor(c string) (int64, uint64, error) {
 	}
 	return t, seq, nil
 }
+
+// Moment is one committed moment of the database held open for a long
+// read (a segment export): the profiles as they were at its generation,
+// readable for as long as it is open, without holding the index (so
+// neither the writer nor other readers wait). Close it when done.
+type Moment struct {
+	db    *DB
+	gen   uint64
+	s     store.Snapshot
+	unpin func()
+}
+
+// Moment runs f on the index view of the latest generation (keep it short:
+// evaluate what needs the index), then returns that generation's store
+// snapshot, pinned, as a Moment.
+func (db *DB) Moment(f func(v *index.View) error) (*Moment, error) {
+	v := db.idx.View()
+	gen := v.Gen()
+	unpin := db.st.Pin(gen)
+	s, err := db.st.ViewAt(gen)
+	if err == nil {
+		err = f(v)
+	}
+	v.Close()
+	if err != nil {
+		if s != nil {
+			s.Close()
+		}
+		unpin()
+		return nil, err
+	}
+	return &Moment{db: db, gen: gen, s: s, unpin: unpin}, nil
+}
+
+// Gen is the moment's generation.
+func (m *Moment) Gen() uint64 { return m.gen }
+
+// Profile returns live profile p as it was at the moment.
+func (m *Moment) Profile(p uint32) (*Profile, error) {
+	pr, err := m.s.Profile(p)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound(fmt.Sprint(p), "profile %d is not known", p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return profileOf(p, pr), nil
+}
+
+// Close releases the moment.
+func (m *Moment) Close() {
+	if m.s != nil {
+		m.s.Close()
+		m.unpin()
+		m.s = nil
+	}
+}

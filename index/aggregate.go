@@ -291,6 +291,35 @@ func (v *View) AggregateFor(q AggQuery, p uint32) AggValue {
 	return a.value(q.Kind)
 }
 
+// AggregateAll returns the aggregate of each profile of ps, from one scan
+// of the entries (an export's computed fields).
+func (v *View) AggregateAll(q AggQuery, ps *roaring.Bitmap) map[uint32]AggValue {
+	accs := map[uint32]*agg{}
+	v.x.scanAgg(q, 0, func(p uint32, t int64, pv propValue, points float64) {
+		if !ps.Contains(p) {
+			return
+		}
+		a := accs[p]
+		if a == nil {
+			a = newAgg()
+			accs[p] = a
+		}
+		a.add(q.Kind, t, pv, points)
+	})
+	out := make(map[uint32]AggValue, ps.GetCardinality())
+	empty := newAgg().value(q.Kind)
+	it := ps.Iterator()
+	for it.HasNext() {
+		p := it.Next()
+		if a := accs[p]; a != nil {
+			out[p] = a.value(q.Kind)
+		} else {
+			out[p] = empty
+		}
+	}
+	return out
+}
+
 // AggregateMatch returns the live profiles whose aggregate satisfies
 // `value op lit` (compared as numbers when both are, else as text). A
 // profile without events has COUNT and SCORE 0 and no other value.

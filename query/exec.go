@@ -16,8 +16,9 @@ import (
 // database (engine.DB.Read pins a store snapshot and an index view of one
 // generation) and writes through the engine's single writer.
 type Executor struct {
-	db  *engine.DB
-	now func() time.Time
+	db      *engine.DB
+	now     func() time.Time
+	exports snapshots // the moments of paged exports (SEGMENT EXPORT ... SNAPSHOT)
 }
 
 // NewExecutor returns an executor over db. It makes db watch its saved

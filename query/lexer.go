@@ -265,7 +265,7 @@ var keywords = sync.OnceValue(func() map[string]bool {
 	return keywordSet(commandNames(), serverCommands, subWords("SEGMENT"), subWords("TYPES"), exprKeywords,
 		[]string{"AT", "FROM", "PROPS", "GRANT", "DENY", "LIMIT", "BEFORE",
 			"SUPPRESS", "ASOF", "AFTER", "PRIORITY", "EXCLUSIVE", "NORMALIZE", "TIMES",
-			"WITHIN", "SINCE", "BETWEEN", "OR", "AND", "MIN", "WHERE", "AS", "OF"}, aggregateKinds)
+			"WITHIN", "SINCE", "BETWEEN", "OR", "AND", "MIN", "WHERE", "AS", "OF", "FIELDS", "SNAPSHOT", "BLOCK", "KINDS", "SEGMENTS"}, aggregateKinds)
 })
 
 func keywordSet(lists ...[]string) map[string]bool {

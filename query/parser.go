@@ -577,7 +577,7 @@ func (p *parser) segment() (Statement, *Error) {
 	verb := strings.ToUpper(t.text)
 	switch {
 	case !ok:
-		return nil, p.errAt(t, ok, "expected COUNT, IDS, SAVE, DROP or LIST after SEGMENT, found %s", endOfStatement)
+		return nil, p.errAt(t, ok, "expected COUNT, IDS, EXPORT, SAVE, DROP or LIST after SEGMENT, found %s", endOfStatement)
 	case verb == "COUNT":
 		s := &SegmentCount{}
 		p.follow = []string{"ASOF"}
@@ -645,6 +645,8 @@ func (p *parser) segment() (Statement, *Error) {
 			return nil, p.afterExpr(false)
 		}
 		return s, nil
+	case verb == "EXPORT":
+		return p.segmentExport()
 	case verb == "DROP":
 		name, err := p.name("segment name", "SEGMENT DROP")
 		if err != nil {
@@ -654,7 +656,7 @@ func (p *parser) segment() (Statement, *Error) {
 	case verb == "LIST":
 		return &SegmentList{}, p.expectEnd("SEGMENT LIST")
 	}
-	return nil, p.errAt(t, ok, "unknown SEGMENT command %s: expected COUNT, IDS, SAVE, DROP or LIST%s",
+	return nil, p.errAt(t, ok, "unknown SEGMENT command %s: expected COUNT, IDS, EXPORT, SAVE, DROP or LIST%s",
 		strconv.Quote(t.text), suggest(t.text, subWords("SEGMENT")...))
 }
 

@@ -312,8 +312,8 @@ func TestParseErrors(t *testing.T) {
 		{`TIMELINE a:1 LIMT 5`, S, 3, `expected LIMIT, BEFORE or AFTER, found "LIMT" (did you mean LIMIT?)`},
 		{`TIMELINE a:1 LIMIT 5 LIMIT 6`, S, 5, "LIMIT is given twice"},
 
-		{`SEGMENT`, S, 2, "expected COUNT, IDS, SAVE, DROP or LIST after SEGMENT, found the end of the statement"},
-		{`SEGMENT CONT HAS email`, S, 2, `unknown SEGMENT command "CONT": expected COUNT, IDS, SAVE, DROP or LIST (did you mean COUNT?)`},
+		{`SEGMENT`, S, 2, "expected COUNT, IDS, EXPORT, SAVE, DROP or LIST after SEGMENT, found the end of the statement"},
+		{`SEGMENT CONT HAS email`, S, 2, `unknown SEGMENT command "CONT": expected COUNT, IDS, EXPORT, SAVE, DROP or LIST (did you mean COUNT?)`},
 		{`SEGMENT COUNT`, S, 3, "expected an atom after COUNT, found the end of the statement"},
 		{`SEGMENT COUNT DID a AND AND DID b`, S, 6, "expected an atom after AND, found AND"},
 		{`SEGMENT COUNT DID a OR`, S, 6, "expected an atom after OR, found the end of the statement"},

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 // it, up to a blank line or the next statement, are its expected reply as
 // the shell prints it ("(error) ..." for an error). Directives:
 //
-//	clock <RFC 3339>   the executor's "now" (default 2026-11-10T12:00:00Z)
+//	clock <RFC 3339>   "now" for the executor and the engine (default 2026-11-10T12:00:00Z)
+//	tick               the change feed's tick: saved segments evaluated at the clock
 //	client <name>      the session's client name (the default source)
 //	readonly on|off    the session is read-only
 //	check              idgraph check finds no problem
@@ -48,16 +50,20 @@ func runScenario(t *testing.T, path string) {
 		lines = append(lines, sc.Text())
 	}
 	f.Close()
+	var clock atomic.Int64 // Unix ms: the engine's clock runs on its own goroutines too
+	clock.Store(time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC).UnixMilli())
+	now := func() time.Time { return time.UnixMilli(clock.Load()).UTC() }
 	opts := engine.DefaultOptions("")
 	opts.InMemory = true
+	opts.Now = now
+	opts.Watch = query.Watcher{}
 	db, err := engine.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	now := time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC)
 	x := query.NewExecutor(db)
-	x.SetClock(func() time.Time { return now })
+	x.SetClock(now)
 	sess := &query.Session{}
 	rewrite := os.Getenv("IDGRAPH_REWRITE") != ""
 	var out []string
@@ -88,11 +94,13 @@ func runScenario(t *testing.T, path string) {
 			if err != nil {
 				t.Fatalf("%s:%d: %v", path, i+1, err)
 			}
-			now = tm
+			clock.Store(tm.UnixMilli())
 		case strings.HasPrefix(line, "client "):
 			sess.Name = strings.TrimPrefix(line, "client ")
 		case strings.HasPrefix(line, "readonly "):
 			sess.ReadOnly = strings.TrimPrefix(line, "readonly ") == "on"
+		case line == "tick":
+			db.TickChanges()
 		case line == "check":
 			if problems, err := db.Check(); err != nil || len(problems) > 0 {
 				t.Errorf("%s:%d: check: %v %v", path, i+1, err, problems)
@@ -109,7 +117,7 @@ func runScenario(t *testing.T, path string) {
 }
 
 func isDirective(line string) bool {
-	for _, d := range []string{"clock ", "client ", "readonly ", "check", "#"} {
+	for _, d := range []string{"clock ", "client ", "readonly ", "check", "tick", "#"} {
 		if strings.HasPrefix(line, d) {
 			return true
 		}
