@@ -12,12 +12,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/idgraph/idgraph/engine/internal/graph"
 	"github.com/idgraph/idgraph/engine/internal/store"
 	"github.com/idgraph/idgraph/engine/internal/store/badgerstore"
 	"github.com/idgraph/idgraph/engine/internal/store/memstore"
 	"github.com/idgraph/idgraph/engine/internal/writer"
-	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/idgraph/idgraph/index"
 )
 

@@ -91,8 +91,8 @@ func partnerKey(n, a uint32) []byte {
 	return b
 }
 
-func supprKey(h [32]byte) []byte  { return append([]byte{pSuppr}, h[:]...) }
-func messageKey(id string) []byte { return append([]byte{pMessage}, id...) }
+func supprKey(h [32]byte) []byte                 { return append([]byte{pSuppr}, h[:]...) }
+func messageKey(id string) []byte                { return append([]byte{pMessage}, id...) }
 func blobKey(kind store.Blob, key []byte) []byte { return append([]byte{byte(kind)}, key...) }
 
 func namedKey(kind store.Named, name string) []byte {
