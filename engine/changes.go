@@ -628,3 +628,44 @@ func (db *DB) TickChanges() {
 		db.tickNow()
 	}
 }
+
+// --- consumers' cursors ---
+
+// SetCursor durably records that consumer name (a webhook) has been
+// acknowledged every feed entry up to cursor.
+func (db *DB) SetCursor(ctx context.Context, name string, cursor uint64) error {
+	if err := graph.CheckName("consumer name", name); err != nil {
+		return err
+	}
+	_, err := db.submitOne(ctx, &cursorOp{name: name, cursor: cursor})
+	return err
+}
+
+// Cursor returns the cursor consumer name last recorded with SetCursor.
+func (db *DB) Cursor(name string) (uint64, bool, error) {
+	var out uint64
+	var ok bool
+	err := db.snapshot(func(s store.Snapshot) error {
+		all, err := s.NamedAll(store.NamedCursor)
+		if err != nil {
+			return err
+		}
+		if b, found := all[name]; found && len(b) == 8 {
+			out, ok = binary.BigEndian.Uint64(b), true
+		}
+		return nil
+	})
+	return out, ok, err
+}
+
+type cursorOp struct {
+	name   string
+	cursor uint64
+}
+
+func (o *cursorOp) Plan(writer.Reader) (writer.Plan, error) { return o, nil }
+
+func (o *cursorOp) Apply(tx *writer.Tx) (any, error) {
+	tx.PutNamed(store.NamedCursor, o.name, cursorKey(o.cursor))
+	return Result{}, nil
+}

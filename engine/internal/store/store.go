@@ -201,6 +201,7 @@ const (
 	NamedCompute Named = 'C'
 	NamedJournal Named = 'J' // the erasure journal (hashes only)
 	NamedPaths   Named = 'P' // event property paths the index keeps
+	NamedCursor  Named = 'K' // feed cursors consumers acknowledged (webhooks)
 	// NamedFlush marks a pending erasure: the store may use it to find
 	// what must leave its write-ahead files (badgerstore flushes its
 	// memtables by dropping it).
