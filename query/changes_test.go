@@ -1,13 +1,17 @@
 package query_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -314,5 +318,66 @@ func TestChangesExpiredCursor(t *testing.T) {
 	v := mustExec(t, x, "CHANGES")
 	if len(v.Arr) != 1 || field(v.Arr[0], "cursor").Int != 2 || field(v.Arr[0], "kind").Str != engine.ChangeMerged {
 		t.Fatalf("CHANGES from the oldest kept: %v", v)
+	}
+}
+
+// TestFeedHoldsNoErasedData: after FORGET and a clean shutdown, the
+// erased identifiers and values are in no file — the feed's own storage
+// included — and the entries that concerned them show ids only.
+func TestFeedHoldsNoErasedData(t *testing.T) {
+	dir := t.TempDir()
+	open := func() (*query.Executor, *engine.DB) {
+		opts := engine.DefaultOptions(dir)
+		opts.Watch = query.Watcher{}
+		db, err := engine.Open(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return query.NewExecutor(db), db
+	}
+	x, db := open()
+	secret, device := "erase-feed-4412@example.com", "device:DEV-ERASE-8831"
+	mustExec(t, x, "SEGMENT SAVE buyers DID purchase")
+	mustExec(t, x, "TRACK purchase email:"+secret+" user:erase-u1 "+device+" PROPS '{\"note\":\"Quuxley-Zed\"}'")
+	mustExec(t, x, "TRACK signup user:keep-1")
+	mustExec(t, x, "TRACK open user:keep-1 "+device) // the device moves away and back: identifier.moved entries
+	mustExec(t, x, "TRACK open user:erase-u1 "+device)
+	mustExec(t, x, "SET email:"+secret+" name=Quuxley-Zed")
+	before := mustExec(t, x, "CHANGES FIELDS email trait:name").String()
+	if !strings.Contains(before, secret) || !strings.Contains(before, "dev-erase-8831") {
+		t.Fatalf("the feed should show the identifiers before FORGET:\n%s", before)
+	}
+	mustExec(t, x, "FORGET email:"+secret)
+	x.Close()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	x, db = open()
+	defer db.Close()
+	var hits []string
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{secret, "dev-erase-8831", "Quuxley-Zed"} {
+			if bytes.Contains(b, []byte(s)) {
+				hits = append(hits, filepath.Base(path)+" holds "+s)
+			}
+		}
+		return nil
+	})
+	if len(hits) > 0 {
+		t.Fatalf("erased values still in files: %v", hits)
+	}
+	after := mustExec(t, x, "CHANGES FIELDS email trait:name").String()
+	if strings.Contains(after, secret) || strings.Contains(after, "dev-erase-8831") || strings.Contains(after, "Quuxley") {
+		t.Fatalf("the feed shows erased data:\n%s", after)
+	}
+	if !strings.Contains(after, "profile.forgotten") || !strings.Contains(after, `kind: "identifier.moved"`) {
+		t.Fatalf("the feed lost its entries:\n%s", after)
 	}
 }
