@@ -33,6 +33,8 @@ type txn struct {
 	blobs    map[string][]byte   // kind byte + key; nil: deleted
 
 	bytes   int      // estimated bytes buffered (a record put twice counts twice)
+	nrecs   int      // distinct record keys buffered (in records)
+	nparts  int      // distinct partner keys buffered (in partners)
 	written [256]int // keys written at commit, by prefix
 }
 
@@ -62,13 +64,7 @@ func newTxn(s *Store) *txn {
 // and their bytes (counted at each put, so an estimate from above).
 func (t *txn) Size() (int, int) {
 	n := len(t.nodes) + len(t.idents) + len(t.profs)*2 + len(t.facts) + len(t.suppr) + len(t.messages) + len(t.named) + len(t.blobs) + 1
-	for _, m := range t.records {
-		n += len(m)
-	}
-	for _, m := range t.partners {
-		n += len(m)
-	}
-	return n, t.bytes
+	return n + t.nrecs + t.nparts, t.bytes
 }
 
 // --- reads: own writes first ---
@@ -320,6 +316,9 @@ func (t *txn) PutRecord(r *store.Record) {
 		m = map[store.RecordKey]*store.Record{}
 		t.records[r.Anchor] = m
 	}
+	if _, ok := m[r.RecordKey]; !ok {
+		t.nrecs++
+	}
 	m[r.RecordKey] = r
 	t.bytes += recordKeyLen + 16 + len(r.Name) + len(r.Source) + len(r.Props) + 6*len(r.IDs)*(1+len(r.Sets))
 }
@@ -330,6 +329,9 @@ func (t *txn) DeleteRecord(k store.RecordKey) {
 		m = map[store.RecordKey]*store.Record{}
 		t.records[k.Anchor] = m
 	}
+	if _, ok := m[k]; !ok {
+		t.nrecs++
+	}
 	m[k] = nil
 	t.bytes += recordKeyLen
 }
@@ -339,6 +341,9 @@ func (t *txn) setPartner(n, a uint32, present bool) {
 	if d == nil {
 		d = map[uint32]bool{}
 		t.partners[n] = d
+	}
+	if _, ok := d[a]; !ok {
+		t.nparts++
 	}
 	d[a] = present
 	t.bytes += 9
