@@ -637,8 +637,13 @@ func (s *session) email() *ident {
 func emailVariant(r *rng, val string) string {
 	switch r.intn(8) {
 	case 0:
+		// The first character of the address, capitalised when it is a
+		// letter (a typo'd address may start with a dot or a digit: left
+		// as it is, so the line stays valid JSON).
 		b := []byte(val)
-		b[6] -= 'a' - 'A' // the first letter of the address; emails start with a letter here
+		if c := b[6]; 'a' <= c && c <= 'z' {
+			b[6] = c - ('a' - 'A')
+		}
 		return string(b)
 	case 1:
 		return val + " "

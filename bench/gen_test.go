@@ -247,3 +247,20 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+// TestEmailVariantStaysPrintable: a typo'd address may start with a dot or
+// a digit; its shop-assistant variant must still be valid JSON text (the
+// 200k-people run once wrote a '\x0e' there).
+func TestEmailVariantStaysPrintable(t *testing.T) {
+	r := newRNG(7)
+	for _, val := range []string{"email:.ann@x.io", "email:7ann@x.io", "email:ann@x.io"} {
+		for range 200 {
+			v := emailVariant(r, val)
+			for i := 0; i < len(v); i++ {
+				if v[i] < 0x20 {
+					t.Fatalf("emailVariant(%q) = %q", val, v)
+				}
+			}
+		}
+	}
+}
