@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/idgraph/idgraph/engine"
 	"io"
 	"strconv"
 	"strings"
@@ -161,9 +162,9 @@ func (c *csvReader) next() (Record, error) {
 
 	if c.time >= 0 {
 		if v := strings.TrimSpace(row[c.time]); v != "" {
-			t, ok := parseCSVTime(v)
-			if !ok {
-				return fail("bad time %q: use RFC 3339, Unix seconds or milliseconds, or 2006-01-02 15:04:05 UTC", v)
+			t, reason := parseCSVTime(v, c.opts.TimeUnit)
+			if reason != "" {
+				return fail("%s", reason)
 			}
 			rec.Time = t
 		}
@@ -221,31 +222,42 @@ var csvTimeLayouts = []string{
 	"2006-01-02 15:04:05.999999999",
 }
 
-// parseCSVTime accepts RFC 3339, Unix seconds (up to 10 digits), Unix
-// milliseconds (13 digits) and "2006-01-02 15:04:05" with an optional
-// fraction and an optional " UTC".
-func parseCSVTime(s string) (time.Time, bool) {
+// parseCSVTime reads a time cell: RFC 3339, "2006-01-02 15:04:05" with an
+// optional fraction and " UTC", or a number — Unix seconds or milliseconds
+// as unit says ("s", "ms"), else by the engine's rule (milliseconds, and a
+// number of 10 or 11 digits refused as ambiguous), so that a CSV and a
+// TRACK ... AT read the same number the same way. It returns why a cell is
+// refused, or "".
+func parseCSVTime(s, unit string) (time.Time, string) {
 	if isDigits(s) {
 		n, err := strconv.ParseInt(s, 10, 64)
 		switch {
 		case err != nil:
-			return time.Time{}, false
-		case len(s) <= 10:
-			return time.Unix(n, 0).UTC(), true
-		case len(s) == 13:
-			return time.UnixMilli(n).UTC(), true
+			return time.Time{}, fmt.Sprintf("bad time %q: out of range", s)
+		case unit == "s":
+			return time.Unix(n, 0).UTC(), ""
+		case unit == "ms":
+			return time.UnixMilli(n).UTC(), ""
 		}
-		return time.Time{}, false
+		t, err := engine.ParseTime(s)
+		if err != nil {
+			var ee *engine.Error
+			if errors.As(err, &ee) {
+				return time.Time{}, ee.Msg + " (or say which with --time-unit s or ms)"
+			}
+			return time.Time{}, err.Error()
+		}
+		return t, ""
 	}
 	for _, layout := range csvTimeLayouts {
 		if layout == csvTimeLayouts[1] && !strings.HasSuffix(s, " UTC") {
 			continue // only UTC is unambiguous; Go would invent other zones
 		}
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
+			return t.UTC(), ""
 		}
 	}
-	return time.Time{}, false
+	return time.Time{}, fmt.Sprintf("bad time %q: use RFC 3339, Unix milliseconds (or seconds with --time-unit s), or 2006-01-02 15:04:05 UTC", s)
 }
 
 func isDigits(s string) bool {

@@ -28,7 +28,7 @@ func TestCSVRecords(t *testing.T) {
 		"1437927001434,79,,view,450209,\n" +
 		"\n" +
 		"2019-10-01 00:00:00 UTC,80,A@B.C,cart,1,\"multi\nline, \"\"quoted\"\"\"\n" +
-		"1437927001,81,,,7,<b>\n"
+		"1437927001000,81,,,7,<b>\n"
 	o := csvOpts("cookie=visitor", "email=email")
 	o.CSV.Event, o.CSV.Time, o.CSV.Source, o.CSV.EventName = "event", "time", "shop", "visit"
 	got, errs := readAll(t, "e.csv", input, o)
@@ -77,30 +77,40 @@ func TestCSVWithoutEventSetsTraits(t *testing.T) {
 		Traits: map[string]string{"name": "Ann"}}})
 }
 
+// TestCSVTimes: a CSV time cell reads as TRACK ... AT reads the same text
+// (engine.ParseTime), unless --time-unit says what its numbers count.
 func TestCSVTimes(t *testing.T) {
 	cases := []struct {
-		in   string
-		want time.Time
+		in, unit string
+		want     time.Time
 	}{
-		{"2026-11-01T10:00:00Z", time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)},
-		{"2026-11-01T12:00:00.5+02:00", time.Date(2026, 11, 1, 10, 0, 0, 5e8, time.UTC)},
-		{"1437927001", time.Date(2015, 7, 26, 16, 10, 1, 0, time.UTC)},
-		{"0", time.Unix(0, 0)},
-		{"1437927001434", time.Date(2015, 7, 26, 16, 10, 1, 434e6, time.UTC)},
-		{"2019-10-01 00:00:07 UTC", time.Date(2019, 10, 1, 0, 0, 7, 0, time.UTC)},
-		{"2019-10-01 00:00:07", time.Date(2019, 10, 1, 0, 0, 7, 0, time.UTC)},
-		{"2019-10-01 00:00:07.25", time.Date(2019, 10, 1, 0, 0, 7, 25e7, time.UTC)},
+		{"2026-11-01T10:00:00Z", "", time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)},
+		{"2026-11-01T12:00:00.5+02:00", "", time.Date(2026, 11, 1, 10, 0, 0, 5e8, time.UTC)},
+		{"1437927001434", "", time.Date(2015, 7, 26, 16, 10, 1, 434e6, time.UTC)},
+		{"0", "", time.Unix(0, 0)},
+		{"1437927001", "s", time.Date(2015, 7, 26, 16, 10, 1, 0, time.UTC)},
+		{"1437927001434", "ms", time.Date(2015, 7, 26, 16, 10, 1, 434e6, time.UTC)},
+		{"86400", "s", time.Unix(86400, 0)},
+		{"2019-10-01 00:00:07 UTC", "", time.Date(2019, 10, 1, 0, 0, 7, 0, time.UTC)},
+		{"2019-10-01 00:00:07", "", time.Date(2019, 10, 1, 0, 0, 7, 0, time.UTC)},
+		{"2019-10-01 00:00:07.25", "", time.Date(2019, 10, 1, 0, 0, 7, 25e7, time.UTC)},
 	}
 	for _, c := range cases {
-		got, ok := parseCSVTime(c.in)
-		if !ok || !got.Equal(c.want) {
-			t.Errorf("parseCSVTime(%q) = %v, %v; want %v", c.in, got, ok, c.want)
+		got, reason := parseCSVTime(c.in, c.unit)
+		if reason != "" || !got.Equal(c.want) {
+			t.Errorf("parseCSVTime(%q, %q) = %v, %q; want %v", c.in, c.unit, got, reason, c.want)
 		}
 	}
-	for _, bad := range []string{"143792700143", "14379270014341", "-5", "yesterday", "2019-10-01 00:00:07 CET", "2019-10-01", "01/10/2019 00:00"} {
-		if got, ok := parseCSVTime(bad); ok {
+	for _, bad := range []string{"-5", "yesterday", "2019-10-01 00:00:07 CET", "2019-10-01", "01/10/2019 00:00"} {
+		if got, reason := parseCSVTime(bad, ""); reason == "" {
 			t.Errorf("parseCSVTime(%q) = %v, want rejected", bad, got)
 		}
+	}
+	// Ten digits are Unix seconds or milliseconds: refused, with the hint.
+	_, reason := parseCSVTime("1437927001", "")
+	want := "time 1437927001 is ambiguous: in Unix seconds it is 2015-07-26T16:10:01Z, in milliseconds 1970-01-17T15:25:27.001Z; write 1437927001000 for those seconds, or an RFC 3339 time (or say which with --time-unit s or ms)"
+	if reason != want {
+		t.Errorf("ambiguous time:\n got %q\nwant %q", reason, want)
 	}
 }
 
@@ -119,7 +129,7 @@ func TestCSVRejects(t *testing.T) {
 	got, errs := readAll(t, "r.csv", input, o)
 	wantErrs := []string{
 		"r.csv:3: 3 fields, but the header has 4",
-		`r.csv:4: bad time "soon": use RFC 3339, Unix seconds or milliseconds, or 2006-01-02 15:04:05 UTC`,
+		`r.csv:4: bad time "soon": use RFC 3339, Unix milliseconds (or seconds with --time-unit s), or 2006-01-02 15:04:05 UTC`,
 		"r.csv:5: no identifiers: the identifier columns are empty",
 		"r.csv:6: no identifiers: the identifier columns are empty",
 		`r.csv:7: no event: column "ev" is empty`,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/idgraph/idgraph/engine"
 	"sort"
 	"strconv"
 	"strings"
@@ -225,21 +226,29 @@ func isNull(raw json.RawMessage) bool {
 
 // parseJSONTime accepts an RFC 3339 string or a whole number of Unix
 // milliseconds.
+// parseJSONTime reads "time": an RFC 3339 string or a number of Unix
+// milliseconds, by the engine's rule (engine.ParseTime), as TRACK ... AT
+// reads it: a number of 10 or 11 digits is refused as ambiguous.
 func parseJSONTime(raw json.RawMessage) (time.Time, string) {
 	raw = bytes.TrimSpace(raw)
+	s := string(raw)
 	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-				return t, ""
-			}
-			return time.Time{}, fmt.Sprintf("bad time %q: use RFC 3339 or Unix milliseconds", s)
+		if json.Unmarshal(raw, &s) != nil {
+			return time.Time{}, fmt.Sprintf("bad time %s: use RFC 3339 or Unix milliseconds", raw)
+		}
+		if isDigits(s) { // a number in a string is not a time
+			return time.Time{}, fmt.Sprintf("bad time %q: use RFC 3339, or Unix milliseconds as a JSON number", s)
 		}
 	}
-	if ms, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
-		return time.UnixMilli(ms).UTC(), ""
+	t, err := engine.ParseTime(s)
+	if err != nil {
+		var ee *engine.Error
+		if errors.As(err, &ee) {
+			return time.Time{}, ee.Msg
+		}
+		return time.Time{}, err.Error()
 	}
-	return time.Time{}, fmt.Sprintf("bad time %s: use RFC 3339 or Unix milliseconds", raw)
+	return t, ""
 }
 
 // scalarString converts a JSON scalar to a trait value: strings as they are,

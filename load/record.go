@@ -132,11 +132,16 @@ type CSVOptions struct {
 	// to EventName, and is an error without it.
 	Event string
 
-	// Time is the column holding the event time: RFC 3339, Unix seconds (up
-	// to 10 digits), Unix milliseconds (13 digits), or "2006-01-02 15:04:05"
-	// with an optional fraction and an optional " UTC". An empty cell means
-	// not given.
+	// Time is the column holding the event time: RFC 3339, a number, or
+	// "2006-01-02 15:04:05" with an optional fraction and an optional " UTC".
+	// An empty cell means not given.
 	Time string
+
+	// TimeUnit says what a number in the time column counts: "s" (Unix
+	// seconds), "ms" (milliseconds), or "" for the engine's rule, as TRACK
+	// ... AT reads it: milliseconds, a number of 10 or 11 digits refused as
+	// ambiguous.
+	TimeUnit string
 
 	// EventName is the event name for every row when there is no Event
 	// column, or when its cell is empty. With neither, each row is a merge

@@ -37,6 +37,7 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	noEvent := fs.Bool("no-event", false, "CSV: rows carry no event; each links its identifiers and sets the other columns as traits")
 	timeCol := fs.String("time", "", "CSV: the column holding the event time")
 	tagsCol := fs.String("tags", "", "CSV: the column holding tags for the row's profile, separated by commas")
+	timeUnit := fs.String("time-unit", "", "CSV: what a number in the time column counts, s or ms (default: milliseconds, and 10 or 11 digits refused as ambiguous, as TRACK ... AT reads them)")
 	source := fs.String("source", "", "CSV, GA4: the source of every row (GA4 default: web or app by platform)")
 	maxRejects := fs.Int("max-rejects", -1, "stop after this many rejected lines (-1: never)")
 	maxConsecutive := fs.Int("max-consecutive-rejects", 1000, "stop after this many rejected lines in a row (0 or -1: never)")
@@ -66,6 +67,12 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		opts.CSV.IDs = append(opts.CSV.IDs, c)
 	}
 	opts.CSV.Event, opts.CSV.EventName, opts.CSV.Time, opts.CSV.Source, opts.CSV.Tags = *event, *eventName, *timeCol, *source, *tagsCol
+	switch *timeUnit {
+	case "", "s", "ms":
+		opts.CSV.TimeUnit = *timeUnit
+	default:
+		return exitError{2, fmt.Sprintf("--time-unit %q: give s or ms", *timeUnit)}
+	}
 	if err := checkCSVEvent(*csv, fs.Args(), *event, *eventName, *noEvent); err != nil {
 		return err
 	}
