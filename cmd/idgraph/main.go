@@ -17,7 +17,7 @@ import (
 const usage = `idgraph — an embedded identity-graph database
 
 Usage:
-  idgraph serve   [--listen 127.0.0.1:7380] [--data ./idgraph-data] [flags]   run the server (RESP over TCP)
+  idgraph serve   [--listen 127.0.0.1:7380] [--data ./idgraph-data] [flags]   run the server (RESP, and HTTP on 127.0.0.1:7381)
   idgraph query   [--data DIR | --addr HOST:PORT] [STATEMENT]                  run one statement, or a shell
   idgraph query   --purge-history                                               delete the shell's history
   idgraph load    [--data DIR | --addr HOST:PORT] FILE...                      bulk-load NDJSON, Segment or CSV
@@ -26,6 +26,8 @@ Usage:
   idgraph restore --data DIR FILE                                               restore into an empty directory
   idgraph rotate-key --data DIR --encryption-key-file OLD --new-key-file NEW   re-key an encrypted store
   idgraph bench   [flags]                                                       the benchmark suite
+  idgraph demo    [--data ./idgraph-demo] [--people 2000]                       load a synthetic shop and query it
+  idgraph export  [--data DIR | --addr HOST:PORT] --segment S --fields F       write a segment's members as CSV or NDJSON
 
 Run "idgraph COMMAND --help" for a command's flags.
 `
@@ -44,7 +46,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	cmds := map[string]func(context.Context, []string, io.Reader, io.Writer, io.Writer) error{
 		"serve": cmdServe, "query": cmdQuery, "load": cmdLoad, "check": cmdCheck,
-		"backup": cmdBackup, "restore": cmdRestore, "bench": cmdBench, "rotate-key": cmdRotateKey,
+		"backup": cmdBackup, "restore": cmdRestore, "bench": cmdBench, "rotate-key": cmdRotateKey, "demo": cmdDemo,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

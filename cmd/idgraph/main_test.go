@@ -298,3 +298,20 @@ func TestLoadLinesAreAtomic(t *testing.T) {
 		t.Fatalf("a rejected line left user:u1 behind: %s", out)
 	}
 }
+
+// TestDemo: idgraph demo loads a small shop into a new directory, runs its
+// statements without an error, and refuses a directory that is not empty.
+func TestDemo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	out, errb, code := runCmd(t, "demo", "--data", dir, "--people", "200")
+	if code != 0 || !strings.Contains(out, "Loaded a synthetic shop of 200 people") || !strings.Contains(out, "> SEGMENT COUNT IN carts\n(integer) ") ||
+		!strings.Contains(out, "> WHO profile:") || strings.Contains(out, "(error)") {
+		t.Fatalf("demo: exit %d\n%s\n%s", code, out, errb)
+	}
+	if out, errb, code := runCmd(t, "check", "--data", dir); code != 0 {
+		t.Fatalf("check after the demo: %s %s", out, errb)
+	}
+	if _, errb, code := runCmd(t, "demo", "--data", dir); code != 2 || !strings.Contains(errb, "is not empty") {
+		t.Fatalf("demo into a full directory: exit %d, %s", code, errb)
+	}
+}
