@@ -122,6 +122,24 @@ func table() []*Command {
 	}
 }
 
+// Grammar is the grammar of segment expressions, computed traits and
+// export fields, for people (the shell's help).
+const Grammar = `Segment expressions:
+  expr   = term { OR term }          term = factor { AND factor }
+  factor = NOT factor | ( expr ) | atom
+  atom   = DID <event> [FROM <source>] [WHERE <cond> {AND <cond>}] [<cmp> <n> TIMES] [<window>]
+         | HAS <type> | TRAIT <name> <op> <value> | CONSENT <purpose> | TAGGED <tag> | IN <segment>
+  cond   = <property path> <op> <value>      (total > 500, cart.items >= 2, paid = true)
+  window = WITHIN <n>d | WITHIN <n>h | SINCE <time> | BETWEEN <time> AND <time>
+  cmp    = >= > = < <=                       op = = != < <= > >=
+  e.g.   DID add_to_cart WITHIN 7d AND NOT DID purchase WITHIN 7d AND HAS email AND CONSENT email
+Computed traits (COMPUTE <name> AS <aggregate> [<window>]):
+  COUNT <event> | SUM|MIN|MAX|AVG|FIRST|LAST|DISTINCT <property> OF <event> [FROM <source>] [WHERE ...]
+  SCORE <n> <event> [WHERE ...] { + <n> <event> [WHERE ...] }
+Fields (SEGMENT EXPORT, CHANGES): an identifier type (email), trait:<name>, computed:<name>, consent:<purpose>, tags
+Times: RFC 3339 (2026-11-01T10:00:00Z) or Unix milliseconds.
+`
+
 // serverCommands belong to the server (or the client), not the language.
 var serverCommands = []string{"AUTH", "HELLO", "QUIT", "CLIENT", "COMMAND", "RESET", "SELECT"}
 

@@ -228,14 +228,15 @@ func shell(ctx context.Context, r runner, stdin io.Reader, stdout, stderr io.Wri
 		if line == "" {
 			continue
 		}
+		if topic, ok := strings.CutPrefix(strings.ToLower(line), "help"); ok && (topic == "" || topic[0] == ' ') {
+			ed.AppendHistory(line)
+			fmt.Fprint(stdout, shellHelp(topic))
+			continue
+		}
 		switch strings.ToLower(line) {
 		case "quit", "exit":
 			hist.save()
 			return nil
-		case "help":
-			ed.AppendHistory(line)
-			fmt.Fprint(stdout, shellHelp)
-			continue
 		case "purge-history":
 			hist.purge(stdout)
 			continue
@@ -261,15 +262,28 @@ func shell(ctx context.Context, r runner, stdin io.Reader, stdout, stderr io.Wri
 	return nil
 }
 
-const shellHelp = `  TRACK <event> <id>... [AT <time>] [FROM <source>] [PROPS '<json>']
-  MERGE <id> <id>... [FROM <source>]        SET <id> name=value... [AT <time>]
-  CONSENT <id> <purpose> GRANT|DENY          WHO <id>     WHY <id> <id>
-  TIMELINE <id> [LIMIT n] [BEFORE <time>]    UNLINK <id> <id>    FORGET <id> [SUPPRESS]
-  SEGMENT COUNT|IDS <expr> [ASOF <time>] [LIMIT n] [AFTER id]
-  SEGMENT SAVE <name> <expr> | DROP <name> | LIST      TYPES    INFO    PING
-  HUBS [MIN n] [LIMIT n]     BACKUP
-  purge-history   forget every line of the shell's history (and its file)
-`
+// shellHelp lists the statements (from the language's command table), the
+// grammar of expressions, and the shell's own commands.
+func shellHelp(topic string) string {
+	var b strings.Builder
+	topic = strings.ToUpper(strings.TrimSpace(topic))
+	for _, c := range query.Commands() {
+		if topic != "" && !strings.HasPrefix(c.Name, topic) {
+			continue
+		}
+		fmt.Fprintf(&b, "  %s\n      %s\n", c.Syntax, c.Help)
+	}
+	if topic == "" || strings.HasPrefix("SEGMENT", topic) || strings.HasPrefix("GRAMMAR", topic) {
+		b.WriteString("\n" + query.Grammar)
+	}
+	if topic == "" {
+		b.WriteString("\nShell: help [<command>] · purge-history (forget every line of the history and its file) · quit\n")
+	}
+	if b.Len() == 0 {
+		return fmt.Sprintf("no statement starts with %q; help lists them all\n", topic)
+	}
+	return b.String()
+}
 
 // printReply prints a reply for people, or as JSON. INFO's text prints as
 // text, one field a line.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/idgraph/idgraph/query"
 	"os"
 	"path/filepath"
 	"strings"
@@ -205,5 +206,26 @@ func TestPurgeHistory(t *testing.T) {
 	}
 	if out, _, code := runCmd(t, "query", "--purge-history"); code != 0 || !strings.Contains(out, "no history") {
 		t.Errorf("--purge-history without a file: %d %s", code, out)
+	}
+}
+
+// TestShellHelp: help lists every statement of the language with its
+// syntax, and the grammar of expressions; help <command> narrows it.
+func TestShellHelp(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	out, errb, code := runCmdIn(t, "help\nhelp compute\nhelp nosuch\n", "query", "--data", t.TempDir())
+	if code != 0 {
+		t.Fatal(errb)
+	}
+	for _, c := range query.Commands() {
+		if !strings.Contains(out, c.Syntax) {
+			t.Errorf("help lacks %s", c.Syntax)
+		}
+	}
+	for _, want := range []string{"WHERE <cond>", "TAGGED <tag>", "WITHIN <n>h", "SCORE <n> <event>", "purge-history",
+		"  COMPUTE DROP <name>\n      drop a computed trait", `no statement starts with "NOSUCH"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q", want)
+		}
 	}
 }
