@@ -224,9 +224,14 @@ func pathIndex(s *series, path string) int {
 // source, conditions), for profile p only when p != 0, with the value of
 // q.Path.
 func (x *Index) scanAgg(q AggQuery, p uint32, f func(p uint32, t int64, v propValue, points float64)) {
+	var last *series
+	pi := -1
 	x.scanAggEntries(q, p, func(s *series, term ScoreTerm, t int64, e entry) {
+		if s != last {
+			last, pi = s, pathIndex(s, q.Path)
+		}
 		var v propValue
-		if pi := pathIndex(s, q.Path); pi >= 0 && int(e.tup) < len(s.props.tuples) {
+		if pi >= 0 && int(e.tup) < len(s.props.tuples) {
 			v = s.props.tuples[e.tup][pi]
 		}
 		f(e.p, t, v, term.Points)
@@ -291,6 +296,48 @@ func (v *View) AggregateFor(q AggQuery, p uint32) AggValue {
 	return a.value(q.Kind)
 }
 
+// numericMatch is AggregateMatch for COUNT, SCORE and SUM: one float per
+// profile in a dense array instead of an accumulator in a map, as these
+// scans visit every event of a window.
+func (v *View) numericMatch(q AggQuery, holds func(AggValue) bool) *roaring.Bitmap {
+	n := int(v.x.maxP)
+	sums := make([]float64, n)
+	seen := make([]bool, n) // SUM: a number was added
+	v.x.scanAgg(q, 0, func(p uint32, t int64, pv propValue, points float64) {
+		if int(p) >= n {
+			return
+		}
+		switch q.Kind {
+		case "count":
+			sums[p]++
+			seen[p] = true
+		case "score":
+			sums[p] += points
+			seen[p] = true
+		case "sum":
+			if pv.isNum {
+				sums[p] += pv.num
+				seen[p] = true
+			}
+		}
+	})
+	zeroHolds := q.Kind != "sum" && holds(AggValue{Set: true, IsNum: true})
+	var ids []uint32
+	it := v.x.live.Iterator()
+	for it.HasNext() {
+		p := it.Next()
+		switch {
+		case int(p) >= n || !seen[p]:
+			if zeroHolds {
+				ids = append(ids, p)
+			}
+		case holds(AggValue{Set: true, IsNum: true, Num: sums[p]}):
+			ids = append(ids, p)
+		}
+	}
+	return roaring.BitmapOf(ids...)
+}
+
 // AggregateAll returns the aggregate of each profile of ps, from one scan
 // of the entries (an export's computed fields).
 func (v *View) AggregateAll(q AggQuery, ps *roaring.Bitmap) map[uint32]AggValue {
@@ -327,6 +374,10 @@ func (v *View) AggregateMatch(q AggQuery, op, lit string) *roaring.Bitmap {
 	if _, ok := traitPred(op); !ok {
 		return roaring.New()
 	}
+	holds := func(val AggValue) bool { return val.Holds(op, lit) }
+	if q.Kind == "count" || q.Kind == "score" || q.Kind == "sum" {
+		return v.numericMatch(q, holds)
+	}
 	accs := map[uint32]*agg{}
 	v.x.scanAgg(q, 0, func(p uint32, t int64, pv propValue, points float64) {
 		a := accs[p]
@@ -336,7 +387,6 @@ func (v *View) AggregateMatch(q AggQuery, op, lit string) *roaring.Bitmap {
 		}
 		a.add(q.Kind, t, pv, points)
 	})
-	holds := func(val AggValue) bool { return val.Holds(op, lit) }
 	out := roaring.New()
 	var ids []uint32
 	for p, a := range accs {
