@@ -36,6 +36,22 @@ type Reply struct {
 	Int   int64   // Int, Bool
 	Float float64 // Double
 	Elems []Reply // Array, Set; Map: key, value, key, value...
+	// Attrs are the RESP3 attributes sent before the reply, key, value,
+	// key, value... (idgraph sends "warnings", a list of strings).
+	Attrs []Reply
+}
+
+// Warnings returns the warnings the server attached to the reply.
+func (r Reply) Warnings() []string {
+	var out []string
+	for i := 0; i+1 < len(r.Attrs); i += 2 {
+		if r.Attrs[i].Str == "warnings" {
+			for _, w := range r.Attrs[i+1].Elems {
+				out = append(out, w.Str)
+			}
+		}
+	}
+	return out
 }
 
 // Err returns the error of an error reply as a *Error, and nil for any

@@ -150,6 +150,23 @@ func (c *conn) readValue(depth int) (Reply, error) {
 			return Reply{Type: ReplyError, Str: s}, nil
 		}
 		return Reply{Type: ReplyString, Str: s}, nil
+	case '|': // attributes, then the reply they annotate
+		n, err := parseInt(body)
+		if err != nil {
+			return Reply{}, err
+		}
+		if n < 0 || 2*n > maxReplyArray {
+			return Reply{}, fmt.Errorf("%w: attributes of %d entries", errProtocol, n)
+		}
+		attrs := make([]Reply, 2*n)
+		for i := range attrs {
+			if attrs[i], err = c.readValue(depth + 1); err != nil {
+				return Reply{}, err
+			}
+		}
+		r, err := c.readValue(depth)
+		r.Attrs = append(attrs, r.Attrs...)
+		return r, err
 	case '*', '~', '%':
 		n, err := parseInt(body)
 		if err != nil {

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -263,6 +264,28 @@ func (x *Index) Drop(p uint32) {
 func (x *Index) drop(p uint32) {
 	x.live.Remove(p)
 	x.clearAttrs(p)
+}
+
+// HasEvent reports whether an event of that name is held.
+func (x *Index) HasEvent(name string) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	s := x.series[name]
+	return s != nil && len(s.buckets) > 0
+}
+
+// EventNames returns the names of the events held, sorted.
+func (x *Index) EventNames() []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []string
+	for name, s := range x.series {
+		if len(s.buckets) > 0 {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // All returns the live profiles: those made live by Add, Move or SetAttrs

@@ -363,6 +363,7 @@ func (x *Executor) Close() {
 
 func execSegmentExport(c *call) (Value, error) {
 	st := c.st.(*SegmentExport)
+	c.warnUnknownEvents(st.Expr)
 	limit := st.Limit
 	if limit <= 0 {
 		limit = DefaultSegmentLimit
@@ -583,4 +584,27 @@ func (x *Executor) changesReply(ctx context.Context, entries []engine.Change, fi
 		return nil
 	})
 	return Array(out...), err
+}
+
+// warnUnknownEvents adds a warning to the session for each DID of the
+// statement's own expression on an event name never recorded: it matches
+// nobody, and a near miss (case) is likely a typo.
+func (c *call) warnUnknownEvents(e Expr) {
+	idx := c.x.db.Index()
+	var names []string
+	walk(e, func(ex Expr) {
+		d, ok := ex.(*Did)
+		if !ok || idx.HasEvent(d.Event) || slices.Contains(names, d.Event) {
+			return
+		}
+		names = append(names, d.Event)
+		msg := fmt.Sprintf("no event %s was ever recorded: DID %s matches nobody (event names are case-sensitive)", quoteWord(d.Event), quoteWord(d.Event))
+		for _, known := range idx.EventNames() {
+			if strings.EqualFold(known, d.Event) {
+				msg = fmt.Sprintf("no event %s was ever recorded: did you mean %s? (event names are case-sensitive)", quoteWord(d.Event), quoteWord(known))
+				break
+			}
+		}
+		c.s.Warnings = append(c.s.Warnings, msg)
+	})
 }

@@ -70,6 +70,7 @@ func (x *Executor) Exec(ctx context.Context, s *Session, args []string) (Value, 
 	if s == nil {
 		s = &Session{}
 	}
+	s.Warnings = nil
 	st, err := Parse(args)
 	if err != nil {
 		return Value{}, err

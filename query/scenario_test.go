@@ -131,5 +131,9 @@ func reply(x *query.Executor, s *query.Session, stmt string) string {
 	if err != nil {
 		return fmt.Sprintf("(error) %v", err)
 	}
-	return v.String()
+	var b strings.Builder
+	for _, w := range s.Warnings {
+		fmt.Fprintf(&b, "(warning) %s\n", w)
+	}
+	return b.String() + v.String()
 }

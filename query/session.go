@@ -8,4 +8,8 @@ type Session struct {
 	Name string
 	// ReadOnly sessions get ERR READONLY for every statement that writes.
 	ReadOnly bool
+	// Warnings are what the last statement had to say beside its reply
+	// (DID on an event name never recorded); nil when nothing. The server
+	// sends them to RESP3 clients as an attribute of the reply.
+	Warnings []string
 }

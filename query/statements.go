@@ -169,6 +169,7 @@ func execForget(c *call) (Value, error) {
 
 func execSegmentCount(c *call) (Value, error) {
 	st := c.st.(*SegmentCount)
+	c.warnUnknownEvents(st.Expr)
 	var n uint64
 	err := c.x.segment(c.ctx, st.Expr, st.AsOf, c.args, func(e *evaluator) error {
 		b, err := e.top(st.Expr)
@@ -182,6 +183,7 @@ func execSegmentCount(c *call) (Value, error) {
 
 func execSegmentIDs(c *call) (Value, error) {
 	st := c.st.(*SegmentIDs)
+	c.warnUnknownEvents(st.Expr)
 	limit := st.Limit
 	if limit <= 0 {
 		limit = DefaultSegmentLimit
@@ -209,6 +211,7 @@ func execSegmentIDs(c *call) (Value, error) {
 
 func execSegmentSave(c *call) (Value, error) {
 	st := c.st.(*SegmentSave)
+	c.warnUnknownEvents(st.Expr)
 	// The expression must evaluate now (known types, existing segments),
 	// and, checked again in the writer against the segments saved at that
 	// moment, must not make a cycle or nest too deep.

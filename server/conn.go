@@ -310,6 +310,9 @@ func (c *conn) execute(args [][]byte) {
 	if v.Kind == query.KindError {
 		c.failed = true
 	}
+	if len(c.sess.Warnings) > 0 && c.w.proto == 3 {
+		c.w.warnings(c.sess.Warnings)
+	}
 	c.reply(v)
 }
 

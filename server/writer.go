@@ -91,6 +91,17 @@ func (w *writer) double(f float64) {
 }
 
 // value writes v in the connection's protocol.
+// warnings writes a RESP3 attribute {"warnings": [...]} that precedes a
+// reply; clients that do not look at attributes skip it.
+func (w *writer) warnings(ws []string) {
+	w.header('|', 1)
+	w.bulk("warnings")
+	w.array(len(ws))
+	for _, s := range ws {
+		w.bulk(s)
+	}
+}
+
 func (w *writer) value(v query.Value) {
 	switch v.Kind {
 	case query.KindNil:

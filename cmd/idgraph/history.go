@@ -155,7 +155,7 @@ func forgetTargets(ctx context.Context, r runner, words []string) []string {
 		return nil
 	}
 	ids := []string{words[1]}
-	v, err := r.run(ctx, []string{"WHO", words[1]})
+	v, _, err := r.run(ctx, []string{"WHO", words[1]})
 	if err != nil || v.Kind != query.KindMap {
 		return ids
 	}

@@ -19,7 +19,8 @@ import (
 // runner runs statements in an embedded store or against a server; either
 // way the reply is a query.Value, so both print the same.
 type runner interface {
-	run(ctx context.Context, words []string) (query.Value, error)
+	// run runs one statement; warnings are what the reply came with.
+	run(ctx context.Context, words []string) (v query.Value, warnings []string, err error)
 	close() error
 }
 
@@ -28,8 +29,10 @@ type embedded struct {
 	db   *engine.DB
 }
 
-func (e *embedded) run(ctx context.Context, words []string) (query.Value, error) {
-	return e.exec.Exec(ctx, nil, words)
+func (e *embedded) run(ctx context.Context, words []string) (query.Value, []string, error) {
+	s := &query.Session{}
+	v, err := e.exec.Exec(ctx, s, words)
+	return v, s.Warnings, err
 }
 
 func (e *embedded) close() error { return e.db.Close() }
@@ -38,12 +41,12 @@ func (e *embedded) close() error { return e.db.Close() }
 // doubles arrive as such and print as they do embedded.
 type remote struct{ c *client.Client }
 
-func (r *remote) run(ctx context.Context, words []string) (query.Value, error) {
+func (r *remote) run(ctx context.Context, words []string) (query.Value, []string, error) {
 	rep, err := r.c.DoReply(ctx, words...)
 	if err != nil {
-		return query.Value{}, err
+		return query.Value{}, nil, err
 	}
-	return fromReply(rep), nil
+	return fromReply(rep), rep.Warnings(), nil
 }
 
 func (r *remote) close() error { return r.c.Close() }
@@ -176,13 +179,14 @@ func cmdQuery(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			}
 		}
 		forgotten := forgetTargets(ctx, r, words)
-		v, err := r.run(ctx, words)
+		v, warnings, err := r.run(ctx, words)
 		if err != nil {
 			return exitError{1, err.Error()}
 		}
 		if forgotten != nil {
 			scrubHistoryFile(forgotten, stderr)
 		}
+		printWarnings(stderr, warnings)
 		printReply(stdout, words, v, *asJSON)
 		return nil
 	}
@@ -248,7 +252,7 @@ func shell(ctx context.Context, r runner, stdin io.Reader, stdout, stderr io.Wri
 			continue
 		}
 		forgotten := forgetTargets(ctx, r, words)
-		v, err := r.run(ctx, words)
+		v, warnings, err := r.run(ctx, words)
 		if err != nil {
 			fmt.Fprintln(stdout, "(error)", err)
 			continue
@@ -256,6 +260,7 @@ func shell(ctx context.Context, r runner, stdin io.Reader, stdout, stderr io.Wri
 		if forgotten != nil {
 			hist.forget(forgotten)
 		}
+		printWarnings(stdout, warnings)
 		printReply(stdout, words, v, asJSON)
 	}
 	hist.save()
@@ -283,6 +288,13 @@ func shellHelp(topic string) string {
 		return fmt.Sprintf("no statement starts with %q; help lists them all\n", topic)
 	}
 	return b.String()
+}
+
+// printWarnings prints what a reply came with, one "(warning)" line each.
+func printWarnings(w io.Writer, warnings []string) {
+	for _, s := range warnings {
+		fmt.Fprintln(w, "(warning)", s)
+	}
 }
 
 // printReply prints a reply for people, or as JSON. INFO's text prints as

@@ -229,3 +229,23 @@ func TestShellHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestWarningsReachTheShell: a DID on an event name never recorded gets a
+// warning, embedded and over --addr (a RESP3 attribute) alike.
+func TestWarningsReachTheShell(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	dir := t.TempDir()
+	if _, errb, code := runCmd(t, "query", "--data", dir, "TRACK purchase cookie:c1"); code != 0 {
+		t.Fatal(errb)
+	}
+	want := `(warning) no event Purchase was ever recorded: did you mean purchase? (event names are case-sensitive)` + "\n"
+	out, errb, code := runCmd(t, "query", "--data", dir, "SEGMENT COUNT DID Purchase")
+	if code != 0 || out != "(integer) 0\n" || !strings.HasSuffix(errb, want) {
+		t.Fatalf("embedded: exit %d, out %q, stderr %q", code, out, errb)
+	}
+	addr := startServer(t, dir)
+	out, errb, code = runCmd(t, "query", "--addr", addr, "SEGMENT COUNT DID Purchase")
+	if code != 0 || out != "(integer) 0\n" || errb != want {
+		t.Fatalf("over --addr: exit %d, out %q, stderr %q", code, out, errb)
+	}
+}
