@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"path"
@@ -58,35 +59,44 @@ type asset struct {
 }
 
 // Mount registers the console on mux, for GET (and so HEAD): its pages,
-// its assets under /console/ and GET /console/session. Requests for other
-// paths under /console/ are answered 404.
+// its scripts and styles under /console/<build>/, and GET
+// /console/session. <build> is a hash of every embedded file, so the
+// scripts and styles can be cached for good (a new binary has a new
+// build); the pages name the current build and are revalidated on every
+// load. Other paths under /console/<build>/ are answered 404.
 func Mount(mux *http.ServeMux, o Options) {
-	files := loadAssets()
+	files, build := loadAssets()
 	index := files["index.html"]
-	page := func(w http.ResponseWriter, r *http.Request) { serveAsset(w, r, index) }
+	index.body = []byte(strings.ReplaceAll(string(index.body), `"/console/`, `"/console/`+build+`/`))
+	index.etag = etag(index.body)
+	page := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		serveAsset(w, r, index)
+	}
 	for _, p := range pages {
 		mux.HandleFunc("GET "+p, page)
 	}
 	mux.HandleFunc("GET /console/session", func(w http.ResponseWriter, r *http.Request) { session(w, r, o) })
-	mux.HandleFunc("GET /console/{file...}", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /console/{build}/{file...}", func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("file")
 		a, ok := files[name]
-		if !ok || name == "index.html" {
+		if !ok || name == "index.html" || r.PathValue("build") != build {
 			headers(w)
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusNotFound)
-			w.Write([]byte("404: no such file in the console\n"))
+			w.Write([]byte("404: no such file in this console\n"))
 			return
 		}
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		serveAsset(w, r, a)
 	})
 }
 
 // loadAssets reads the embedded files once per Mount, with their types and
-// entity tags (a hash of the content, so a browser revalidates cheaply and
-// never runs a stale script after an upgrade).
-func loadAssets() map[string]asset {
+// entity tags, and the build: a hash of them all.
+func loadAssets() (map[string]asset, string) {
 	out := map[string]asset{}
+	all := sha256.New()
 	fs.WalkDir(assets, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -95,15 +105,18 @@ func loadAssets() map[string]asset {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		out[strings.TrimPrefix(p, "assets/")] = asset{
-			body:  b,
-			ctype: contentType(p),
-			etag:  `"` + hex.EncodeToString(sum[:12]) + `"`,
-		}
+		name := strings.TrimPrefix(p, "assets/")
+		fmt.Fprintf(all, "%s %d\n", name, len(b))
+		all.Write(b)
+		out[name] = asset{body: b, ctype: contentType(p), etag: etag(b)}
 		return nil
 	})
-	return out
+	return out, hex.EncodeToString(all.Sum(nil)[:6])
+}
+
+func etag(b []byte) string {
+	sum := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
 }
 
 func contentType(name string) string {
@@ -132,12 +145,13 @@ func headers(w http.ResponseWriter) {
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 }
 
+// serveAsset sends a file with its type and entity tag (or 304 when the
+// browser has it); the caller sets Cache-Control.
 func serveAsset(w http.ResponseWriter, r *http.Request, a asset) {
 	headers(w)
 	h := w.Header()
 	h.Set("Content-Type", a.ctype)
 	h.Set("ETag", a.etag)
-	h.Set("Cache-Control", "no-cache")
 	if match := r.Header.Get("If-None-Match"); match != "" && match == a.etag {
 		w.WriteHeader(http.StatusNotModified)
 		return

@@ -102,7 +102,9 @@ function askPassword(message) {
 
 async function session() {
   try {
+    performance.mark('idgraph:start');
     const s = await get('/console/session');
+    performance.mark('idgraph:session');
     user = s.user;
     body.dataset.user = user;
     document.getElementById('user').textContent = user === 'read-only' ? 'read-only user' : (s.password ? 'read-write user' : '');
@@ -147,7 +149,11 @@ async function start() {
     location.reload();
   });
   segment.init(ctx);
+  if (location.pathname.startsWith('/profile/')) {
+    try { profile.prefetch(decodeURIComponent(location.pathname.slice('/profile/'.length))); } catch { /* route() reports it */ }
+  }
   if (await session()) await route();
+  else profile.prefetch(null);
 }
 
 start();

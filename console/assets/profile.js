@@ -12,6 +12,26 @@ export function profileURL(id) {
   return '/profile/' + idPath(id).replace(/%3A/gi, ':');
 }
 
+// load asks for everything the view shows at once: WHO, GRAPH and the
+// first page of TIMELINE.
+function load(id) {
+  return Promise.all([
+    get(profilePath(id)),
+    get(profilePath(id) + '/graph'),
+    run('TIMELINE', id, 'LIMIT', String(PAGE)),
+  ]);
+}
+
+let prefetched = null;
+
+// prefetch starts loading a profile before the page knows who is logged
+// in (the requests run beside the session's); show takes it over. null
+// drops what was started.
+export function prefetch(id) {
+  prefetched = id === null ? null : { id, data: load(id) };
+  if (prefetched) prefetched.data.catch(() => {});
+}
+
 // state of the view now shown; a newer load replaces it.
 let current = null;
 
@@ -31,11 +51,9 @@ export async function show(id, ctx) {
 
   let who, graph, events;
   try {
-    [who, graph, events] = await Promise.all([
-      get(profilePath(id)),
-      get(profilePath(id) + '/graph'),
-      run('TIMELINE', id, 'LIMIT', String(PAGE)),
-    ]);
+    const early = prefetched && prefetched.id === id ? prefetched.data : null;
+    prefetched = null;
+    [who, graph, events] = await (early || load(id));
   } catch (e) {
     if (current.token !== token) return;
     card.replaceChildren(h('p', { class: 'error', 'data-error': e.code || '', text: e.status === 404 ? `No profile holds ${id}.` : e.message }));
@@ -44,11 +62,14 @@ export async function show(id, ctx) {
     return;
   }
   if (current.token !== token) return;
+  performance.mark('idgraph:profile-data');
   current.who = who;
   current.graph = graph;
   current.expanded = new Set();
   renderCard(card, id, who, ctx);
+  performance.mark('idgraph:profile-card');
   renderGraph(ctx);
+  performance.mark('idgraph:profile-graph');
   appendEvents(events, id, ctx);
   document.body.dataset.ready = 'profile';
 }
@@ -126,7 +147,7 @@ function renderGraph(ctx) {
 
 function clickNode(n, ctx) {
   if (n.cluster) {
-    current.expanded.add(n.type);
+    current.expanded.add(n.key);
     current.selected = null;
     renderGraph(ctx);
     return;
@@ -176,21 +197,21 @@ export async function showWhy(a, b) {
     box.replaceChildren(h('p', { class: 'error', text: e.message }));
     return;
   }
-  const table = h('table', { class: 'why' }, h('thead', {}, h('tr', {},
-    ...['from', 'to', 'status', 'count', 'first seen', 'last seen', 'source'].map((t) => h('th', { text: t })))));
-  const body = h('tbody');
+  const steps = h('ol', { class: 'why-path' });
   for (const p of why.path || []) {
     let status = p.status;
     if (p.rule) status += ' (' + p.rule + ')';
     if (p.status === 'moved') status += ` → profile ${p.moved_to} at ${time(p.moved_at)}`;
-    body.append(h('tr', { class: 'why-' + p.status },
-      ...[p.from, p.to, status, String(p.count), time(p.first_seen), time(p.last_seen), p.source].map((t) => h('td', { text: t }))));
+    const seen = p.first_seen === p.last_seen ? time(p.first_seen) : `${time(p.first_seen)} … ${time(p.last_seen)}`;
+    steps.append(h('li', { class: 'why-' + p.status },
+      h('div', { class: 'why-pair', text: `${p.from} — ${p.to}` }),
+      h('div', { class: 'why-status', text: status }),
+      h('div', { class: 'why-meta', text: `${p.count}× · last from ${p.source} · ${seen}` })));
   }
-  table.append(body);
   box.replaceChildren(
     h('h3', { id: 'why-title', text: `WHY ${a} ${b}` }),
     h('p', { class: why.linked ? 'linked' : 'not-linked', id: 'why-reason', text: (why.linked ? 'Linked: ' : 'Not linked: ') + why.reason }),
-    table);
+    steps);
 }
 
 function appendEvents(events, id, ctx) {
@@ -241,8 +262,8 @@ function askForget(id, ctx) {
       const args = ['FORGET', id];
       if (suppress.checked) args.push('SUPPRESS');
       const r = await run(...args);
-      ctx.status(`Forgotten: profile ${r.profile}, ${r.ids} identifiers, ${r.events} events erased.`);
       ctx.navigate('/');
+      ctx.status(`Forgotten: profile ${r.profile}, ${r.ids} identifiers, ${r.events} events erased.`);
     } catch (e) {
       ctx.status(e.message, true);
     }
