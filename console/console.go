@@ -70,6 +70,10 @@ func Mount(mux *http.ServeMux, o Options) {
 	index.body = []byte(strings.ReplaceAll(string(index.body), `"/console/`, `"/console/`+build+`/`))
 	index.etag = etag(index.body)
 	page := func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/profile/") && r.PathValue("id") == "" {
+			notFound(w)
+			return
+		}
 		w.Header().Set("Cache-Control", "no-cache")
 		serveAsset(w, r, index)
 	}
@@ -81,15 +85,19 @@ func Mount(mux *http.ServeMux, o Options) {
 		name := r.PathValue("file")
 		a, ok := files[name]
 		if !ok || name == "index.html" || r.PathValue("build") != build {
-			headers(w)
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(http.StatusNotFound)
-			w.Write([]byte("404: no such file in this console\n"))
+			notFound(w)
 			return
 		}
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		serveAsset(w, r, a)
 	})
+}
+
+func notFound(w http.ResponseWriter) {
+	headers(w)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	w.Write([]byte("404: no such page or file in this console\n"))
 }
 
 // loadAssets reads the embedded files once per Mount, with their types and
