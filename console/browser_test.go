@@ -315,14 +315,20 @@ func (p *page) count(sel string) int {
 	return eval[int](p, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
 }
 
-func (p *page) shot(name string) {
+// shot writes a screenshot of the element sel (the viewport when "")
+// into the -screenshots directory.
+func (p *page) shot(name, sel string) {
 	p.t.Helper()
 	if *screenshots == "" {
 		return
 	}
 	ctx, cancel := context.WithTimeout(p.ctx, wait)
 	defer cancel()
-	b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	action := chromedp.CaptureScreenshot()
+	if sel != "" {
+		action = chromedp.Screenshot(chromedp.CSS(sel))
+	}
+	b, err := chromedp.Run(ctx, action)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -424,19 +430,21 @@ func TestBrowserProfile(t *testing.T) {
 		Reason string
 	}
 	s.json("WHY cookie:c1 user:2", &why)
-	if got := p.text("#why-reason"); got != "Not linked: "+why.Reason {
-		t.Errorf("WHY shown %q, want %q", got, why.Reason)
+	if got, linked := p.text("#why-reason"), eval[string](p, `document.getElementById('why-reason').dataset.linked`); got != why.Reason || linked != fmt.Sprint(why.Linked) {
+		t.Errorf("WHY shown %q (linked %s), want %q (%v)", got, linked, why.Reason, why.Linked)
 	}
 	if got := p.text("#evidence li.why-refused .why-status"); got != "refused (limit user=1)" {
 		t.Errorf("WHY path status %q", got)
 	}
+	p.shot("console-profile.png", "")
 	// Clicking two identifiers one after the other asks WHY for the pair.
 	p.click(`#graph .node[data-id="email:ann@example.com"]`)
 	p.until(`!!document.querySelector('#graph .node.selected')`)
 	p.click(`#graph .node[data-id="serial:SN-1"]`)
 	p.until(`(document.getElementById('why-title') || {}).textContent === 'WHY email:ann@example.com serial:SN-1'`)
-	if got := p.text("#why-reason"); !strings.HasPrefix(got, "Linked: ") {
-		t.Errorf("WHY of two identifiers of the profile: %q", got)
+	s.json("WHY email:ann@example.com serial:SN-1", &why)
+	if got := p.text("#why-reason"); got != why.Reason || !why.Linked {
+		t.Errorf("WHY of two identifiers of the profile: %q, want %q", got, why.Reason)
 	}
 
 	var tl []struct{ Event, Source string }
@@ -449,7 +457,6 @@ func TestBrowserProfile(t *testing.T) {
 	if !slices.Equal(rows, wantRows) {
 		t.Errorf("timeline %v, want %v (newest first)", rows, wantRows)
 	}
-	p.shot("console-profile.png")
 
 	// An unknown identifier says so; a profile of its own has a link.
 	p.go_("/profile/" + url.PathEscape("email:nobody@example.com"))
@@ -477,7 +484,7 @@ func TestBrowserBigProfiles(t *testing.T) {
 	if n := p.count("#graph .node.hub"); n != 1 {
 		t.Errorf("%d hubs, want 1", n)
 	}
-	p.shot("console-hub.png")
+	p.shot("console-hub.png", ".graph-box")
 
 	p.go_("/profile/user:many")
 	p.ready("profile")
@@ -491,6 +498,7 @@ func TestBrowserBigProfiles(t *testing.T) {
 	if got := p.text(`#graph .node.cluster .node-label`); got != "cookie ×40" {
 		t.Errorf("cluster label %q", got)
 	}
+	p.shot("console-cluster.png", ".graph-box")
 	if got := p.text(`#graph .edge .edge-label`); got != "40× web" {
 		t.Errorf("cluster edge label %q", got)
 	}
@@ -545,7 +553,7 @@ func TestBrowserSegmentEditor(t *testing.T) {
 	if got := eval[string](p, `document.getElementById('expr-mirror').dataset.word`); got != fmt.Sprint(qe.Pos-2) {
 		t.Errorf("marked word %s, want %d", got, qe.Pos-2)
 	}
-	p.shot("console-segment-error.png")
+	p.shot("console-segment-error.png", ".editor-grid > div")
 
 	// Members with chosen fields, and the CSV export.
 	expr := "DID purchase OR HAS serial"
@@ -585,7 +593,7 @@ func TestBrowserSegmentEditor(t *testing.T) {
 	if fmt.Sprint(shown) != fmt.Sprint(want) {
 		t.Errorf("members\n got %q\nwant %q", shown, want)
 	}
-	p.shot("console-segment.png")
+	p.shot("console-segment.png", "")
 
 	done := chromedp.BrowserEvents(ctx, browser.DownloadProgress)
 	p.click("#export-csv")
@@ -684,7 +692,7 @@ func TestBrowserUsers(t *testing.T) {
 	if n := eval[int](p, writes); n != 0 {
 		t.Errorf("read-only user: %d write controls in the editor", n)
 	}
-	p.shot("console-readonly.png")
+	p.shot("console-readonly.png", "")
 
 	// The read-write user, in a tab of its own.
 	q := open(t, s)

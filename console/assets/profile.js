@@ -210,7 +210,7 @@ export async function showWhy(a, b) {
   }
   box.replaceChildren(
     h('h3', { id: 'why-title', text: `WHY ${a} ${b}` }),
-    h('p', { class: why.linked ? 'linked' : 'not-linked', id: 'why-reason', text: (why.linked ? 'Linked: ' : 'Not linked: ') + why.reason }),
+    h('p', { class: why.linked ? 'linked' : 'not-linked', id: 'why-reason', 'data-linked': String(why.linked), text: why.reason }),
     steps);
 }
 
