@@ -489,6 +489,27 @@ func TestBrowserBigProfiles(t *testing.T) {
 	}
 	p.shot("console-hub.png", ".graph-box")
 
+	// The timeline pages by cursor: 25, then the 24 older ones, newest
+	// first, as TIMELINE gives them.
+	var tl []struct{ Time, Event, Cursor string }
+	s.json("TIMELINE user:big LIMIT 100", &tl)
+	cursors := `[...document.querySelectorAll('#timeline tbody tr')].map(r => r.dataset.cursor)`
+	if got := eval[[]string](p, cursors); len(got) != 25 || len(tl) != 49 {
+		t.Fatalf("first page: %d rows (TIMELINE has %d)", len(got), len(tl))
+	}
+	p.click("#timeline-more")
+	p.until(`document.querySelectorAll('#timeline tbody tr').length === 49`)
+	var want []string
+	for _, e := range tl {
+		want = append(want, e.Cursor)
+	}
+	if got := eval[[]string](p, cursors); !slices.Equal(got, want) {
+		t.Errorf("timeline pages %v\nwant %v", got, want)
+	}
+	if !eval[bool](p, `document.getElementById('timeline-more').hidden`) {
+		t.Error("Older events still offered after the last page")
+	}
+
 	p.go_("/profile/user:many")
 	p.ready("profile")
 	s.json("GRAPH user:many", &g)
@@ -651,6 +672,20 @@ func TestBrowserSegmentEditor(t *testing.T) {
 	}
 	if got := eval[string](p, `document.getElementById('feed-state').dataset.feed`); got != wantFeed {
 		t.Errorf("change feed state %q, want %q (GET /v1/changes: %d)", got, wantFeed, resp.StatusCode)
+	}
+	// Drop takes a second click.
+	drop := `#saved tr[data-name="serial_owners"] button`
+	p.click(drop)
+	p.until(`document.querySelector('#saved tr[data-name="serial_owners"] button').textContent === 'Really drop?'`)
+	list = nil
+	if s.json("SEGMENT LIST", &list); list["serial_owners"] == "" {
+		t.Fatal("dropped on the first click")
+	}
+	p.click(drop)
+	p.until(`!document.querySelector('#saved tr[data-name="serial_owners"]')`)
+	list = nil
+	if s.json("SEGMENT LIST", &list); list["serial_owners"] != "" || list["buyers"] == "" {
+		t.Errorf("SEGMENT LIST after the drop: %v", list)
 	}
 
 	// The editor's link opens the editor with the expression counted.
