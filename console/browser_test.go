@@ -219,6 +219,11 @@ func (s *site) populate() {
 	for i, id := range big {
 		s.exec(fmt.Sprintf("TRACK page_view user:big %s AT %d FROM web", id, clock.Add(-time.Duration(50-i)*time.Hour).UnixMilli()))
 	}
+	// email:office@shop.example: a shared address seen with 20 user ids;
+	// the first keeps it, the other 19 links are refused.
+	for i := 0; i < 20; i++ {
+		s.exec(fmt.Sprintf("TRACK login email:office@shop.example user:o%02d AT %d FROM web", i, clock.Add(-time.Duration(30-i)*time.Hour).UnixMilli()))
+	}
 	// user:many: 40 cookies.
 	for i := 0; i < 40; i++ {
 		s.exec(fmt.Sprintf("TRACK page_view user:many cookie:m%02d AT %d FROM web", i, clock.Add(-time.Duration(40-i)*time.Hour).UnixMilli()))
@@ -522,7 +527,6 @@ func TestBrowserBigProfiles(t *testing.T) {
 	if got := p.text(`#graph .node.cluster .node-label`); got != "cookie ×40" {
 		t.Errorf("cluster label %q", got)
 	}
-	p.shot("console-cluster.png", ".graph-box")
 	if got := p.text(`#graph .edge .edge-label`); got != "40× web" {
 		t.Errorf("cluster edge label %q", got)
 	}
@@ -531,6 +535,29 @@ func TestBrowserBigProfiles(t *testing.T) {
 	if e := p.count("#graph .edge"); e != 40 {
 		t.Errorf("expanded: %d edges drawn, want 40", e)
 	}
+
+	// A shared address: a hub whose 19 refused users, outside the
+	// profile, are one cluster with one dashed edge.
+	p.go_("/profile/" + url.PathEscape("email:office@shop.example"))
+	p.ready("profile")
+	s.json("GRAPH email:office@shop.example", &g)
+	if len(g.Nodes) != 21 || len(g.Edges) != 20 {
+		t.Fatalf("GRAPH email:office@shop.example: %d nodes, %d edges", len(g.Nodes), len(g.Edges))
+	}
+	if got := p.text(`#graph .node.cluster.outside .node-label`); got != "user ×19 outside" {
+		t.Errorf("outside cluster label %q", got)
+	}
+	if got := p.text(`#graph .edge.refused .edge-label`); got != "refused · limit user=1" || p.count("#graph .edge") != 2 {
+		t.Errorf("refused cluster edge %q, %d edges drawn", got, p.count("#graph .edge"))
+	}
+	if got := p.text(`#graph .node.hub .node-label`); got != "email:office@shop.example · hub, 20 links" {
+		t.Errorf("shared address label %q", got)
+	}
+	p.click(`#graph .edge.refused`)
+	p.until(`document.querySelectorAll('#evidence ul.pairs li').length === 19`)
+	p.click(`#evidence ul.pairs li button`)
+	p.until(`((document.getElementById('why-title') || {}).textContent || '').startsWith('WHY email:office@shop.example user:o')`)
+	p.shot("console-shared.png", ".graph-box")
 }
 
 // TestBrowserSegmentEditor types a segment and checks the live count

@@ -4,9 +4,10 @@
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-// CLUSTER_AT: a type with more identifiers than this inside the profile
-// (cookies, typically) is drawn as one cluster node until expanded, so a
-// profile of a few hundred identifiers stays readable.
+// CLUSTER_AT: more identifiers than this of one type inside the profile
+// (cookies, typically), or of one type outside it, are drawn as one
+// cluster node until expanded, so a profile of a few hundred identifiers
+// stays readable.
 export const CLUSTER_AT = 12;
 
 // HUB_DEGREE: a node with at least this many edges is drawn as a hub.
