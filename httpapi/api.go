@@ -125,6 +125,18 @@ func (s *Server) why(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, r, u, []string{"WHY", r.PathValue("id"), r.PathValue("other")})
 }
 
+// GET /v1/profiles/{id}/graph: GRAPH, the profile's identity graph.
+func (s *Server) graph(w http.ResponseWriter, r *http.Request) {
+	u := s.auth(w, r)
+	if u == noUser {
+		return
+	}
+	if _, ok := params(w, r); !ok {
+		return
+	}
+	s.reply(w, r, u, []string{"GRAPH", r.PathValue("id")})
+}
+
 // reply runs a statement and sends its reply as JSON.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, u user, args []string) {
 	v, err := s.run(r, u, args)

@@ -56,6 +56,7 @@
 //
 // GET /v1/profiles/{id} (WHO; 404 when no profile holds the identifier),
 // GET /v1/profiles/{id}/timeline, GET /v1/profiles/{id}/why/{other},
+// GET /v1/profiles/{id}/graph (GRAPH),
 // GET /v1/segments/{name}/export?fields=… and POST /v1/query (one statement
 // in the body) run statements through a query.Executor, so their replies
 // are the maps RESP sends, converted by query.Value.JSON, and their errors
@@ -75,4 +76,13 @@
 // within ReadHeaderTimeout and the whole request within ReadTimeout, so
 // slow clients are cut off; a request's work is bounded by RequestTimeout.
 // TLSConfig makes the server speak HTTPS only.
+//
+// # Console
+//
+// The web console (package console) is served at / with the same users
+// (console.go). Everything but the tracking API is behind console.Guard:
+// writes a browser marks as cross-origin, and writes with a cookie but no
+// Authorization, are refused (403 CSRF); without a password, requests for
+// a Host that is not a loopback name are refused (403 FORBIDDEN, against
+// DNS rebinding). JSON API replies carry Cache-Control: no-store.
 package httpapi

@@ -25,6 +25,7 @@ type Server struct {
 	exec *query.Executor
 	opts Options
 	mux  *http.ServeMux
+	h    http.Handler // mux behind the browser guards (console.go)
 	hs   *http.Server
 	sem  chan struct{} // one token per request in progress (MaxConcurrent)
 
@@ -72,6 +73,7 @@ func New(db *engine.DB, x *query.Executor, opts Options) (*Server, error) {
 	}
 	s := &Server{db: db, exec: x, opts: opts, sem: make(chan struct{}, opts.MaxConcurrent)}
 	s.mux = s.newMux()
+	s.h = s.guarded(s.mux)
 	s.hs = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: opts.ReadHeaderTimeout,
@@ -124,6 +126,7 @@ func (s *Server) routes() []route {
 		route{http.MethodGet, "/v1/profiles/{id}", s.profile},
 		route{http.MethodGet, "/v1/profiles/{id}/timeline", s.timeline},
 		route{http.MethodGet, "/v1/profiles/{id}/why/{other}", s.why},
+		route{http.MethodGet, "/v1/profiles/{id}/graph", s.graph},
 		route{http.MethodGet, "/v1/segments/{name}/export", s.export},
 		route{http.MethodPost, "/v1/query", s.query},
 		route{http.MethodGet, "/v1/openapi.json", s.openapi},
@@ -155,6 +158,7 @@ func (s *Server) newMux() *http.ServeMux {
 			apiError(w, http.StatusMethodNotAllowed, "METHOD", fmt.Sprintf("%s takes %s, not %s", r.URL.Path, allow, r.Method))
 		})
 	}
+	s.mountConsole(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "NOTFOUND", fmt.Sprintf("no endpoint %s; see /v1/openapi.json", r.URL.Path))
 	})
@@ -198,7 +202,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusServiceUnavailable, "BUSY", "too many requests in progress; retry later")
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	s.h.ServeHTTP(w, r)
 }
 
 // Serve accepts connections on ln until Shutdown, when it returns

@@ -1,0 +1,159 @@
+// The console's entry point: who is logged in, which view the path asks
+// for, and the links between views (every view has a URL of its own).
+
+import { get, password, setPassword, ApiError } from './api.js';
+import * as profile from './profile.js';
+import { profileURL } from './profile.js';
+import * as segment from './segment.js';
+import * as segments from './segments.js';
+
+const body = document.body;
+let user = null; // "read-write" or "read-only" once known
+
+const ctx = {
+  canWrite: () => user === 'read-write',
+  status,
+  navigate,
+  replaceURL: (url) => history.replaceState(null, '', url),
+};
+
+// status shows a message under the header (an error in red).
+function status(msg, isError = false) {
+  const box = document.getElementById('status');
+  box.textContent = msg;
+  box.classList.toggle('error', isError);
+  box.hidden = !msg;
+}
+
+function navigate(url) {
+  history.pushState(null, '', url);
+  route();
+}
+
+// idFromBox reads the lookup box: an identifier, or a bare profile id.
+function idFromBox(v) {
+  v = v.trim();
+  return /^\d+$/.test(v) ? 'profile:' + v : v;
+}
+
+function showView(name) {
+  for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== 'view-' + name;
+  body.dataset.view = name;
+  if (name !== 'segments') segments.hide();
+}
+
+// route shows the view of the current URL.
+async function route() {
+  const path = location.pathname;
+  status('');
+  delete body.dataset.ready;
+  if (path.startsWith('/profile/')) {
+    let id;
+    try { id = decodeURIComponent(path.slice('/profile/'.length)); } catch { id = path.slice('/profile/'.length); }
+    document.getElementById('lookup-id').value = id;
+    document.title = id + ' · idgraph';
+    showView('profile');
+    await profile.show(id, ctx);
+    markPainted();
+  } else if (path === '/segment') {
+    document.title = 'Segment · idgraph';
+    showView('segment');
+    segment.show(new URLSearchParams(location.search), ctx);
+    body.dataset.ready = 'segment';
+  } else if (path === '/segments') {
+    document.title = 'Saved segments · idgraph';
+    showView('segments');
+    await segments.show(ctx);
+    body.dataset.ready = 'segments';
+  } else {
+    document.title = 'idgraph console';
+    showView('home');
+    document.getElementById('lookup-id').focus();
+    body.dataset.ready = 'home';
+  }
+}
+
+// markPainted records, once per page load, when the first profile was on
+// screen: after the frame that drew it (the browser test reads this mark).
+let painted = false;
+function markPainted() {
+  if (painted) return;
+  painted = true;
+  requestAnimationFrame(() => setTimeout(() => performance.mark('idgraph:profile-painted'), 0));
+}
+
+// removeWriteControls takes every write control out of the page for the
+// read-only user (the server refuses its writes anyway).
+function removeWriteControls() {
+  for (const e of document.querySelectorAll('.write')) e.remove();
+}
+
+// login asks for the password until the server takes one.
+function askPassword(message) {
+  const box = document.getElementById('login');
+  const err = document.getElementById('login-error');
+  err.hidden = !message;
+  err.textContent = message || '';
+  box.hidden = false;
+  document.querySelector('main').hidden = true;
+  body.dataset.ready = 'login';
+  document.getElementById('login-password').focus();
+}
+
+async function session() {
+  try {
+    performance.mark('idgraph:start');
+    const s = await get('/console/session');
+    performance.mark('idgraph:session');
+    user = s.user;
+    body.dataset.user = user;
+    document.getElementById('user').textContent = user === 'read-only' ? 'read-only user' : (s.password ? 'read-write user' : '');
+    document.getElementById('logout').hidden = !s.password;
+    if (user !== 'read-write') removeWriteControls();
+    return true;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      askPassword(password() ? 'That password was refused.' : '');
+      return false;
+    }
+    status(e.message, true);
+    return false;
+  }
+}
+
+async function start() {
+  document.getElementById('lookup').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const id = idFromBox(document.getElementById('lookup-id').value);
+    if (id) navigate(profileURL(id));
+  });
+  document.addEventListener('click', (ev) => {
+    const a = ev.target.closest('a[data-nav]');
+    if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+    ev.preventDefault();
+    navigate(a.getAttribute('href'));
+  });
+  window.addEventListener('popstate', route);
+  document.getElementById('login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    setPassword(document.getElementById('login-password').value);
+    document.getElementById('login-password').value = '';
+    if (await session()) {
+      document.getElementById('login').hidden = true;
+      document.querySelector('main').hidden = false;
+      route();
+    }
+  });
+  document.getElementById('logout').addEventListener('click', () => {
+    setPassword('');
+    location.reload();
+  });
+  segment.init(ctx);
+  if (location.pathname.startsWith('/profile/')) {
+    try { profile.prefetch(decodeURIComponent(location.pathname.slice('/profile/'.length))); } catch { /* route() reports it */ }
+  }
+  if (await session()) await route();
+  else profile.prefetch(null);
+}
+
+start();
