@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/idgraph/idgraph/engine"
 	"github.com/idgraph/idgraph/query"
@@ -150,17 +151,18 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, u user, args []st
 // maxExportLimit is the largest page of an export (as SEGMENT IDS).
 const maxExportLimit = 100_000
 
-// GET /v1/segments/{name}/export?fields=&limit=&after=&asof=: the members
-// of a saved segment, ascending by profile id, each a map of "profile" and
-// the fields asked for. Until SEGMENT EXPORT exists this is SEGMENT IDS
-// followed by WHO of each member; the reply has SEGMENT EXPORT's shape, so
-// the handler can switch to it without clients noticing.
+// GET /v1/segments/{name}/export?fields=&limit=&after=&asof=&snapshot=:
+// SEGMENT EXPORT of a saved segment — the members ascending by profile id,
+// each a map of "profile" and the fields asked for (comma-separated: an
+// identifier type, trait:<name>, computed:<name>, consent:<purpose>,
+// tags). A snapshot token, the same on every page, reads every page at the
+// moment of the first.
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	u := s.auth(w, r)
 	if u == noUser {
 		return
 	}
-	q, ok := params(w, r, "fields", "limit", "after", "asof")
+	q, ok := params(w, r, "fields", "limit", "after", "asof", "snapshot")
 	if !ok {
 		return
 	}
@@ -169,115 +171,64 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "NOTFOUND", fmt.Sprintf("no saved segment %q (SEGMENT SAVE creates one)", name))
 		return
 	}
-	fields, err := s.exportFields(q.Get("fields"))
-	if err != nil {
-		apiError(w, http.StatusBadRequest, "SYNTAX", err.Error())
-		return
-	}
-	args := []string{"SEGMENT", "IDS", "IN", name}
-	limit := query.DefaultSegmentLimit
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > maxExportLimit {
-			apiError(w, http.StatusBadRequest, "SYNTAX", fmt.Sprintf("limit %q must be a whole number from 1 to %d", l, maxExportLimit))
-			return
-		}
-		limit = n
-	}
-	args = append(args, "LIMIT", strconv.Itoa(limit))
-	if a := q.Get("after"); a != "" {
-		if _, err := strconv.ParseUint(a, 10, 32); err != nil {
-			apiError(w, http.StatusBadRequest, "SYNTAX", fmt.Sprintf("after %q must be a profile id", a))
-			return
-		}
-		args = append(args, "AFTER", a)
-	}
-	if t := q.Get("asof"); t != "" {
-		args = append(args, "ASOF", t)
-	}
-	ids, err := s.run(r, u, args)
-	if err != nil {
-		s.queryError(w, err)
-		return
-	}
-	rows := make([]any, 0, len(ids.Arr))
-	for _, id := range ids.Arr {
-		p, err := s.run(r, u, []string{"WHO", fmt.Sprintf("profile:%d", id.Int)})
-		if err != nil {
-			s.queryError(w, err)
-			return
-		}
-		if p.Kind == query.KindNil {
-			continue // forgotten since the segment was evaluated
-		}
-		rows = append(rows, exportRow(p, fields))
-	}
-	writeJSON(w, http.StatusOK, rows)
-}
-
-// exportField is one field of an export: an identifier type, trait:<name>
-// or consent:<purpose>.
-type exportField struct {
-	name       string // as asked, the key in the reply
-	kind, what string // "id" and the type, "trait" or "consent" and the name
-}
-
-// exportFields parses the comma-separated fields of an export.
-func (s *Server) exportFields(list string) ([]exportField, error) {
-	if list == "" {
-		return nil, nil
-	}
-	types := map[string]bool{}
-	for _, t := range s.db.Types() {
-		types[t.Name] = true
-	}
-	var out []exportField
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(f)
-		kind, what, hasColon := strings.Cut(f, ":")
-		switch {
-		case f == "":
-			return nil, errors.New("fields: an empty field name")
-		case !hasColon && types[f]:
-			out = append(out, exportField{f, "id", f})
-		case hasColon && (kind == "trait" || kind == "consent") && what != "":
-			out = append(out, exportField{f, kind, what})
-		case hasColon && kind == "computed" || f == "tags":
-			return nil, fmt.Errorf("fields: %q is not available yet (computed traits and tags come with their own statements)", f)
-		default:
-			return nil, fmt.Errorf("fields: unknown field %q: give an identifier type (email, phone …), trait:<name> or consent:<purpose>", f)
-		}
-	}
-	return out, nil
-}
-
-// exportRow picks the fields out of a WHO reply.
-func exportRow(p query.Value, fields []exportField) map[string]any {
-	row := map[string]any{}
-	if v, ok := p.Get("profile"); ok {
-		row["profile"] = v.JSON()
-	}
-	for _, f := range fields {
-		switch f.kind {
-		case "id":
-			vals := []string{}
-			ids, _ := p.Get("ids")
-			for _, id := range ids.Arr {
-				if v, ok := strings.CutPrefix(id.Str, f.what+":"); ok {
-					vals = append(vals, v)
-				}
+	args := []string{"SEGMENT", "EXPORT", "IN", name}
+	if f := q.Get("fields"); f != "" {
+		args = append(args, "FIELDS")
+		for _, field := range strings.Split(f, ",") {
+			if field = strings.TrimSpace(field); field == "" {
+				apiError(w, http.StatusBadRequest, "SYNTAX", "fields: an empty field name")
+				return
 			}
-			row[f.name] = vals
-		case "trait", "consent":
-			m, _ := p.Get(map[string]string{"trait": "traits", "consent": "consent"}[f.kind])
-			if v, ok := m.Get(f.what); ok {
-				row[f.name] = v.JSON()
-			} else {
-				row[f.name] = nil
+			args = append(args, field)
+		}
+	}
+	for _, p := range []struct{ param, word string }{{"limit", "LIMIT"}, {"after", "AFTER"}, {"asof", "ASOF"}, {"snapshot", "SNAPSHOT"}} {
+		if v := q.Get(p.param); v != "" {
+			args = append(args, p.word, v)
+		}
+	}
+	s.reply(w, r, u, args)
+}
+
+// GET /v1/changes?after=&limit=&block=&kinds=&segments=&fields=: CHANGES —
+// the change feed after a cursor (none: from the oldest entry kept; $:
+// only new ones), oldest first; block (ms) waits for the next entry.
+// Lists are comma-separated.
+func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
+	u := s.auth(w, r)
+	if u == noUser {
+		return
+	}
+	q, ok := params(w, r, "after", "limit", "block", "kinds", "segments", "fields")
+	if !ok {
+		return
+	}
+	args := []string{"CHANGES"}
+	for _, p := range []struct{ param, word string }{{"after", "AFTER"}, {"limit", "LIMIT"}} {
+		if v := q.Get(p.param); v != "" {
+			args = append(args, p.word, v)
+		}
+	}
+	// A request's work is bounded (RequestTimeout): a block waits at most
+	// a little less.
+	if v := q.Get("block"); v != "" && v != "0" {
+		n, err := strconv.Atoi(v)
+		most := max(int((s.opts.RequestTimeout-5*time.Second)/time.Millisecond), 0)
+		if err != nil || n < 0 || n > most {
+			apiError(w, http.StatusBadRequest, "SYNTAX", fmt.Sprintf("block %q must be a whole number of milliseconds from 0 to %d", v, most))
+			return
+		}
+		args = append(args, "BLOCK", v)
+	}
+	for _, p := range []struct{ param, word string }{{"kinds", "KINDS"}, {"segments", "SEGMENTS"}, {"fields", "FIELDS"}} {
+		if v := q.Get(p.param); v != "" {
+			args = append(args, p.word)
+			for _, x := range strings.Split(v, ",") {
+				args = append(args, strings.TrimSpace(x))
 			}
 		}
 	}
-	return row
+	s.reply(w, r, u, args)
 }
 
 // queryStatement is the JSON form of a POST /v1/query body.

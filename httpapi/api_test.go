@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -68,11 +69,11 @@ func TestJSONAPI(t *testing.T) {
 		{"export without fields", "/v1/segments/buyers/export", 200, `[{"profile":1}]`},
 		{"export after the last member", "/v1/segments/buyers/export?after=1", 200, `[]`},
 		{"export unknown segment", "/v1/segments/nobody/export", 404, `{"code":"NOTFOUND","error":"no saved segment \"nobody\" (SEGMENT SAVE creates one)"}`},
-		{"export unknown field", "/v1/segments/buyers/export?fields=shoe_size", 400, `{"code":"SYNTAX","error":"fields: unknown field \"shoe_size\": give an identifier type (email, phone …), trait:<name> or consent:<purpose>"}`},
-		{"export field not yet available", "/v1/segments/buyers/export?fields=tags", 400, `{"code":"SYNTAX","error":"fields: \"tags\" is not available yet (computed traits and tags come with their own statements)"}`},
-		{"export bad after", "/v1/segments/buyers/export?after=x", 400, `{"code":"SYNTAX","error":"after \"x\" must be a profile id"}`},
+		{"export unknown field", "/v1/segments/buyers/export?fields=shoe_size", 400, `{"code":"SYNTAX","error":"ERR SYNTAX at word 6: unknown field shoe_size: no identifier type of that name (see TYPES); a field is an identifier type, trait:\u003cname\u003e, computed:\u003cname\u003e, consent:\u003cpurpose\u003e or tags"}`},
+		{"export tags", "/v1/segments/buyers/export?fields=tags,email", 200, `[{"email":["ann@example.com"],"profile":1,"tags":[]}]`},
+		{"export bad after", "/v1/segments/buyers/export?after=x", 400, `{"code":"SYNTAX","error":"ERR SYNTAX at word 6: expected a number after AFTER, found \"x\""}`},
 		{"TIMELINE unknown", "/v1/profiles/user:404/timeline", 404, ""},
-		{"export bad limit", "/v1/segments/buyers/export?limit=100001", 400, `{"code":"SYNTAX","error":"limit \"100001\" must be a whole number from 1 to 100000"}`},
+		{"export bad limit", "/v1/segments/buyers/export?limit=100001", 400, `{"code":"TOOLARGE","error":"ERR TOOLARGE at word 6: LIMIT must be from 1 to 100000, found 100001"}`},
 	}
 	for _, c := range cases {
 		code, reply := e.get(c.path)
@@ -188,5 +189,57 @@ func TestTrackingIgnoresBearer(t *testing.T) {
 	}
 	if code, _ := e.get("/v1/profiles/user:u", "Authorization", basic("wk")); code != http.StatusUnauthorized {
 		t.Errorf("write key on the JSON API: %d, want 401", code)
+	}
+}
+
+// TestChangesEndpoint: GET /v1/changes is CHANGES — entries after a cursor,
+// with fields; a block waits for the next commit; a block longer than a
+// request may take is refused.
+func TestChangesEndpoint(t *testing.T) {
+	e := start(t, httpapi.Options{})
+	if code, reply := e.post("/v1/query", "SEGMENT SAVE buyers DID purchase"); code != 200 {
+		t.Fatalf("save: %d %s", code, reply)
+	}
+	if code, reply := e.post("/v1/track", `{"userId":"42","event":"purchase","traits":{"email":"ann@example.com"}}`); code != 200 {
+		t.Fatalf("track: %d %s", code, reply)
+	}
+	code, reply := e.get("/v1/changes?fields=user&kinds=segment.entered")
+	entries, ok := decode(t, reply).([]any)
+	if code != 200 || !ok || len(entries) != 1 {
+		t.Fatalf("changes: %d %s", code, reply)
+	}
+	got := entries[0].(map[string]any)
+	if got["kind"] != "segment.entered" || got["segment"] != "buyers" || got["reason"] != "data" || fmt.Sprint(got["user"]) != "[42]" {
+		t.Fatalf("entry %v", got)
+	}
+	cursor := fmt.Sprint(got["cursor"])
+	done := make(chan string, 1)
+	go func() {
+		_, reply := e.get("/v1/changes?after=" + cursor + "&block=20000")
+		done <- reply
+	}()
+	for i := 0; ; i++ {
+		if code, reply := e.post("/v1/track", fmt.Sprintf(`{"userId":"u%d","event":"purchase"}`, i)); code != 200 {
+			t.Fatalf("track: %d %s", code, reply)
+		}
+		select {
+		case reply := <-done:
+			if !strings.Contains(reply, `"segment.entered"`) {
+				t.Fatalf("blocked changes answered %s", reply)
+			}
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		if i > 150 {
+			t.Fatal("the blocked GET /v1/changes never answered")
+		}
+	}
+}
+
+func TestChangesEndpointRefusesLongBlocks(t *testing.T) {
+	e := start(t, httpapi.Options{})
+	code, reply := e.get("/v1/changes?block=300000")
+	if code != 400 || !strings.Contains(reply, `block \"300000\" must be a whole number of milliseconds from 0 to 25000`) {
+		t.Fatalf("%d %s", code, reply)
 	}
 }

@@ -128,6 +128,7 @@ func (s *Server) routes() []route {
 		route{http.MethodGet, "/v1/profiles/{id}/why/{other}", s.why},
 		route{http.MethodGet, "/v1/profiles/{id}/graph", s.graph},
 		route{http.MethodGet, "/v1/segments/{name}/export", s.export},
+		route{http.MethodGet, "/v1/changes", s.changes},
 		route{http.MethodPost, "/v1/query", s.query},
 		route{http.MethodGet, "/v1/openapi.json", s.openapi},
 	)

@@ -363,6 +363,9 @@ func (x *Executor) Close() {
 
 func execSegmentExport(c *call) (Value, error) {
 	st := c.st.(*SegmentExport)
+	if err := c.checkFields(st.Fields); err != nil {
+		return Value{}, err
+	}
 	c.warnUnknownEvents(st.Expr)
 	limit := st.Limit
 	if limit <= 0 {
@@ -509,6 +512,9 @@ func fieldValues(fields []string, p *engine.Profile, computed func(name string) 
 
 func execChanges(c *call) (Value, error) {
 	st := c.st.(*Changes)
+	if err := c.checkFields(st.Fields); err != nil {
+		return Value{}, err
+	}
 	page := engine.ChangePage{After: st.After, Latest: st.Latest, Start: !st.HasAfter && !st.Latest, Limit: st.Limit,
 		Kinds: st.Kinds, Segments: st.Segments}
 	if page.Limit <= 0 {
@@ -584,6 +590,23 @@ func (x *Executor) changesReply(ctx context.Context, entries []engine.Change, fi
 		return nil
 	})
 	return Array(out...), err
+}
+
+// checkFields refuses an identifier type the store does not know.
+func (c *call) checkFields(fields []string) error {
+	for _, f := range fields {
+		if f == "tags" || strings.Contains(f, ":") {
+			continue
+		}
+		known := false
+		for _, t := range c.x.db.Types() {
+			known = known || t.Name == f
+		}
+		if !known {
+			return Errorf(CodeSyntax, wordOf(f, c.args), "unknown field %s: no identifier type of that name (see TYPES); a field is an identifier type, trait:<name>, computed:<name>, consent:<purpose> or tags", quoteWord(f))
+		}
+	}
+	return nil
 }
 
 // warnUnknownEvents adds a warning to the session for each DID of the
