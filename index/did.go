@@ -191,6 +191,7 @@ func (x *Index) exists(q DidQuery) *roaring.Bitmap {
 	sp := newSpan(q.From, q.To)
 	var parts []*roaring.Bitmap
 	var ids []uint32
+	scanned := roaring.New() // the profiles of the days scanned entry by entry
 	for _, s := range x.selected(q) {
 		m := newMatcher(s.props, q.Where)
 		// sp.d1 is at most about 1.1e11 (MaxInt64 / dayMS): d1+1 cannot overflow.
@@ -218,15 +219,14 @@ func (x *Index) exists(q DidQuery) *roaring.Bitmap {
 					}
 				}
 			}
-			if len(ids) > 0 {
-				bm := roaring.New()
-				bm.AddMany(ids)
-				parts = append(parts, bm)
-			}
+			scanned.AddMany(ids)
 		}
 		if w0 >= 0 {
 			parts = append(parts, x.wholeDays(s, w0, w1))
 		}
+	}
+	if !scanned.IsEmpty() || len(parts) == 0 {
+		parts = append(parts, scanned)
 	}
 	if len(parts) == 1 {
 		return parts[0] // callers only read it

@@ -3,10 +3,12 @@ package index
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Event properties. The index keeps no event's properties, except the
@@ -51,7 +53,18 @@ type seriesProps struct {
 	paths  []string
 	tuples [][]propValue
 	ids    map[string]uint32
+
+	// memos are conditions' decisions per tuple, kept across queries (a
+	// saved segment asks the same conditions again and again): by the
+	// conditions' text, each covering the tuples that existed when it was
+	// made. A published memo is never written again; a longer one replaces
+	// it. Readers share the index's read lock, so memoMu guards the map.
+	memoMu sync.Mutex
+	memos  map[string][]int8
 }
+
+// maxMemos bounds the memos kept per event name.
+const maxMemos = 64
 
 func newSeriesProps(paths []string) *seriesProps {
 	sp := &seriesProps{paths: paths, ids: map[string]uint32{}}
@@ -183,11 +196,12 @@ type compiledCond struct {
 	boolVal bool
 }
 
-// matcher decides a query's conditions per tuple id, each tuple once.
+// matcher decides a query's conditions per tuple id, from a memo made once
+// per tuple (and kept across queries).
 type matcher struct {
 	sp    *seriesProps
 	conds []compiledCond
-	memo  []int8 // 0 unknown, 1 match, -1 no match
+	memo  []int8 // 1 match, -1 no match; shared, never written
 	ok    bool   // every path is registered
 }
 
@@ -196,6 +210,7 @@ func newMatcher(sp *seriesProps, conds []Cond) *matcher {
 	if len(conds) == 0 {
 		return nil
 	}
+	var key strings.Builder
 	for _, c := range conds {
 		i := -1
 		if sp != nil {
@@ -218,9 +233,44 @@ func newMatcher(sp *seriesProps, conds []Cond) *matcher {
 			cc.isBool = true
 		}
 		m.conds = append(m.conds, cc)
+		fmt.Fprintf(&key, "%d\x00%s\x00%s\x00", i, c.Op, c.Value)
 	}
-	m.memo = make([]int8, len(sp.tuples))
+	m.memo = sp.memo(key.String(), m)
 	return m
+}
+
+// memo returns the decisions of m's conditions for every tuple there is,
+// from the memo kept for them, extended when tuples were added since.
+func (sp *seriesProps) memo(key string, m *matcher) []int8 {
+	sp.memoMu.Lock()
+	defer sp.memoMu.Unlock()
+	old := sp.memos[key]
+	if len(old) == len(sp.tuples) {
+		return old
+	}
+	memo := make([]int8, len(sp.tuples))
+	copy(memo, old)
+	for t := len(old); t < len(memo); t++ {
+		memo[t] = -1
+		if m.decide(sp.tuples[t]) {
+			memo[t] = 1
+		}
+	}
+	if sp.memos == nil || len(sp.memos) >= maxMemos {
+		sp.memos = map[string][]int8{}
+	}
+	sp.memos[key] = memo
+	return memo
+}
+
+// decide evaluates every condition on one tuple.
+func (m *matcher) decide(t []propValue) bool {
+	for i := range m.conds {
+		if !m.conds[i].holds(t[m.conds[i].path]) {
+			return false
+		}
+	}
+	return true
 }
 
 // match reports whether the entry's tuple meets every condition.
@@ -231,24 +281,10 @@ func (m *matcher) match(tup uint32) bool {
 	if !m.ok || int(tup) >= len(m.sp.tuples) {
 		return false
 	}
-	if int(tup) >= len(m.memo) {
-		m.memo = append(m.memo, make([]int8, int(tup)+1-len(m.memo))...)
+	if int(tup) < len(m.memo) {
+		return m.memo[tup] == 1
 	}
-	switch m.memo[tup] {
-	case 1:
-		return true
-	case -1:
-		return false
-	}
-	t := m.sp.tuples[tup]
-	for i := range m.conds {
-		if !m.conds[i].holds(t[m.conds[i].path]) {
-			m.memo[tup] = -1
-			return false
-		}
-	}
-	m.memo[tup] = 1
-	return true
+	return m.decide(m.sp.tuples[tup])
 }
 
 // ProfileEvent is an event with the profile it counts for.
