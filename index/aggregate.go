@@ -248,7 +248,7 @@ func (x *Index) scanAggEntries(q AggQuery, p uint32, f func(s *series, term Scor
 	for _, term := range termsOf(q) {
 		s := x.series[term.Event]
 		src, filter, ok := x.source(DidQuery{Source: term.Source})
-		if s == nil || !ok {
+		if s == nil || !ok || p != 0 && !s.mayHold(p) {
 			continue
 		}
 		m := newMatcher(s.props, term.Where)

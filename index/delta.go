@@ -151,6 +151,9 @@ func (x *Index) countFor(q DidQuery, p uint32) int64 {
 	var n int64
 	sp := newSpan(q.From, q.To)
 	for _, s := range x.selected(q) {
+		if !s.mayHold(p) {
+			continue
+		}
 		m := newMatcher(s.props, q.Where)
 		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
 		for i := i0; i < i1; i++ {
@@ -184,6 +187,9 @@ func (v *View) DidHolds(q DidQuery, p uint32) bool {
 	if ok && q.From <= q.To {
 		sp := newSpan(q.From, q.To)
 		for _, s := range x.selected(q) {
+			if !s.mayHold(p) {
+				continue
+			}
 			m := newMatcher(s.props, q.Where)
 			i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
 			for i := i0; i < i1; i++ {

@@ -78,6 +78,22 @@ type series struct {
 	name    string
 	buckets []*bucket    // ascending by day, never empty buckets
 	props   *seriesProps // registered property paths (nil: none)
+	// ever holds every profile with an event of this name — and perhaps
+	// some whose events have since gone (removal does not look at other
+	// days): per-profile reads skip a name the profile never had.
+	ever *roaring.Bitmap
+}
+
+// mayHold reports whether p may have an event of s (false: it has none).
+func (s *series) mayHold(p uint32) bool { return s.ever != nil && s.ever.Contains(p) }
+
+// recount makes ever exactly the profiles of the buckets.
+func (s *series) recount() {
+	bms := make([]*roaring.Bitmap, len(s.buckets))
+	for i, b := range s.buckets {
+		bms[i] = b.bm
+	}
+	s.ever = roaring.FastOr(bms...)
 }
 
 // bucket holds the events of one name on one UTC day.
@@ -183,6 +199,10 @@ func (x *Index) add(p uint32, ev Event) {
 	b := s.findOrCreate(day)
 	b.ev.insert(entry{p: p, ms: ms, src: x.sourceFor(ev.Source), tup: s.props.tupleOf(ev.Props)})
 	b.bm.Add(p)
+	if s.ever == nil {
+		s.ever = roaring.New()
+	}
+	s.ever.Add(p)
 	x.events++
 	if int64(p) >= x.maxP {
 		x.maxP = int64(p) + 1
@@ -337,6 +357,9 @@ func (x *Index) Stats() Stats {
 		}
 		st.DayBuckets += len(s.buckets)
 		st.Bytes += uint64(cap(s.buckets))*8 + 64
+		if s.ever != nil {
+			st.Bytes += s.ever.GetSizeInBytes()
+		}
 		for _, b := range s.buckets {
 			st.Bytes += 64 + b.bm.GetSizeInBytes() + b.ev.bytes()
 		}

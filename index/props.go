@@ -349,4 +349,5 @@ func (x *Index) ReplaceSeries(name string, paths []string, evs []ProfileEvent) {
 		s.buckets = append(s.buckets, newBucket(d, es))
 		x.events += len(es)
 	}
+	s.recount()
 }

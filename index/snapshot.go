@@ -446,6 +446,7 @@ func Read(r io.Reader) (*Index, error) {
 				x.maxP = int64(prev.p) + 1
 			}
 		}
+		s.recount()
 	}
 	for _, m := range []map[string]*roaring.Bitmap{x.types, x.consent, x.tags} {
 		for i, n := 0, d.count(2); i < n && d.err == nil; i++ {
