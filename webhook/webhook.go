@@ -123,7 +123,7 @@ type Webhook struct {
 // store recorded for it. A webhook the store has no cursor for starts after
 // the latest entry, and that cursor is recorded now.
 func Open(ctx context.Context, db *engine.DB, x *query.Executor, opts Options) (*Webhook, error) {
-	if err := opts.check(); err != nil {
+	if err := opts.Check(); err != nil {
 		return nil, err
 	}
 	u, _ := url.Parse(opts.URL)
@@ -146,11 +146,12 @@ func Open(ctx context.Context, db *engine.DB, x *query.Executor, opts Options) (
 	return w, nil
 }
 
-// check refuses options that cannot work, with a message naming the flag's
+// Check refuses options that cannot work, with a message naming the
 // value: the URL, the limits, and the CHANGES clauses (parsed by the
 // language, so that every kind, segment name and field it accepts is
-// accepted here, and nothing else).
-func (o Options) check() error {
+// accepted here, and nothing else). Open calls it; a command line calls it
+// first to refuse its flags before opening the store.
+func (o Options) Check() error {
 	u, err := url.Parse(o.URL)
 	switch {
 	case o.URL == "":
