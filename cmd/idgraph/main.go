@@ -21,6 +21,7 @@ Usage:
   idgraph query   [--data DIR | --addr HOST:PORT] [STATEMENT]                  run one statement, or a shell
   idgraph query   --purge-history                                               delete the shell's history
   idgraph load    [--data DIR | --addr HOST:PORT] FILE...                      bulk-load NDJSON, Segment or CSV
+  idgraph export  [--data DIR | --addr HOST:PORT] --segment NAME|EXPR [flags]   write a segment's members as CSV or NDJSON
   idgraph check   --data DIR                                                    verify the store's invariants
   idgraph backup  --data DIR | --addr HOST:PORT  --out FILE                     write a backup
   idgraph restore --data DIR FILE                                               restore into an empty directory
@@ -45,6 +46,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmds := map[string]func(context.Context, []string, io.Reader, io.Writer, io.Writer) error{
 		"serve": cmdServe, "query": cmdQuery, "load": cmdLoad, "check": cmdCheck,
 		"backup": cmdBackup, "restore": cmdRestore, "bench": cmdBench, "rotate-key": cmdRotateKey,
+		"export": cmdExport,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":
