@@ -254,7 +254,7 @@ func (w *Webhook) Run(ctx context.Context) error {
 	}
 	defer w.running.Store(false)
 	w.log.Info("webhook: delivering", "after", w.cursor)
-	defer w.log.Info("webhook: stopped", "acknowledged", w.acked.Load())
+	defer func() { w.log.Info("webhook: stopped", "acknowledged", w.acked.Load()) }()
 	session := &query.Session{Name: "webhook", ReadOnly: true}
 	failures := 0
 	for ctx.Err() == nil {
