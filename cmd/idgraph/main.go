@@ -21,7 +21,6 @@ Usage:
   idgraph query   [--data DIR | --addr HOST:PORT] [STATEMENT]                  run one statement, or a shell
   idgraph query   --purge-history                                               delete the shell's history
   idgraph load    [--data DIR | --addr HOST:PORT] FILE...                      bulk-load NDJSON, Segment or CSV
-  idgraph export  [--data DIR | --addr HOST:PORT] --segment NAME|EXPR [flags]   write a segment's members as CSV or NDJSON
   idgraph check   --data DIR                                                    verify the store's invariants
   idgraph backup  --data DIR | --addr HOST:PORT  --out FILE                     write a backup
   idgraph restore --data DIR FILE                                               restore into an empty directory
@@ -44,9 +43,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	cmds := map[string]func(context.Context, []string, io.Reader, io.Writer, io.Writer) error{
+		"export": cmdExport,
 		"serve": cmdServe, "query": cmdQuery, "load": cmdLoad, "check": cmdCheck,
 		"backup": cmdBackup, "restore": cmdRestore, "bench": cmdBench, "rotate-key": cmdRotateKey,
-		"export": cmdExport,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":
