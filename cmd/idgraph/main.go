@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	cmds := map[string]func(context.Context, []string, io.Reader, io.Writer, io.Writer) error{
 		"export": cmdExport,
-		"serve": cmdServe, "query": cmdQuery, "load": cmdLoad, "check": cmdCheck,
+		"serve":  cmdServe, "query": cmdQuery, "load": cmdLoad, "check": cmdCheck,
 		"backup": cmdBackup, "restore": cmdRestore, "bench": cmdBench, "rotate-key": cmdRotateKey,
 	}
 	switch args[0] {
