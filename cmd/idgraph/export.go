@@ -73,16 +73,11 @@ func cmdExport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	if *addr == "" {
-		if err := requireStore(*st.data); err != nil {
-			return err
-		}
-	}
-	r, err := connect(ctx, st, *addr, password, flagSet(args, "data"), stderr)
+	r, closeStore, err := exportSource(ctx, st, *addr, password, flagSet(args, "data"), stderr)
 	if err != nil {
 		return err
 	}
-	defer r.close()
+	defer closeStore()
 
 	w, finish, err := openExportOut(*out, stdout)
 	if err != nil {
@@ -161,7 +156,7 @@ func (e *exporter) check() error {
 }
 
 // run writes every page and returns the number of profiles written.
-func (e *exporter) run(ctx context.Context, r runner, w io.Writer, stderr io.Writer, style progressStyle) (int64, error) {
+func (e *exporter) run(ctx context.Context, r statementRunner, w io.Writer, stderr io.Writer, style progressStyle) (int64, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var cw *csv.Writer
 	if e.format == "csv" {
@@ -177,7 +172,7 @@ func (e *exporter) run(ctx context.Context, r runner, w io.Writer, stderr io.Wri
 		if err := ctx.Err(); err != nil {
 			return n, fmt.Errorf("interrupted after %d profiles; nothing was written", n)
 		}
-		v, err := r.run(ctx, e.statement(after))
+		v, err := r(ctx, e.statement(after))
 		if err == nil && v.Kind == query.KindError {
 			err = errors.New(v.Str)
 		}
@@ -224,7 +219,7 @@ func (e *exporter) run(ctx context.Context, r runner, w io.Writer, stderr io.Wri
 // total counts the members for the progress bar (-1: unknown). The count
 // is of its own moment, so it may differ from the export by the writes in
 // between: it only sizes the bar.
-func (e *exporter) total(ctx context.Context, r runner) int64 {
+func (e *exporter) total(ctx context.Context, r statementRunner) int64 {
 	words := append([]string{"SEGMENT", "COUNT"}, e.seg...)
 	if len(e.seg) == 1 {
 		words = []string{"SEGMENT", "COUNT", "IN", e.seg[0]}
@@ -232,11 +227,46 @@ func (e *exporter) total(ctx context.Context, r runner) int64 {
 	if e.asof != "" {
 		words = append(words, "ASOF", e.asof)
 	}
-	v, err := r.run(ctx, words)
+	v, err := r(ctx, words)
 	if err != nil || v.Kind != query.KindInt {
 		return -1
 	}
 	return v.Int
+}
+
+// statementRunner runs one statement in a store or on a server; both give
+// the Value the executor returns, so both write the same file.
+type statementRunner func(ctx context.Context, words []string) (query.Value, error)
+
+// exportSource opens --data or dials --addr.
+func exportSource(ctx context.Context, st storeFlags, addr, password string, dataSet bool, stderr io.Writer) (statementRunner, func() error, error) {
+	if addr != "" {
+		if dataSet {
+			return nil, nil, exitError{2, "give --data or --addr, not both"}
+		}
+		c, err := dialServer(ctx, addr, password)
+		if err != nil {
+			return nil, nil, err
+		}
+		return func(ctx context.Context, words []string) (query.Value, error) {
+			rep, err := c.DoReply(ctx, words...)
+			if err != nil {
+				return query.Value{}, err
+			}
+			return fromReply(rep), nil
+		}, c.Close, nil
+	}
+	if err := requireStore(*st.data); err != nil {
+		return nil, nil, err
+	}
+	db, err := st.open(nil, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	x := query.NewExecutor(db)
+	return func(ctx context.Context, words []string) (query.Value, error) {
+		return x.Exec(ctx, nil, words)
+	}, db.Close, nil
 }
 
 // exportCode is the exit status of a statement's error: 2 for what the

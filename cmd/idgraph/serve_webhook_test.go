@@ -121,13 +121,12 @@ func feedJSON(t *testing.T, addr string) []map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &remote{c}
-	defer r.close()
-	v, err := r.run(context.Background(), []string{"CHANGES", "AFTER", "0", "LIMIT", "10000"})
+	defer c.Close()
+	rep, err := c.DoReply(context.Background(), "CHANGES", "AFTER", "0", "LIMIT", "10000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(v.JSON())
+	b, _ := json.Marshal(fromReply(rep).JSON())
 	var out []map[string]any
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
