@@ -30,7 +30,9 @@ package main
 //  8. ingest over TCP into a fresh directory, then over HTTP (the whole
 //     population as Segment calls in /v1/batch requests from 8 clients)
 //     into another, then embedded into a store with the five computed
-//     traits defined;
+//     traits defined, then with three saved segments watched for the
+//     change feed, its CHANGES read and a webhook's lag
+//     (bench_activation.go);
 //  9. baselines: raw Badger with as many keys as idgraph has identifiers,
 //     PostgreSQL (load, stitching, the abandoned-cart SQL);
 // 10. accuracy of idgraph's profiles, naive components and the SQL
@@ -229,6 +231,7 @@ func (b *benchRun) run(ctx context.Context, stdout io.Writer) (err error) {
 		{"ingest over TCP", b.ingestTCP},
 		{"ingest over HTTP", b.ingestHTTP},
 		{"ingest with computed traits", b.ingestComputed},
+		{"activation", b.activation},
 		{"Badger baseline", b.badgerBaseline},
 		{"accuracy and PostgreSQL", b.accuracy},
 	}
@@ -1098,6 +1101,7 @@ func (b *benchRun) goals() {
 	for _, p := range []struct{ title, name, base string }{
 		{"WHO with five computed traits ÷ WHO without", "who-statement-computed5", "who-statement"},
 		{"ingest with five computed traits ÷ ingest without", "ingest-embedded-computed5", "ingest-embedded"},
+		{"ingest with three saved segments watched ÷ ingest without", "ingest-embedded-watch3", "ingest-embedded"},
 	} {
 		if w, base := find(b.rep.Workloads, p.name), find(b.rep.Workloads, p.base); w != nil && base != nil && base.Throughput > 0 {
 			g := bench.GoalAtLeast(p.title, w.Throughput/base.Throughput, 0.8, bench.FormatRatio)

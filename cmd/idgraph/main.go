@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"serve": cmdServe, "query": cmdQuery, "load": cmdLoad, "check": cmdCheck,
 		"backup": cmdBackup, "restore": cmdRestore, "bench": cmdBench, "rotate-key": cmdRotateKey, "demo": cmdDemo,
 	}
+	cmds["export"] = cmdExport // activation (export.go)
 	switch args[0] {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -30,6 +30,9 @@ type storeFlags struct {
 	// dedup is set by serve only (nil elsewhere): how long messageIds are
 	// remembered.
 	dedup *time.Duration
+	// retention is set by serve only (nil elsewhere): how long change
+	// feed entries are kept.
+	retention *time.Duration
 }
 
 func addStoreFlags(fs interface {
@@ -68,22 +71,31 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	writeKeyFile := fs.String("write-key-file", "", "file of source=key lines: the write keys the tracking API accepts, and the source of what each sends")
 	dedup := fs.Duration("dedup-window", 24*time.Hour, "remember each call's messageId this long, so a retried call counts once")
 	st.dedup = dedup
+	retention := fs.Duration("changes-retention", 7*24*time.Hour, "keep change feed entries (CHANGES, webhooks) this long")
+	st.retention = retention
+	hookFlags := addWebhookFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *dedup <= 0 {
 		return exitError{2, fmt.Sprintf("--dedup-window %v: give a positive duration such as 24h", *dedup)}
 	}
+	if *retention <= 0 {
+		return exitError{2, fmt.Sprintf("--changes-retention %v: give a positive duration such as 168h", *retention)}
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return exitError{2, fmt.Sprintf("bad --log-level %q", *logLevel)}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	hookOpts, err := hookFlags.options(logger, stderr)
+	if err != nil {
+		return err
+	}
 	opts := server.DefaultOptions()
 	if err := serveLimits(&opts, *maxCommand, *outLimit); err != nil {
 		return err
 	}
-	var err error
 	if opts.Password, err = pass.value(stderr); err != nil {
 		return err
 	}
@@ -133,7 +145,12 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return err
 	}
 	exec := query.NewExecutor(db)
-	opts.StoreInfo = exec.StoreInfo
+	hooks, err := openWebhooks(ctx, db, exec, hookOpts, reg)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	opts.StoreInfo = hooks.info(exec.StoreInfo)
 	srv, err := server.New(exec, opts)
 	if err != nil {
 		db.Close()
@@ -196,6 +213,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	logger.Info("idgraph serving", "addr", ln.Addr().String(), "data", *st.data)
 	fmt.Fprintf(stdout, "idgraph listening on %s (data in %s); try: redis-cli -p %s WHO email:ann@example.com\n",
 		ln.Addr(), *st.data, portOf(ln.Addr()))
+	hooks.start(logger)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	herrc := make(chan error, 1)
@@ -233,6 +251,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			err = herr
 		}
 	}
+	hooks.stop()
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}

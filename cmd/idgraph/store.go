@@ -51,6 +51,9 @@ func (s storeFlags) options(logger *slog.Logger, stderr io.Writer) (engine.Optio
 	if s.dedup != nil {
 		opts.DedupWindow = *s.dedup
 	}
+	if s.retention != nil {
+		opts.ChangesRetention = *s.retention
+	}
 	if *s.encKeyFile != "" {
 		key, err := readKey(*s.encKeyFile, stderr)
 		if err != nil {
