@@ -557,8 +557,10 @@ func (db *DB) Changes(page ChangePage) ([]Change, uint64, error) {
 		case page.Start:
 			after = max(meta.ChangeFirst, 1) - 1
 		case meta.ChangeFirst > 0 && after+1 < meta.ChangeFirst:
-			return graph.Errorf(graph.NotFound, fmt.Sprint(after), "%v: cursor %d is older than the oldest entry kept, %d: read again from there (CHANGES AFTER %d)",
+			e := graph.Errorf(graph.NotFound, fmt.Sprint(after), "%v: cursor %d is older than the oldest entry kept, %d: read again from there (CHANGES AFTER %d)",
 				ErrExpiredCursor, after, meta.ChangeFirst, meta.ChangeFirst-1)
+			e.Err = ErrExpiredCursor
+			return e
 		}
 		last = after
 		read := 0

@@ -532,12 +532,22 @@ func execChanges(c *call) (Value, error) {
 		if err != nil {
 			return Value{}, err
 		}
-		if len(entries) > 0 || deadline == nil {
+		if len(entries) > 0 {
 			return c.x.changesReply(c.ctx, entries, st.Fields)
 		}
-		// Nothing yet: wait for a commit with entries, then read on from
-		// what was read (entries filtered out are not read again).
-		page.After, page.Latest, page.Start = last, false, false
+		// Entries were read but none passed the filters: read on from
+		// there at once, to the end of the feed.
+		if last > page.After || page.Latest || page.Start {
+			scanned := last > page.After
+			page.After, page.Latest, page.Start = last, false, false
+			if scanned {
+				continue
+			}
+		}
+		if deadline == nil {
+			return Array(), nil
+		}
+		// Nothing yet: wait for a commit with entries.
 		select {
 		case <-wake:
 		case <-deadline:

@@ -20,7 +20,12 @@ type Error struct {
 	Code string
 	Pos  int
 	Msg  string
+	err  error // the engine's error it stands for, if any
 }
+
+// Unwrap returns the engine's error the error stands for, so that
+// errors.Is(err, engine.ErrExpiredCursor) and the like see through it.
+func (e *Error) Unwrap() error { return e.err }
 
 func (e *Error) Error() string {
 	if e.Pos > 0 {

@@ -110,7 +110,7 @@ func coded(err error, args []string) error {
 	case engine.KindNoSpace:
 		code = CodeNoSpace
 	}
-	return &Error{Code: code, Pos: wordOf(ee.Arg, args), Msg: ee.Msg}
+	return &Error{Code: code, Pos: wordOf(ee.Arg, args), Msg: ee.Msg, err: ee}
 }
 
 // wordOf returns the 1-based position of the word arg (or of the

@@ -57,9 +57,15 @@ type Error struct {
 	Kind Kind
 	Arg  string
 	Msg  string
+	// Err, when set, is a more precise cause for errors.Is (an expired
+	// change feed cursor).
+	Err error
 }
 
 func (e *Error) Error() string { return e.Msg }
+
+// Unwrap returns the precise cause, if any.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Sentinels for errors.Is. Every *Error is ErrInvalid; each kind is also its
 // own sentinel.
