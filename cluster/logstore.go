@@ -1,0 +1,276 @@
+package cluster
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/hashicorp/raft"
+	wal "github.com/hashicorp/raft-wal"
+)
+
+// The log's entries are sealed, each under the key of the epoch it was
+// written in, so that an erasure can make the entries before it unreadable
+// even where a log segment file still holds their bytes: raft-wal deletes
+// whole segment files when the log is truncated, but the segment being
+// written keeps entries on both sides of the truncation point. After a
+// FORGET, the node starts a new epoch, truncates the log past every entry
+// of the older epochs (eraser.go) and then destroys their keys.
+
+// sealCodecID identifies the sealed format in raft-wal's segment headers.
+const sealCodecID = wal.FirstExternalCodecID + 0x1d67
+
+// keysFile holds the keys of the live epochs, in the raft directory.
+const keysFile = "keys"
+
+// sealCodec is raft-wal's Codec: raft-wal's own binary encoding of a
+// raft.Log, sealed with AES-256-GCM under the current epoch's key.
+// Layout: epoch (4 bytes, big-endian), nonce (12), ciphertext and tag.
+//
+// mu guards every field. Encode holds it for reading, so rotate (which
+// holds it for writing) returns only once no entry is being sealed under
+// the old epoch any more, and maxIndex of the old epoch is final.
+type sealCodec struct {
+	path string
+	mu   sync.RWMutex
+	cur  uint32
+	keys map[uint32]cipher.AEAD
+	raw  map[uint32][]byte
+	// maxIndex is the highest log index sealed under each epoch (for
+	// epochs loaded from the keys file: the log's last index at open).
+	maxIndex map[uint32]uint64
+	maxMu    sync.Mutex // serialises updates of maxIndex under mu's read lock
+	plain    wal.BinaryCodec
+}
+
+type keysJSON struct {
+	Current uint32            `json:"current"`
+	Keys    map[string][]byte `json:"keys"`
+}
+
+// openSealCodec loads the keys file in dir, creating it with a first epoch
+// when missing.
+func openSealCodec(dir string) (*sealCodec, error) {
+	c := &sealCodec{path: filepath.Join(dir, keysFile), keys: map[uint32]cipher.AEAD{},
+		raw: map[uint32][]byte{}, maxIndex: map[uint32]uint64{}}
+	b, err := os.ReadFile(c.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := c.addEpoch(1); err != nil {
+			return nil, err
+		}
+		c.cur = 1
+		return c, c.save()
+	case err != nil:
+		return nil, err
+	}
+	var kj keysJSON
+	if err := json.Unmarshal(b, &kj); err != nil {
+		return nil, fmt.Errorf("read %s: %w", c.path, err)
+	}
+	for s, k := range kj.Keys {
+		e, err := strconv.ParseUint(s, 10, 32)
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("read %s: a damaged key", c.path)
+		}
+		if err := c.setKey(uint32(e), k); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := c.keys[kj.Current]; !ok {
+		return nil, fmt.Errorf("read %s: the current epoch %d has no key", c.path, kj.Current)
+	}
+	c.cur = kj.Current
+	return c, nil
+}
+
+// setLoadedMax records, for the epochs loaded from the file, that they may
+// have sealed entries up to last.
+func (c *sealCodec) setLoadedMax(last uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for e := range c.keys {
+		c.maxIndex[e] = max(c.maxIndex[e], last)
+	}
+}
+
+func (c *sealCodec) addEpoch(e uint32) error {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return err
+	}
+	return c.setKey(e, k)
+}
+
+func (c *sealCodec) setKey(e uint32, k []byte) error {
+	blk, err := aes.NewCipher(k)
+	if err != nil {
+		return err
+	}
+	aead, err := cipher.NewGCM(blk)
+	if err != nil {
+		return err
+	}
+	c.keys[e], c.raw[e] = aead, k
+	return nil
+}
+
+// save writes the keys file atomically (a new file renamed over the old
+// one, both synced), so a destroyed key is in no file afterwards.
+func (c *sealCodec) save() error {
+	kj := keysJSON{Current: c.cur, Keys: map[string][]byte{}}
+	for e, k := range c.raw {
+		kj.Keys[strconv.FormatUint(uint64(e), 10)] = k
+	}
+	b, err := json.Marshal(&kj)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(c.path, b)
+}
+
+func (c *sealCodec) ID() uint64 { return sealCodecID }
+
+func (c *sealCodec) Encode(l *raft.Log, w io.Writer) error {
+	var buf bytes.Buffer
+	if err := c.plain.Encode(l, &buf); err != nil {
+		return err
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	aead := c.keys[c.cur]
+	head := make([]byte, 4+aead.NonceSize(), 4+aead.NonceSize()+buf.Len()+aead.Overhead())
+	binary.BigEndian.PutUint32(head, c.cur)
+	if _, err := rand.Read(head[4:]); err != nil {
+		return err
+	}
+	out := aead.Seal(head, head[4:], buf.Bytes(), head[:4])
+	c.bumpMax(c.cur, l.Index)
+	_, err := w.Write(out)
+	return err
+}
+
+func (c *sealCodec) bumpMax(e uint32, idx uint64) {
+	c.maxMu.Lock()
+	if idx > c.maxIndex[e] {
+		c.maxIndex[e] = idx
+	}
+	c.maxMu.Unlock()
+}
+
+func (c *sealCodec) Decode(b []byte, l *raft.Log) error {
+	if len(b) < 4 {
+		return errors.New("sealed log entry too short")
+	}
+	e := binary.BigEndian.Uint32(b)
+	c.mu.RLock()
+	aead, ok := c.keys[e]
+	c.mu.RUnlock()
+	if !ok {
+		return fmt.Errorf("log entry of epoch %d: its key was destroyed by an erasure", e)
+	}
+	ns := aead.NonceSize()
+	if len(b) < 4+ns+aead.Overhead() {
+		return errors.New("sealed log entry too short")
+	}
+	plain, err := aead.Open(nil, b[4:4+ns], b[4+ns:], b[:4])
+	if err != nil {
+		return fmt.Errorf("open sealed log entry: %w", err)
+	}
+	return c.plain.Decode(plain, l)
+}
+
+// rotate starts a new epoch and returns the highest log index sealed under
+// any older one (0 when none).
+func (c *sealCodec) rotate() (uint64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next := c.cur + 1
+	if err := c.addEpoch(next); err != nil {
+		return 0, err
+	}
+	old := c.cur
+	c.cur = next
+	if err := c.save(); err != nil {
+		c.cur = old
+		delete(c.keys, next)
+		delete(c.raw, next)
+		return 0, err
+	}
+	var upTo uint64
+	for e, m := range c.maxIndex {
+		if e < next {
+			upTo = max(upTo, m)
+		}
+	}
+	return upTo, nil
+}
+
+// destroyBefore forgets the keys of every epoch older than e and rewrites
+// the keys file without them.
+func (c *sealCodec) destroyBefore(e uint32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.keys {
+		if k < e {
+			delete(c.keys, k)
+			clear(c.raw[k])
+			delete(c.raw, k)
+			delete(c.maxIndex, k)
+		}
+	}
+	return c.save()
+}
+
+// epochs returns the live epochs, oldest first, and the current one.
+func (c *sealCodec) epochs() ([]uint32, uint32) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]uint32, 0, len(c.keys))
+	for e := range c.keys {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, c.cur
+}
+
+// writeFileAtomic replaces path with b: a temporary file in the same
+// directory, synced, renamed over path, and the directory synced.
+func writeFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

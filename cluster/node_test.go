@@ -1,0 +1,117 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/idgraph/idgraph/engine"
+	"github.com/idgraph/idgraph/query"
+)
+
+// testCluster runs n nodes in this process, on loopback.
+type testCluster struct {
+	t       *testing.T
+	members []Member
+	dirs    []string
+	nodes   []*Node
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func newTestCluster(t *testing.T, size int) *testCluster {
+	t.Helper()
+	tc := &testCluster{t: t, nodes: make([]*Node, size)}
+	root := t.TempDir()
+	for i := range size {
+		tc.members = append(tc.members, Member{ID: fmt.Sprintf("n%d", i+1), Addr: freeAddr(t)})
+		tc.dirs = append(tc.dirs, filepath.Join(root, fmt.Sprintf("n%d", i+1)))
+	}
+	for i := range size {
+		tc.start(i)
+	}
+	t.Cleanup(func() {
+		for i := range tc.nodes {
+			tc.stop(i)
+		}
+	})
+	return tc
+}
+
+func (tc *testCluster) start(i int) {
+	tc.t.Helper()
+	opts := engine.DefaultOptions(tc.dirs[i])
+	opts.DiskReserve = -1
+	opts.ErasureDelay = 50 * time.Millisecond
+	n, err := Open(Config{NodeID: tc.members[i].ID, Members: tc.members, Store: opts,
+		HeartbeatTimeout: 500 * time.Millisecond, ElectionTimeout: 500 * time.Millisecond})
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	tc.nodes[i] = n
+}
+
+func (tc *testCluster) stop(i int) {
+	if tc.nodes[i] != nil {
+		if err := tc.nodes[i].Close(); err != nil {
+			tc.t.Errorf("close n%d: %v", i+1, err)
+		}
+		tc.nodes[i] = nil
+	}
+}
+
+// exec runs a statement on node i, failing the test on an error.
+func (tc *testCluster) exec(i int, words ...string) query.Value {
+	tc.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		v, err := tc.nodes[i].Exec(ctx, &query.Session{Name: "test"}, words)
+		if qe, ok := err.(*query.Error); ok && qe.Code == query.CodeUnavailable && ctx.Err() == nil {
+			continue // no leader yet
+		}
+		if err != nil {
+			tc.t.Fatalf("n%d %v: %v", i+1, words, err)
+		}
+		return v
+	}
+}
+
+// converge waits until every running node has applied what node i has.
+func (tc *testCluster) converge(i int) {
+	tc.t.Helper()
+	idx := tc.nodes[i].Status().Applied
+	for j, n := range tc.nodes {
+		if n != nil && !n.WaitApplied(idx, time.Minute) {
+			tc.t.Fatalf("n%d did not apply up to %d", j+1, idx)
+		}
+	}
+}
+
+func TestWritesOnAnyNodeReachEveryNode(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	v := tc.exec(1, "TRACK", "login", "email:ann@example.com", "cookie:c1")
+	if p, _ := v.Get("profile"); p.Int != 1 {
+		t.Fatalf("TRACK on a follower or leader: %v", v)
+	}
+	tc.exec(2, "SET", "email:ann@example.com", "plan=gold")
+	tc.exec(0, "MERGE", "email:ann@example.com", "user:42")
+	tc.converge(0)
+	want := tc.exec(0, "WHO", "cookie:c1").String()
+	for i := range tc.nodes {
+		if got := tc.exec(i, "WHO", "cookie:c1").String(); got != want {
+			t.Errorf("n%d WHO = %s, want %s", i+1, got, want)
+		}
+	}
+}
