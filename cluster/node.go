@@ -36,6 +36,7 @@ type Node struct {
 	snaps *raft.FileSnapshotStore
 	codec *sealCodec
 	rpc   *rpc.Server
+	lock  *os.File // held while the node runs
 	peers peers
 
 	// propMu orders proposals on the leader: ordinary writes hold it for
@@ -81,6 +82,11 @@ func Open(cfg Config) (*Node, error) {
 	if err := n.checkDir(); err != nil {
 		return nil, err
 	}
+	lock, err := lockDir(n.raftDir)
+	if err != nil {
+		return nil, err
+	}
+	n.lock = lock
 	n.fsm = &fsm{n: n}
 	ok := false
 	defer func() {
@@ -136,6 +142,7 @@ func Open(cfg Config) (*Node, error) {
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.SnapshotInterval = cfg.SnapshotInterval
 	rc.TrailingLogs = cfg.TrailingLogs
+	rc.NoLegacyTelemetry = true
 	if err := raft.ValidateConfig(rc); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
@@ -208,6 +215,9 @@ func (n *Node) Close() error {
 			if err := n.fsm.close(); err != nil {
 				errs = append(errs, err)
 			}
+		}
+		if n.lock != nil {
+			n.lock.Close()
 		}
 	})
 	return errors.Join(errs...)

@@ -25,6 +25,9 @@ type storeFlags struct {
 	sync       *bool
 	encKeyFile *string
 	backupDir  *string
+	// erasureDelay, when not zero, is engine.Options.ErasureDelay (serve's
+	// --erasure-delay).
+	erasureDelay time.Duration
 }
 
 func addStoreFlags(fs interface {
@@ -59,6 +62,8 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	idle := fs.Duration("idle-timeout", 5*time.Minute, "close connections idle this long (0: never)")
 	maxClients := fs.Int("max-clients", 10000, "most connections at once")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	erasureDelay := fs.Duration("erasure-delay", 2*time.Minute, "how long after a FORGET its values are compacted out of the store's files (FORGETs within it share one erasure)")
+	cf := addClusterFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -98,12 +103,26 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		opts.MetricsRegistry = reg
 	}
-	db, err := st.open(logger, stderr)
-	if err != nil {
-		return err
+	var exec server.Executor
+	var closeStore func() error
+	if cf.enabled() {
+		node, err := cf.open(st, *erasureDelay, logger, stderr)
+		if err != nil {
+			return err
+		}
+		exec, closeStore = node, node.Close
+		opts.StoreInfo, opts.ClusterInfo = node.StoreInfo, node.Info
+	} else {
+		st.erasureDelay = *erasureDelay
+		db, err := st.open(logger, stderr)
+		if err != nil {
+			return err
+		}
+		x := query.NewExecutor(db)
+		exec, closeStore = x, db.Close
+		opts.StoreInfo = x.StoreInfo
 	}
-	exec := query.NewExecutor(db)
-	opts.StoreInfo = exec.StoreInfo
+	db := closer(closeStore)
 	srv, err := server.New(exec, opts)
 	if err != nil {
 		db.Close()
@@ -164,6 +183,11 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	return err
 }
+
+// closer adapts a close function to the db.Close calls of cmdServe.
+type closer func() error
+
+func (c closer) Close() error { return c() }
 
 func portOf(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())
