@@ -30,6 +30,10 @@ type Status struct {
 	// erasure completes.
 	Erasures       uint64 `msgpack:"erasures"`
 	ErasurePending bool   `msgpack:"erasure_pending"`
+	// FirstIndex is the first entry the log holds (0: none); KeyEpochs
+	// how many keys can read the log's entries (one after an erasure).
+	FirstIndex uint64 `msgpack:"first"`
+	KeyEpochs  int    `msgpack:"epochs"`
 }
 
 // Status returns this node's status.
@@ -45,6 +49,9 @@ func (n *Node) Status() Status {
 		st.Snapshot = s
 	}
 	st.Erasures, st.ErasurePending = n.erasures.get()
+	st.FirstIndex, _ = n.wal.FirstIndex()
+	eps, _ := n.codec.epochs()
+	st.KeyEpochs = len(eps)
 	return st
 }
 
@@ -93,6 +100,7 @@ func (n *Node) Info() []query.Pair {
 		s("role", st.Role), s("leader", st.Leader), s("leader_addr", st.LeaderAddr),
 		u("term", st.Term), u("applied", st.Applied), u("commit_index", st.Commit),
 		u("last_log_index", st.LastIndex), u("last_snapshot_index", st.Snapshot),
+		u("first_log_index", st.FirstIndex), u("log_key_epochs", uint64(st.KeyEpochs)),
 		u("log_erasures", st.Erasures), s("log_erasure_pending", boolStr(st.ErasurePending)),
 		u("members", uint64(len(n.cfg.Members))),
 	}

@@ -32,7 +32,7 @@ type Node struct {
 	fsm   *fsm
 	mux   *mux
 	trans *raft.NetworkTransport
-	wal   *wal.WAL
+	wal   *sealedLog
 	snaps *raft.FileSnapshotStore
 	codec *sealCodec
 	rpc   *rpc.Server
@@ -116,11 +116,11 @@ func Open(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(filepath.Join(n.raftDir, "wal"), 0o700); err != nil {
 		return nil, err
 	}
-	n.wal, err = wal.Open(filepath.Join(n.raftDir, "wal"), wal.WithCodec(n.codec),
-		wal.WithSegmentSize(cfg.SegmentBytes), wal.WithLogger(hl))
+	w, err := wal.Open(filepath.Join(n.raftDir, "wal"), wal.WithSegmentSize(cfg.SegmentBytes), wal.WithLogger(hl))
 	if err != nil {
 		return nil, fmt.Errorf("open the raft log: %w", err)
 	}
+	n.wal = &sealedLog{WAL: w, c: n.codec}
 	last, err := n.wal.LastIndex()
 	if err != nil {
 		return nil, err

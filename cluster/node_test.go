@@ -115,3 +115,23 @@ func TestWritesOnAnyNodeReachEveryNode(t *testing.T) {
 		}
 	}
 }
+
+func TestNodeRestartsAndKeepsItsLog(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	tc.exec(0, "TRACK", "login", "email:bo@example.com")
+	tc.converge(0)
+	for i := range tc.nodes {
+		tc.stop(i)
+	}
+	for i := range tc.nodes {
+		tc.start(i)
+	}
+	v := tc.exec(2, "TRACK", "login", "email:bo@example.com", "cookie:b2")
+	if p, _ := v.Get("profile"); p.Int != 1 {
+		t.Fatalf("after a restart of every node, TRACK = %v", v)
+	}
+	tc.converge(2)
+	if got := tc.exec(0, "WHO", "cookie:b2"); got.Kind == query.KindNil {
+		t.Fatal("the write after the restart is not on n1")
+	}
+}

@@ -21,6 +21,7 @@ type clusterFlags struct {
 	writeTimeout  *time.Duration
 	trusted       *bool
 	snapThreshold *uint64
+	snapInterval  *time.Duration
 	trailing      *uint64
 }
 
@@ -30,6 +31,7 @@ func addClusterFlags(fs *flag.FlagSet) clusterFlags {
 		members:       fs.String("cluster", "", "every member of the cluster and its replication address: n1=HOST:PORT,n2=HOST:PORT,n3=HOST:PORT (the same list on every node)"),
 		writeTimeout:  fs.Duration("cluster-write-timeout", 5*time.Second, "how long a write waits for a leader and a majority before ERR UNAVAILABLE"),
 		snapThreshold: fs.Uint64("cluster-snapshot-threshold", 8192, "log entries after which a node takes a snapshot"),
+		snapInterval:  fs.Duration("cluster-snapshot-interval", 2*time.Minute, "how often a node checks whether to take a snapshot"),
 		trailing:      fs.Uint64("cluster-trailing-logs", 10240, "log entries a snapshot leaves, so a follower that lags by less catches up without one"),
 		trusted:       fs.Bool("cluster-trusted-network", false, "allow replication addresses beyond loopback: the replication port has no authentication, so only on a private network"),
 	}
@@ -64,7 +66,7 @@ func (c clusterFlags) open(st storeFlags, erasureDelay time.Duration, logger *sl
 	}
 	n, err := cluster.Open(cluster.Config{NodeID: *c.node, Members: members, Store: opts,
 		Logger: logger, RaftLog: stderr, WriteTimeout: *c.writeTimeout,
-		SnapshotThreshold: *c.snapThreshold, TrailingLogs: *c.trailing})
+		SnapshotThreshold: *c.snapThreshold, SnapshotInterval: *c.snapInterval, TrailingLogs: *c.trailing})
 	if err != nil {
 		if msg, held := heldByAnother(*st.data, err); held {
 			return nil, exitError{1, msg}
