@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 )
 
 // raftDirName is Raft's directory inside the node's directory.
@@ -33,6 +34,7 @@ type Node struct {
 	mux   *mux
 	trans *raft.NetworkTransport
 	wal   *sealedLog
+	meta  *metadb.BoltMetaDB
 	snaps *raft.FileSnapshotStore
 	codec *sealCodec
 	rpc   *rpc.Server
@@ -116,7 +118,11 @@ func Open(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(filepath.Join(n.raftDir, "wal"), 0o700); err != nil {
 		return nil, err
 	}
-	w, err := wal.Open(filepath.Join(n.raftDir, "wal"), wal.WithSegmentSize(cfg.SegmentBytes), wal.WithLogger(hl))
+	// raft-wal's Close leaves its meta store open (and its file locked):
+	// the node closes it.
+	n.meta = &metadb.BoltMetaDB{}
+	w, err := wal.Open(filepath.Join(n.raftDir, "wal"), wal.WithSegmentSize(cfg.SegmentBytes), wal.WithLogger(hl),
+		wal.WithMetaStore(n.meta))
 	if err != nil {
 		return nil, fmt.Errorf("open the raft log: %w", err)
 	}
@@ -208,6 +214,11 @@ func (n *Node) Close() error {
 		n.wg.Wait()
 		if n.wal != nil {
 			if err := n.wal.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if n.meta != nil {
+			if err := n.meta.Close(); err != nil {
 				errs = append(errs, err)
 			}
 		}
