@@ -30,7 +30,7 @@ type Result struct {
 // the store changes only there; readers run concurrently.
 //
 // mu is held for reading by every use of db and x, and for writing only
-// while the store is replaced (init, Restore, close). clusterID and salt
+// while the store is replaced (init, Restore, close). clusterID and inited
 // are guarded by mu too.
 type fsm struct {
 	n  *Node
@@ -39,7 +39,7 @@ type fsm struct {
 	x  *query.Executor
 
 	clusterID string
-	salt      []byte
+	inited    bool // the init entry (or a snapshot taken after it) is applied
 	closed    bool
 
 	applied atomic.Uint64 // index of the last entry applied
@@ -98,7 +98,7 @@ func wipeStore(dir string) error {
 func (f *fsm) ready() bool {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return f.salt != nil
+	return f.inited
 }
 
 // Apply applies one committed log entry. Its return value is the
@@ -133,14 +133,14 @@ func (f *fsm) Apply(l *raft.Log) any {
 func (f *fsm) init(e *entry, index uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.salt != nil {
+	if f.inited {
 		return
 	}
 	if err := f.resetStore(e.Salt); err != nil {
 		f.fatal(fmt.Errorf("create the store with the cluster's salt: %w", err))
 		return
 	}
-	f.clusterID, f.salt = e.ClusterID, e.Salt
+	f.clusterID, f.inited = e.ClusterID, true
 	f.n.cfg.Logger.Info("cluster initialised", "cluster_id", e.ClusterID, "index", index)
 }
 
@@ -181,11 +181,12 @@ func (f *fsm) fatal(err error) {
 	f.n.cfg.Logger.Error("this node cannot apply the log any more; restart it", "err", err)
 }
 
-// snapshotHeader precedes the store's backup in a snapshot.
+// snapshotHeader precedes the store's backup in a snapshot. (The salt is
+// in the store, encrypted with it when it is.)
 type snapshotHeader struct {
 	Version   int    `json:"version"`
 	ClusterID string `json:"cluster_id"`
-	Salt      []byte `json:"salt"`
+	Inited    bool   `json:"inited"`
 }
 
 const snapshotMagic = "idgraph-raft-snapshot\n"
@@ -196,7 +197,7 @@ const snapshotMagic = "idgraph-raft-snapshot\n"
 // returns); the bytes are then streamed by Persist while entries apply.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
-	hdr := snapshotHeader{Version: 1, ClusterID: f.clusterID, Salt: f.salt}
+	hdr := snapshotHeader{Version: 1, ClusterID: f.clusterID, Inited: f.inited}
 	f.mu.RUnlock()
 	pr, pw := io.Pipe()
 	started := make(chan error, 1)
@@ -287,6 +288,9 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := json.Unmarshal(line, &hdr); err != nil {
 		return fmt.Errorf("snapshot header: %w", err)
 	}
+	if hdr.Version != 1 {
+		return fmt.Errorf("a snapshot of version %d: this node knows version 1 only; upgrade it", hdr.Version)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.db != nil {
@@ -323,7 +327,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := f.openStore(nil); err != nil {
 		return fmt.Errorf("open the restored store: %w", err)
 	}
-	f.clusterID, f.salt = hdr.ClusterID, hdr.Salt
+	f.clusterID, f.inited = hdr.ClusterID, hdr.Inited
 	return nil
 }
 
