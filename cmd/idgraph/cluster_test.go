@@ -473,6 +473,30 @@ func TestClusterFaults(t *testing.T) {
 	c.write((leader+1)%3, "SEGMENT", "SAVE", "shoppers", "DID", "purchase")
 	c.write(leader, "TRACK", "purchase", "email:ann@example.com", "cookie:a1")
 
+	t.Run("StatusShowsEveryMember", func(t *testing.T) {
+		c.t = t
+		c.converge()
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), []string{"cluster", "status", "--addr", c.addrs[(leader+2)%3]}, nil, &out, &errb); code != 0 {
+			t.Fatalf("cluster status: exit %d: %s", code, errb.String())
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != 6 || lines[1] != "leader: "+c.ids[leader] || !strings.HasPrefix(lines[3], "NODE") {
+			t.Fatalf("cluster status:\n%s", out.String())
+		}
+		roles := map[string]int{}
+		for i, l := range lines[4:] {
+			f := strings.Fields(l)
+			if len(f) != 6 || f[0] != c.ids[i] || f[1] != c.raftAddrs[i] || f[4] != f[5] {
+				t.Fatalf("cluster status line %q:\n%s", l, out.String())
+			}
+			roles[f[2]]++
+		}
+		if roles["leader"] != 1 || roles["follower"] != 2 {
+			t.Fatalf("cluster status roles %v:\n%s", roles, out.String())
+		}
+	})
+
 	t.Run("LeaderKilledUnderLoad", func(t *testing.T) {
 		c.t = t
 		rounds := envInt(t, "IDGRAPH_CLUSTER_SOAK", 1)
