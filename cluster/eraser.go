@@ -90,17 +90,21 @@ func (n *Node) eraseLog() error {
 		return fmt.Errorf("start a new key epoch: %w", err)
 	}
 	_, cur := n.codec.epochs()
-	if !n.WaitApplied(upTo, 30*time.Second) {
+	// Entries up to upTo may be barriers or no-ops, which the state
+	// machine never sees: wait until Raft has handed them over. A
+	// snapshot taken before the FSM got there does not reach upTo, and
+	// the check below sends us round again.
+	if !n.waitRaftApplied(upTo, 30*time.Second) {
 		return fmt.Errorf("the log is not applied up to %d yet", upTo)
 	}
 	if err := n.snapshotNoTrail(); errors.Is(err, raft.ErrNothingNewToSnapshot) {
 		// The last snapshot is recent but kept trailing entries: have the
 		// leader append an entry, then snapshot past it.
-		before := n.fsm.applied.Load()
+		before := n.raft.AppliedIndex()
 		if err := n.nudge(); err != nil {
 			return err
 		}
-		if !n.WaitApplied(before+1, 30*time.Second) {
+		if !n.waitRaftApplied(before+1, 30*time.Second) {
 			return errors.New("no new entry applied after the barrier")
 		}
 		if err := n.snapshotNoTrail(); err != nil {
@@ -117,6 +121,19 @@ func (n *Node) eraseLog() error {
 		return fmt.Errorf("the log still starts at %d, at or before %d", first, upTo)
 	}
 	return n.codec.destroyBefore(cur)
+}
+
+// waitRaftApplied waits until Raft has handed the entries up to index to
+// the state machine, or until timeout.
+func (n *Node) waitRaftApplied(index uint64, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for n.raft.AppliedIndex() < index {
+		if time.Now().After(deadline) || n.stopping() {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }
 
 // snapshotNoTrail takes a snapshot that truncates the whole log up to it.

@@ -187,6 +187,7 @@ type snapshotHeader struct {
 	Version   int    `json:"version"`
 	ClusterID string `json:"cluster_id"`
 	Inited    bool   `json:"inited"`
+	Applied   uint64 `json:"applied"` // the last command entry the store holds
 }
 
 const snapshotMagic = "idgraph-raft-snapshot\n"
@@ -197,7 +198,7 @@ const snapshotMagic = "idgraph-raft-snapshot\n"
 // returns); the bytes are then streamed by Persist while entries apply.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
-	hdr := snapshotHeader{Version: 1, ClusterID: f.clusterID, Inited: f.inited}
+	hdr := snapshotHeader{Version: 1, ClusterID: f.clusterID, Inited: f.inited, Applied: f.applied.Load()}
 	f.mu.RUnlock()
 	pr, pw := io.Pipe()
 	started := make(chan error, 1)
@@ -328,6 +329,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("open the restored store: %w", err)
 	}
 	f.clusterID, f.inited = hdr.ClusterID, hdr.Inited
+	f.applied.Store(hdr.Applied)
 	return nil
 }
 

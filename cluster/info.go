@@ -132,8 +132,11 @@ func (n *Node) StoreInfo() []query.Pair {
 // IsLeader reports whether this node leads now.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 
-// WaitApplied waits until this node has applied the log up to index, or
-// until timeout; it reports whether it has.
+// WaitApplied waits until this node has applied the log's command entries
+// up to index (Status.Applied ≥ index), or until timeout; it reports
+// whether it has. Barriers and no-ops that Raft writes are not applied to
+// the store, so index should be a command entry's: another node's
+// Status.Applied.
 func (n *Node) WaitApplied(index uint64, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for n.fsm.applied.Load() < index {

@@ -49,13 +49,20 @@ func newTestCluster(t *testing.T, size int) *testCluster {
 	return tc
 }
 
-func (tc *testCluster) start(i int) {
+func (tc *testCluster) start(i int) { tc.startWith(i, nil) }
+
+// startWith starts node i with the test configuration, changed by edit.
+func (tc *testCluster) startWith(i int, edit func(*Config)) {
 	tc.t.Helper()
 	opts := engine.DefaultOptions(tc.dirs[i])
 	opts.DiskReserve = -1
 	opts.ErasureDelay = 50 * time.Millisecond
-	n, err := Open(Config{NodeID: tc.members[i].ID, Members: tc.members, Store: opts,
-		HeartbeatTimeout: 500 * time.Millisecond, ElectionTimeout: 500 * time.Millisecond})
+	cfg := Config{NodeID: tc.members[i].ID, Members: tc.members, Store: opts,
+		HeartbeatTimeout: 500 * time.Millisecond, ElectionTimeout: 500 * time.Millisecond}
+	if edit != nil {
+		edit(&cfg)
+	}
+	n, err := Open(cfg)
 	if err != nil {
 		tc.t.Fatal(err)
 	}

@@ -1,0 +1,49 @@
+package cluster
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestLaggingFollowerCatchesUpFromASnapshot(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	tc.exec(0, "TRACK", "login", "email:first@example.com")
+	tc.converge(0)
+	leader := -1
+	for i, n := range tc.nodes {
+		if n.IsLeader() {
+			leader = i
+		}
+	}
+	f := (leader + 1) % 3
+	held := tc.nodes[f].Status().LastIndex
+	tc.stop(f)
+	for k := range 300 {
+		tc.exec(leader, "TRACK", "visit", fmt.Sprintf("cookie:k%d", k%50))
+	}
+	// Snapshot and truncate on every running node, as the threshold would.
+	for i, n := range tc.nodes {
+		if n == nil {
+			continue
+		}
+		if err := n.snapshotNoTrail(); err != nil {
+			t.Fatalf("n%d snapshot: %v", i+1, err)
+		}
+		if first, _ := n.wal.FirstIndex(); first != 0 && first <= held+1 {
+			t.Fatalf("n%d log starts at %d", i+1, first)
+		}
+	}
+	tc.start(f)
+	tc.converge(leader)
+	// Raft records the installed snapshot just after the store is restored.
+	for deadline := time.Now().Add(time.Minute); tc.nodes[f].Status().Snapshot <= held; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the follower caught up without a snapshot: %+v", tc.nodes[f].Status())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got, want := tc.exec(f, "WHO", "cookie:k7").String(), tc.exec(leader, "WHO", "cookie:k7").String(); got != want {
+		t.Fatalf("follower WHO = %s, leader %s", got, want)
+	}
+}
