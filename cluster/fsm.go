@@ -151,6 +151,14 @@ func (f *fsm) apply(e *entry) []Result {
 	ctx := engine.WithNow(context.Background(), time.UnixMilli(e.Now).UTC())
 	sess := &query.Session{Name: e.Source}
 	out := make([]Result, len(e.Stmts))
+	if f.x == nil {
+		// The store could not be opened or replaced (logged): this node
+		// diverges until it is restarted, which rebuilds the store.
+		for i := range out {
+			out[i].Err = unavailable("this node's store is not open; restart the node")
+		}
+		return out
+	}
 	for i, words := range e.Stmts {
 		for {
 			v, err := f.x.Exec(ctx, sess, words)
