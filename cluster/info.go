@@ -87,8 +87,6 @@ func (n *Node) Members() []Status {
 	return out
 }
 
-func (n *Node) status() Status { return n.Status() }
-
 // Info returns the lines of INFO's "cluster" section: this node's role,
 // leader and indexes, and one line per member.
 func (n *Node) Info() []query.Pair {

@@ -58,7 +58,7 @@ func (s *rpcService) Propose(args []byte, reply *[]byte) error {
 
 // Status replies with this node's status.
 func (s *rpcService) Status(_ []byte, reply *[]byte) error {
-	b, err := msgpack.Marshal(s.n.status())
+	b, err := msgpack.Marshal(s.n.Status())
 	*reply = b
 	return err
 }

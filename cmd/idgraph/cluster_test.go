@@ -701,3 +701,34 @@ func scanFiles(t *testing.T, dirs []string, values []string) {
 		t.Fatalf("no files scanned in %v", dirs)
 	}
 }
+
+func TestServeClusterFlagsRefuseBadSetups(t *testing.T) {
+	dir := t.TempDir()
+	single := filepath.Join(dir, "single")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"query", "--data", single, "TRACK", "view", "cookie:a"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("query: %d %s", code, errb.String())
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--node", "n1"}, 2, "needs both --node and --cluster"},
+		{[]string{"--cluster", "n1=127.0.0.1:1"}, 2, "needs both --node and --cluster"},
+		{[]string{"--node", "n1", "--cluster", "n1"}, 2, "NAME=HOST:PORT"},
+		{[]string{"--node", "n1", "--cluster", "n1=10.1.2.3:7391,n2=127.0.0.1:7392"}, 2, "--cluster-trusted-network"},
+		{[]string{"--node", "n9", "--cluster", "n1=127.0.0.1:7391", "--data", filepath.Join(dir, "n9")}, 1, `"n9" is not a member`},
+		{[]string{"--node", "n1", "--cluster", "n1=" + freeAddr(t), "--data", single}, 1, "holds a store that is not a cluster node's"},
+	} {
+		var out, errb bytes.Buffer
+		args := append([]string{"serve", "--listen", freeAddr(t), "--log-level", "error"}, tc.args...)
+		if !slices.Contains(tc.args, "--data") {
+			args = append(args, "--data", filepath.Join(dir, "d"))
+		}
+		code := run(context.Background(), args, nil, &out, &errb)
+		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("serve %v: exit %d, %q; want exit %d and %q", tc.args, code, errb.String(), tc.code, tc.want)
+		}
+	}
+}
