@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"os"
 	"testing"
 	"time"
 )
@@ -45,5 +46,34 @@ func TestLaggingFollowerCatchesUpFromASnapshot(t *testing.T) {
 	}
 	if got, want := tc.exec(f, "WHO", "cookie:k7").String(), tc.exec(leader, "WHO", "cookie:k7").String(); got != want {
 		t.Fatalf("follower WHO = %s, leader %s", got, want)
+	}
+}
+
+// A member that comes back with an empty directory (a replaced disk)
+// catches up from the others with no manual step.
+func TestMemberWithAnEmptyDirectoryCatchesUp(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	for k := range 50 {
+		tc.exec(k%3, "TRACK", "visit", fmt.Sprintf("cookie:e%d", k%7), fmt.Sprintf("email:e%d@example.com", k%5))
+	}
+	tc.converge(0)
+	lost := 2
+	for i, n := range tc.nodes {
+		if n.IsLeader() && i == lost {
+			lost = 1
+		}
+	}
+	tc.stop(lost)
+	if err := os.RemoveAll(tc.dirs[lost]); err != nil {
+		t.Fatal(err)
+	}
+	other := (lost + 1) % 3
+	tc.exec(other, "TRACK", "visit", "cookie:after")
+	tc.start(lost)
+	tc.converge(other)
+	for _, id := range []string{"cookie:e3", "cookie:after"} {
+		if got, want := tc.exec(lost, "WHO", id).String(), tc.exec(other, "WHO", id).String(); got != want {
+			t.Fatalf("WHO %s on the rebuilt member = %s, want %s", id, got, want)
+		}
 	}
 }
