@@ -40,10 +40,12 @@ const keysFile = "keys"
 // the old epoch is final.
 type sealCodec struct {
 	path string
-	mu   sync.RWMutex
-	cur  uint32
-	keys map[uint32]cipher.AEAD
-	raw  map[uint32][]byte
+	// master, when set (the store's encryption key), seals the keys file.
+	master cipher.AEAD
+	mu     sync.RWMutex
+	cur    uint32
+	keys   map[uint32]cipher.AEAD
+	raw    map[uint32][]byte
 	// maxIndex is the highest log index sealed under each epoch (for
 	// epochs loaded from the keys file: the log's last index at open).
 	maxIndex map[uint32]uint64
@@ -55,11 +57,25 @@ type keysJSON struct {
 	Keys    map[string][]byte `json:"keys"`
 }
 
+// keysMagic starts a keys file sealed with the store's encryption key.
+const keysMagic = "idgraph-sealed-keys\n"
+
 // openSealCodec loads the keys file in dir, creating it with a first epoch
-// when missing.
-func openSealCodec(dir string) (*sealCodec, error) {
+// when missing. With master (the store's encryption key, 16, 24 or 32
+// bytes) the file is sealed with it, so the log is encrypted at rest when
+// the store is.
+func openSealCodec(dir string, master []byte) (*sealCodec, error) {
 	c := &sealCodec{path: filepath.Join(dir, keysFile), keys: map[uint32]cipher.AEAD{},
 		raw: map[uint32][]byte{}, maxIndex: map[uint32]uint64{}}
+	if len(master) > 0 {
+		blk, err := aes.NewCipher(master)
+		if err != nil {
+			return nil, fmt.Errorf("keys file: %w", err)
+		}
+		if c.master, err = cipher.NewGCM(blk); err != nil {
+			return nil, err
+		}
+	}
 	b, err := os.ReadFile(c.path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -69,6 +85,9 @@ func openSealCodec(dir string) (*sealCodec, error) {
 		c.cur = 1
 		return c, c.save()
 	case err != nil:
+		return nil, err
+	}
+	if b, err = c.unsealFile(b); err != nil {
 		return nil, err
 	}
 	var kj keysJSON
@@ -133,7 +152,37 @@ func (c *sealCodec) save() error {
 	if err != nil {
 		return err
 	}
+	if c.master != nil {
+		nonce := make([]byte, c.master.NonceSize())
+		if _, err := rand.Read(nonce); err != nil {
+			return err
+		}
+		b = c.master.Seal(append([]byte(keysMagic), nonce...), nonce, b, []byte(keysMagic))
+	}
 	return writeFileAtomic(c.path, b)
+}
+
+// unsealFile opens the keys file's bytes: sealed with the master key, or
+// plain JSON when the store is not encrypted.
+func (c *sealCodec) unsealFile(b []byte) ([]byte, error) {
+	sealed := len(b) >= len(keysMagic) && string(b[:len(keysMagic)]) == keysMagic
+	switch {
+	case sealed && c.master == nil:
+		return nil, fmt.Errorf("%s is sealed with an encryption key: give the store's key", c.path)
+	case !sealed && c.master != nil:
+		return nil, fmt.Errorf("%s was written without an encryption key: a node keeps the encryption it was created with", c.path)
+	case !sealed:
+		return b, nil
+	}
+	ns := c.master.NonceSize()
+	if len(b) < len(keysMagic)+ns {
+		return nil, fmt.Errorf("%s is damaged", c.path)
+	}
+	plain, err := c.master.Open(nil, b[len(keysMagic):len(keysMagic)+ns], b[len(keysMagic)+ns:], []byte(keysMagic))
+	if err != nil {
+		return nil, fmt.Errorf("%s: the encryption key does not open it", c.path)
+	}
+	return plain, nil
 }
 
 // seal returns data sealed under the current epoch for the entry at

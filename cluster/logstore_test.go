@@ -15,7 +15,7 @@ import (
 // openSealedLog opens a sealed raft-wal in dir.
 func openSealedLog(t *testing.T, dir string) (*sealedLog, func()) {
 	t.Helper()
-	c, err := openSealCodec(dir)
+	c, err := openSealCodec(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestDestroyedEpochsCannotBeRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2, err := openSealCodec(dir)
+	c2, err := openSealCodec(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestDestroyedEpochsCannotBeRead(t *testing.T) {
 }
 
 func TestSealedEntryBoundToItsIndex(t *testing.T) {
-	c, err := openSealCodec(t.TempDir())
+	c, err := openSealCodec(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,5 +143,34 @@ func assertNoFileHolds(t *testing.T, dir, value string) {
 	})
 	if n == 0 {
 		t.Fatalf("no file under %s", dir)
+	}
+}
+
+func TestKeysFileSealedWithTheStoreKey(t *testing.T) {
+	dir := t.TempDir()
+	key := bytes.Repeat([]byte{7}, 32)
+	c, err := openSealCodec(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, keysFile))
+	if bytes.Contains(b, []byte("current")) || !bytes.HasPrefix(b, []byte(keysMagic)) {
+		t.Fatalf("keys file of an encrypted store: %q", b)
+	}
+	c2, err := openSealCodec(dir, key)
+	if err != nil || !bytes.Equal(c2.raw[c2.cur], c.raw[c.cur]) {
+		t.Fatalf("reopen with the key: %v", err)
+	}
+	for _, k := range [][]byte{nil, bytes.Repeat([]byte{8}, 32)} {
+		if _, err := openSealCodec(dir, k); err == nil {
+			t.Errorf("opened a sealed keys file with key %x", k)
+		}
+	}
+	plain := t.TempDir()
+	if _, err := openSealCodec(plain, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openSealCodec(plain, key); err == nil {
+		t.Error("an unsealed keys file opened with a key")
 	}
 }

@@ -111,7 +111,7 @@ func Open(cfg Config) (*Node, error) {
 	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Output: cfg.RaftLog, Level: hclog.Warn})
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: n.mux.layers[muxRaft], MaxPool: 4, Timeout: 10 * time.Second, Logger: hl})
-	n.codec, err = openSealCodec(n.raftDir)
+	n.codec, err = openSealCodec(n.raftDir, cfg.Store.EncryptionKey)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 // testCluster runs n nodes in this process, on loopback.
 type testCluster struct {
 	t       *testing.T
+	edit    func(*Config)
 	members []Member
 	dirs    []string
 	nodes   []*Node
@@ -32,7 +33,14 @@ func freeAddr(t *testing.T) string {
 
 func newTestCluster(t *testing.T, size int) *testCluster {
 	t.Helper()
-	tc := &testCluster{t: t, nodes: make([]*Node, size)}
+	return newTestClusterWith(t, size, nil)
+}
+
+// newTestClusterWith starts a cluster whose every node's configuration is
+// changed by edit.
+func newTestClusterWith(t *testing.T, size int, edit func(*Config)) *testCluster {
+	t.Helper()
+	tc := &testCluster{t: t, nodes: make([]*Node, size), edit: edit}
 	root := t.TempDir()
 	for i := range size {
 		tc.members = append(tc.members, Member{ID: fmt.Sprintf("n%d", i+1), Addr: freeAddr(t)})
@@ -49,7 +57,7 @@ func newTestCluster(t *testing.T, size int) *testCluster {
 	return tc
 }
 
-func (tc *testCluster) start(i int) { tc.startWith(i, nil) }
+func (tc *testCluster) start(i int) { tc.startWith(i, tc.edit) }
 
 // startWith starts node i with the test configuration, changed by edit.
 func (tc *testCluster) startWith(i int, edit func(*Config)) {
@@ -140,5 +148,24 @@ func TestNodeRestartsAndKeepsItsLog(t *testing.T) {
 	tc.converge(2)
 	if got := tc.exec(0, "WHO", "cookie:b2"); got.Kind == query.KindNil {
 		t.Fatal("the write after the restart is not on n1")
+	}
+}
+
+func TestEncryptedClusterRestarts(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	tc := newTestClusterWith(t, 3, func(c *Config) { c.Store.EncryptionKey = key })
+	tc.exec(1, "TRACK", "signup", "email:enc-secret@example.com")
+	tc.converge(1)
+	for i := range tc.nodes {
+		tc.stop(i)
+	}
+	for i := range tc.nodes {
+		assertNoFileHolds(t, tc.dirs[i], "enc-secret")
+		tc.start(i)
+	}
+	tc.exec(2, "TRACK", "login", "email:enc-secret@example.com")
+	tc.converge(2)
+	if who := tc.exec(0, "WHO", "email:enc-secret@example.com"); who.Kind == query.KindNil {
+		t.Fatal("the encrypted cluster lost its profile across a restart")
 	}
 }
