@@ -103,10 +103,16 @@ func (tc *testCluster) exec(i int, words ...string) query.Value {
 	}
 }
 
-// converge waits until every running node has applied what node i has.
+// converge waits until every running node has applied what node i, and
+// any other node, has.
 func (tc *testCluster) converge(i int) {
 	tc.t.Helper()
 	idx := tc.nodes[i].Status().Applied
+	for _, n := range tc.nodes {
+		if n != nil {
+			idx = max(idx, n.Status().Applied)
+		}
+	}
 	for j, n := range tc.nodes {
 		if n != nil && !n.WaitApplied(idx, time.Minute) {
 			tc.t.Fatalf("n%d did not apply up to %d", j+1, idx)
