@@ -3,6 +3,9 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/idgraph/idgraph/engine"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -13,8 +16,9 @@ const entryVersion = 1
 
 // Kinds of entry.
 const (
-	kindInit  uint8 = 1 // the cluster's id and salt; the first command entry of the log
-	kindWrite uint8 = 2 // write statements, applied in order
+	kindInit    uint8 = 1 // the cluster's id and salt; the first command entry of the log
+	kindWrite   uint8 = 2 // write statements, applied in order
+	kindRecords uint8 = 3 // engine records, applied in order in one group commit
 )
 
 // entry is one command of the replicated log. Everything a node needs to
@@ -34,9 +38,50 @@ type entry struct {
 	Origin string `msgpack:"o,omitempty"`
 	Req    uint64 `msgpack:"r,omitempty"`
 
+	// kindRecords (with Now, Origin and Req as above).
+	Records []recordWire `msgpack:"rec,omitempty"`
+
 	// kindInit.
 	ClusterID string `msgpack:"id,omitempty"`
 	Salt      []byte `msgpack:"salt,omitempty"`
+}
+
+// recordWire is an engine.Record in a log entry; times are Unix
+// milliseconds (the engine's precision), 0 for none.
+type recordWire struct {
+	Event     string          `msgpack:"e,omitempty"`
+	IDs       []string        `msgpack:"ids"`
+	Time      int64           `msgpack:"t,omitempty"`
+	Source    string          `msgpack:"src,omitempty"`
+	Props     []byte          `msgpack:"p,omitempty"`
+	Traits    [][2]string     `msgpack:"tr,omitempty"`
+	Consent   map[string]bool `msgpack:"c,omitempty"`
+	Tags      []string        `msgpack:"tags,omitempty"`
+	MessageID string          `msgpack:"m,omitempty"`
+}
+
+func wireRecord(r engine.Record) recordWire {
+	w := recordWire{Event: r.Event, IDs: r.IDs, Source: r.Source, Props: r.Props, Consent: r.Consent,
+		Tags: r.Tags, MessageID: r.MessageID}
+	if !r.Time.IsZero() {
+		w.Time = r.Time.UnixMilli()
+	}
+	for _, t := range r.Traits {
+		w.Traits = append(w.Traits, [2]string{t.Name, t.Value})
+	}
+	return w
+}
+
+func (w recordWire) record() engine.Record {
+	r := engine.Record{Event: w.Event, IDs: w.IDs, Source: w.Source, Props: w.Props, Consent: w.Consent,
+		Tags: w.Tags, MessageID: w.MessageID}
+	if w.Time != 0 {
+		r.Time = time.UnixMilli(w.Time).UTC()
+	}
+	for _, t := range w.Traits {
+		r.Traits = append(r.Traits, engine.Trait{Name: t[0], Value: t[1]})
+	}
+	return r
 }
 
 func encodeEntry(e *entry) ([]byte, error) {

@@ -121,6 +121,12 @@ func (f *fsm) Apply(l *raft.Log) any {
 			f.n.deliver(e.Req, res)
 		}
 		return res
+	case kindRecords:
+		res := f.applyRecords(e)
+		if e.Origin == f.n.cfg.NodeID {
+			f.n.deliver(e.Req, res)
+		}
+		return res
 	}
 	f.n.cfg.Logger.Error("skipping a log entry of an unknown kind", "index", l.Index, "kind", e.Kind)
 	return nil
@@ -182,6 +188,41 @@ func (f *fsm) apply(e *entry) []Result {
 		}
 	}
 	return out
+}
+
+// recordsResult is a records entry's outcome on this node.
+type recordsResult struct {
+	res  []engine.Result
+	errs []error
+	err  error // the entry as a whole
+}
+
+// applyRecords applies a records entry's records in order, in one call of
+// the engine's Apply (one group commit when they fit), under the entry's
+// "now".
+func (f *fsm) applyRecords(e *entry) *recordsResult {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.db == nil {
+		return &recordsResult{err: unavailable("this node's store is not open; restart the node")}
+	}
+	ctx := engine.WithNow(context.Background(), time.UnixMilli(e.Now).UTC())
+	ops := make([]engine.Op, len(e.Records))
+	for i, w := range e.Records {
+		ops[i] = engine.RecordOp(w.record())
+	}
+	for {
+		res, errs, err := f.db.Apply(ctx, ops)
+		if errors.Is(err, engine.ErrNoSpace) && !f.n.stopping() {
+			f.n.cfg.Logger.Error("the disk is nearly full: waiting for space to apply the next log entry", "err", err)
+			select {
+			case <-f.n.done:
+			case <-time.After(5 * time.Second):
+			}
+			continue
+		}
+		return &recordsResult{res: res, errs: errs, err: err}
+	}
 }
 
 // fatal reports a failure that leaves this node unable to apply the log.

@@ -51,7 +51,7 @@ type Node struct {
 
 	nextReq atomic.Uint64
 	waitMu  sync.Mutex
-	waiters map[uint64]chan []Result // by Req, of entries this node received
+	waiters map[uint64]chan any // by Req, of entries this node received: []Result or *recordsResult
 
 	eraseKick chan struct{}
 	erasures  erasureStats
@@ -79,7 +79,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, errors.New("a cluster node's salt is decided by the cluster; leave Store.Salt empty")
 	}
 	n := &Node{cfg: cfg, self: self, raftDir: filepath.Join(cfg.Store.Dir, raftDirName),
-		waiters: map[uint64]chan []Result{}, eraseKick: make(chan struct{}, 1), done: make(chan struct{})}
+		waiters: map[uint64]chan any{}, eraseKick: make(chan struct{}, 1), done: make(chan struct{})}
 	n.nextReq.Store(rand.Uint64() >> 1) // unique across restarts: entries of an earlier run may replay
 	if err := n.checkDir(); err != nil {
 		return nil, err
@@ -245,8 +245,8 @@ func (n *Node) stopping() bool {
 }
 
 // wait registers a waiter for the result of this node's entry req.
-func (n *Node) wait(req uint64) chan []Result {
-	ch := make(chan []Result, 1)
+func (n *Node) wait(req uint64) chan any {
+	ch := make(chan any, 1)
 	n.waitMu.Lock()
 	n.waiters[req] = ch
 	n.waitMu.Unlock()
@@ -261,7 +261,7 @@ func (n *Node) unwait(req uint64) {
 
 // deliver hands the result of this node's entry req to its waiter, if it
 // still waits.
-func (n *Node) deliver(req uint64, res []Result) {
+func (n *Node) deliver(req uint64, res any) {
 	n.waitMu.Lock()
 	ch := n.waiters[req]
 	delete(n.waiters, req)

@@ -35,8 +35,8 @@ type proposeReply struct {
 func (s *rpcService) Propose(args []byte, reply *[]byte) error {
 	var out proposeReply
 	e, err := decodeEntry(args)
-	if err == nil && e.Kind != kindWrite {
-		err = errors.New("only write entries are forwarded")
+	if err == nil && e.Kind != kindWrite && e.Kind != kindRecords {
+		err = errors.New("only write and records entries are forwarded")
 	}
 	if err == nil {
 		out.Index, err = s.n.propose(e, time.Now().Add(s.n.cfg.WriteTimeout))

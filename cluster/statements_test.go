@@ -5,7 +5,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/idgraph/idgraph/engine"
 	"github.com/idgraph/idgraph/query"
 )
 
@@ -91,5 +93,46 @@ func TestWritesRefusedOrAnsweredLocally(t *testing.T) {
 	}
 	if _, err := tc.nodes[1].Apply(ctx, "", [][]string{{"WHO", "cookie:c1"}}); err == nil {
 		t.Error("Apply took a statement that does not write")
+	}
+}
+
+func TestRecordsReplicateInOneEntry(t *testing.T) {
+	tc := newTestCluster(t, 3)
+	at := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	recs := []engine.Record{
+		{Event: "signup", IDs: []string{"email:rec@example.com", "cookie:r1"}, Time: at, Source: "web",
+			Props: []byte(`{"plan":"pro"}`), Traits: []engine.Trait{{Name: "name", Value: "Rec"}}, MessageID: "m-1"},
+		{Event: "purchase", IDs: []string{"cookie:r1"}, Consent: map[string]bool{"email": true}, Tags: []string{"vip"}},
+		{Event: "signup", IDs: []string{"nocolon"}},
+		{Event: "signup", IDs: []string{"email:rec@example.com", "cookie:r1"}, Time: at, MessageID: "m-1"},
+	}
+	ctx := context.Background()
+	var res []engine.Result
+	var errs []error
+	var err error
+	for {
+		res, errs, err = tc.nodes[1].ApplyRecords(ctx, recs)
+		var qe *query.Error
+		if !errors.As(err, &qe) || qe.Code != query.CodeUnavailable {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil || errs[1] != nil || errs[2] == nil || errs[3] != nil || !res[3].Duplicate || res[0].Profile != 1 || res[1].Profile != 1 {
+		t.Fatalf("ApplyRecords = %+v, %v", res, errs)
+	}
+	tc.converge(1)
+	for _, r := range []string{"WHO cookie:r1", "TIMELINE cookie:r1"} {
+		want := tc.exec(1, strings.Fields(r)...).String()
+		for _, i := range []int{0, 2} {
+			if got := tc.exec(i, strings.Fields(r)...).String(); got != want {
+				t.Errorf("%s on n%d:\n%s\nn2:\n%s", r, i+1, got, want)
+			}
+		}
+	}
+	if tl := tc.exec(0, "TIMELINE", "cookie:r1").String(); strings.Count(tl, "signup") != 1 {
+		t.Errorf("the duplicate message id was applied again: %s", tl)
 	}
 }

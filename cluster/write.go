@@ -70,6 +70,41 @@ type Applier interface {
 
 var _ Applier = (*Node)(nil)
 
+// RecordApplier applies engine records through the replicated log, as
+// engine.DB.Apply applies them on one node: the HTTP API's path, which
+// keeps its message-id de-duplication. A *Node is one.
+type RecordApplier interface {
+	// ApplyRecords writes one log entry holding records; every node
+	// applies them in order, each atomically, in one group commit when
+	// they fit (engine.DB.Apply of engine.RecordOp). It returns once a
+	// majority holds the entry and this node has applied it, with this
+	// node's result and error for each record; the error is for the
+	// entry as a whole (ERR UNAVAILABLE without a majority, or the
+	// engine's own failure). Records' Time, when set, keeps millisecond
+	// precision.
+	ApplyRecords(ctx context.Context, records []engine.Record) ([]engine.Result, []error, error)
+}
+
+var _ RecordApplier = (*Node)(nil)
+
+// ApplyRecords implements RecordApplier.
+func (n *Node) ApplyRecords(ctx context.Context, records []engine.Record) ([]engine.Result, []error, error) {
+	if len(records) == 0 {
+		return nil, nil, nil
+	}
+	req := n.nextReq.Add(1)
+	e := &entry{Kind: kindRecords, Origin: n.self.ID, Req: req, Records: make([]recordWire, len(records))}
+	for i, r := range records {
+		e.Records[i] = wireRecord(r)
+	}
+	v, err := n.replicate(ctx, e)
+	if err != nil {
+		return nil, nil, err
+	}
+	rr := v.(*recordsResult)
+	return rr.res, rr.errs, rr.err
+}
+
 // errNotLeader: the entry was not handed to Raft (this node or the one
 // asked is not the leader); it is safe to send it again.
 var errNotLeader = errors.New("not the leader")
@@ -93,9 +128,18 @@ func (n *Node) Apply(ctx context.Context, source string, stmts [][]string) ([]Re
 		}
 	}
 	req := n.nextReq.Add(1)
-	e := &entry{Kind: kindWrite, Stmts: stmts, Source: source, Origin: n.self.ID, Req: req}
-	ch := n.wait(req)
-	defer n.unwait(req)
+	v, err := n.replicate(ctx, &entry{Kind: kindWrite, Stmts: stmts, Source: source, Origin: n.self.ID, Req: req})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]Result), nil
+}
+
+// replicate has e (received here: Origin and Req set) written into the log
+// and returns this node's result for it once applied here.
+func (n *Node) replicate(ctx context.Context, e *entry) (any, error) {
+	ch := n.wait(e.Req)
+	defer n.unwait(e.Req)
 	deadline := time.Now().Add(n.cfg.WriteTimeout)
 	if err := n.submit(ctx, e, deadline); err != nil {
 		return nil, err
