@@ -29,7 +29,8 @@ import (
 //
 //   - write throughput: pipelined TRACKs over several connections, to one
 //     single-node server, then to the cluster's leader, then spread over
-//     every node (followers forward to the leader);
+//     every node (followers forward to the leader); and batches of records
+//     in-process (the bulk and HTTP path: one log entry per batch);
 //   - read throughput: pipelined WHOs over the same connections, answered
 //     by one node, then by every node;
 //   - the cost of a leader change: writers keep writing to the followers
@@ -136,6 +137,14 @@ func (cb *clusterBench) run(ctx context.Context) error {
 			cb.rep.Baselines = append(cb.rep.Baselines, who)
 		}
 	}
+	if err == nil {
+		var w bench.Workload
+		w, err = cb.recordsLoad(ctx, "single-node-records", cb.records(cb.writes, 4), func(ctx context.Context, recs []engine.Record) error {
+			_, _, err := db.Apply(ctx, recs2ops(recs))
+			return err
+		})
+		cb.rep.Baselines = append(cb.rep.Baselines, w)
+	}
 	if serr := srv.stop(); err == nil {
 		err = serr
 	}
@@ -167,6 +176,19 @@ func (cb *clusterBench) run(ctx context.Context) error {
 	}
 	w.Baseline = "single-node-write"
 	w.Note += "; followers forward to the leader"
+	cb.rep.Workloads = append(cb.rep.Workloads, w)
+	leader, err = bc.leader(time.Minute)
+	if err != nil {
+		return err
+	}
+	w, err = cb.recordsLoad(ctx, fmt.Sprintf("cluster-%d-records", cb.size), cb.records(cb.writes, 5), func(ctx context.Context, recs []engine.Record) error {
+		_, _, err := bc.nodes[leader].ApplyRecords(ctx, recs)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	w.Baseline = "single-node-records"
 	cb.rep.Workloads = append(cb.rep.Workloads, w)
 	if err := bc.converge(time.Minute); err != nil {
 		return err
@@ -245,6 +267,72 @@ func (cb *clusterBench) writeLoad(ctx context.Context, name string, addrs []stri
 	if f := failed.Load(); f > 0 {
 		w.Note += fmt.Sprintf("; %d answered with an error", f)
 	}
+	return w, nil
+}
+
+// records returns n engine records like statements' TRACKs.
+func (cb *clusterBench) records(n int, round uint64) []engine.Record {
+	stmts := cb.statements(n, round)
+	out := make([]engine.Record, len(stmts))
+	for i, st := range stmts {
+		out[i] = engine.Record{Event: st[1], IDs: st[2:], Source: "bench"}
+	}
+	return out
+}
+
+func recs2ops(recs []engine.Record) []engine.Op {
+	ops := make([]engine.Op, len(recs))
+	for i, r := range recs {
+		ops[i] = engine.RecordOp(r)
+	}
+	return ops
+}
+
+// recordsBatch is how many records one call of recordsLoad applies.
+const recordsBatch = 200
+
+// recordsLoad applies recs in batches of recordsBatch from 4 goroutines
+// through apply (in-process: the engine's Apply on one node, a records
+// entry of the log on a cluster).
+func (cb *clusterBench) recordsLoad(ctx context.Context, name string, recs []engine.Record, apply func(context.Context, []engine.Record) error) (bench.Workload, error) {
+	const workers = 4
+	cb.logf("%s: %d records in batches of %d from %d goroutines", name, len(recs), recordsBatch, workers)
+	var next atomic.Int64
+	recsOf := make([]*bench.Recorder, workers)
+	errs := make([]error, workers)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for k := range workers {
+		recsOf[k] = bench.NewRecorder(0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				from := int(next.Add(recordsBatch)) - recordsBatch
+				if from >= len(recs) {
+					return
+				}
+				t := time.Now()
+				if err := apply(ctx, recs[from:min(from+recordsBatch, len(recs))]); err != nil {
+					errs[k] = err
+					return
+				}
+				recsOf[k].Record(time.Since(t))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		return bench.Workload{}, fmt.Errorf("%s: %w", name, err)
+	}
+	for _, r := range recsOf[1:] {
+		recsOf[0].Merge(r)
+	}
+	w := bench.NewWorkload(name, int64(len(recs)), elapsed, recsOf[0])
+	w.Unit = "records"
+	w.Load = bench.LoadAverage()
+	w.Note = fmt.Sprintf("in-process, batches of %d records from %d goroutines (engine.DB.Apply on one node; cluster.Node.ApplyRecords on the leader: one log entry and one group commit per batch on every node); latencies are per batch", recordsBatch, workers)
 	return w, nil
 }
 
