@@ -15,7 +15,7 @@ import (
 const redisCompat = "7.2.0"
 
 // infoSections are the INFO sections in the order they are written.
-var infoSections = []string{"server", "clients", "stats", "store"}
+var infoSections = []string{"server", "clients", "stats", "store", "cluster"}
 
 // info renders INFO [section ...] in Redis's format: "# Section" headers
 // and key:value lines, CRLF-terminated. No section, "all", "default" or
@@ -36,6 +36,9 @@ func (s *Server) info(args [][]byte) string {
 		if len(args) > 0 && !want[sec] {
 			continue
 		}
+		if sec == "cluster" && s.opts.ClusterInfo == nil {
+			continue
+		}
 		if b.Len() > 0 {
 			b.WriteString("\r\n")
 		}
@@ -48,6 +51,8 @@ func (s *Server) info(args [][]byte) string {
 			s.infoStats(&b)
 		case "store":
 			s.infoStore(&b)
+		case "cluster":
+			s.infoCluster(&b)
 		}
 	}
 	return b.String()
@@ -122,6 +127,13 @@ func (s *Server) infoStore(b *strings.Builder) {
 		return
 	}
 	for _, p := range s.opts.StoreInfo() {
+		field(b, oneLine(strings.ReplaceAll(p.Key, ":", "_")), oneLine(scalar(p.Val)))
+	}
+}
+
+func (s *Server) infoCluster(b *strings.Builder) {
+	b.WriteString("# Cluster\r\n")
+	for _, p := range s.opts.ClusterInfo() {
 		field(b, oneLine(strings.ReplaceAll(p.Key, ":", "_")), oneLine(scalar(p.Val)))
 	}
 }

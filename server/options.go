@@ -76,6 +76,11 @@ type Options struct {
 	// concurrent use.
 	StoreInfo func() []query.Pair
 
+	// ClusterInfo, when set, supplies the lines of the "cluster" section of
+	// INFO (a cluster node's role, leader, applied index and members); the
+	// section is absent without it. Same rules as StoreInfo.
+	ClusterInfo func() []query.Pair
+
 	// MetricsRegistry, when set, receives the server's Prometheus
 	// collectors (see the package doc). Serving them over HTTP is the
 	// caller's job, e.g. with promhttp.HandlerFor.

@@ -694,6 +694,28 @@ func TestInfoSections(t *testing.T) {
 	if strings.Contains(store, "# Server") || !strings.Contains(store, "profiles:42") {
 		t.Errorf("INFO store = %q", store)
 	}
+	if strings.Contains(all, "# Cluster") {
+		t.Errorf("INFO of a server without ClusterInfo has a cluster section:\n%s", all)
+	}
+}
+
+func TestInfoClusterSection(t *testing.T) {
+	opts := testOptions()
+	opts.ClusterInfo = func() []query.Pair {
+		return []query.Pair{{Key: "role", Val: query.String("leader")}, {Key: "applied", Val: query.Int(7)},
+			{Key: "member_n1", Val: query.String("addr=127.0.0.1:7391,role=leader")}}
+	}
+	_, addr := start(t, newFakeExec(), opts)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	ctx := context.Background()
+	want := "# Cluster\r\nrole:leader\r\napplied:7\r\nmember_n1:addr=127.0.0.1:7391,role=leader\r\n"
+	if got, _ := rdb.Info(ctx, "cluster").Result(); got != want {
+		t.Errorf("INFO cluster = %q, want %q", got, want)
+	}
+	if all, _ := rdb.Info(ctx).Result(); !strings.HasSuffix(all, "\r\n"+want) {
+		t.Errorf("INFO does not end with the cluster section:\n%s", all)
+	}
 }
 
 func TestMetrics(t *testing.T) {

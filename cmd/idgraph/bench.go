@@ -100,7 +100,7 @@ const (
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "bench [--people 100000] [--seed 1] [--out bench-results] [--quick] [--skip-postgres] [--skip-redis] [--scale 1m]", stderr)
+	fs := newFlags("bench", "bench [--people 100000] [--seed 1] [--out bench-results] [--quick] [--skip-postgres] [--skip-redis] [--scale 1m] | --cluster 3 [--quick]", stderr)
 	people := fs.Int("people", 100_000, "people in the generated population")
 	seed := fs.Uint64("seed", 1, "population seed")
 	out := fs.String("out", "bench-results", "directory for report.json, report.md and the charts")
@@ -109,6 +109,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	skipRedis := fs.Bool("skip-redis", false, "skip the Redis GET baseline")
 	scale := fs.String("scale", "", "people, with an optional k or m suffix (100k, 1m); overrides --people")
 	requests := fs.Int("requests", 0, "redis-benchmark -n for WHO over TCP and Redis GET (default 200000; 10000 with --quick)")
+	clusterSize := fs.Int("cluster", 0, "instead of the suite: a cluster of this many nodes on this machine against one node (writes, WHO, leader change); report in --out as cluster.md")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -132,6 +133,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.sizes()
 	if *requests > 0 {
 		cfg.requests = *requests
+	}
+	if *clusterSize != 0 {
+		return runClusterBench(ctx, *clusterSize, cfg, stdout, stderr)
 	}
 	b := &benchRun{cfg: cfg, log: stderr}
 	return b.run(ctx, stdout)

@@ -18,6 +18,8 @@ const usage = `idgraph — an embedded identity-graph database
 
 Usage:
   idgraph serve   [--listen 127.0.0.1:7380] [--data ./idgraph-data] [flags]   run the server (RESP, and HTTP on 127.0.0.1:7381)
+  idgraph serve   --node n1 --cluster n1=HOST:PORT,n2=...,n3=... [flags]       run one node of a cluster
+  idgraph cluster status --addr HOST:PORT                                       every member's role and applied index
   idgraph query   [--data DIR | --addr HOST:PORT] [STATEMENT]                  run one statement, or a shell
   idgraph query   --purge-history                                               delete the shell's history
   idgraph load    [--data DIR | --addr HOST:PORT] FILE...                      bulk-load NDJSON, Segment or CSV
@@ -47,6 +49,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmds := map[string]func(context.Context, []string, io.Reader, io.Writer, io.Writer) error{
 		"serve": cmdServe, "query": cmdQuery, "load": cmdLoad, "check": cmdCheck,
 		"backup": cmdBackup, "restore": cmdRestore, "bench": cmdBench, "rotate-key": cmdRotateKey, "demo": cmdDemo,
+		"cluster": cmdCluster,
 	}
 	cmds["export"] = cmdExport // activation (export.go)
 	switch args[0] {

@@ -27,6 +27,9 @@ type storeFlags struct {
 	sync       *bool
 	encKeyFile *string
 	backupDir  *string
+	// erasureDelay, when not zero, is engine.Options.ErasureDelay (serve's
+	// --erasure-delay).
+	erasureDelay time.Duration
 	// dedup is set by serve only (nil elsewhere): how long messageIds are
 	// remembered.
 	dedup *time.Duration
@@ -74,8 +77,21 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	retention := fs.Duration("changes-retention", 7*24*time.Hour, "keep change feed entries (CHANGES, webhooks) this long")
 	st.retention = retention
 	hookFlags := addWebhookFlags(fs)
+	erasureDelay := fs.Duration("erasure-delay", 2*time.Minute, "how long after a FORGET its values are compacted out of the store's files (FORGETs within it share one erasure)")
+	cf := addClusterFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if cf.enabled() {
+		// A cluster node serves the Redis protocol only: the HTTP API and
+		// webhooks read and write one store, and a node's store is
+		// replaced when it installs a snapshot.
+		for _, f := range []string{"http", "write-key-file", "webhook"} {
+			if flagSet(args, f) && !(f == "http" && *httpAddr == "") {
+				return exitError{2, fmt.Sprintf("--%s: a cluster node serves the Redis protocol only (the HTTP API and webhooks are for a single server)", f)}
+			}
+		}
+		*httpAddr = ""
 	}
 	if *dedup <= 0 {
 		return exitError{2, fmt.Sprintf("--dedup-window %v: give a positive duration such as 24h", *dedup)}
@@ -140,28 +156,44 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		opts.MetricsRegistry = reg
 	}
-	db, err := st.open(logger, stderr)
-	if err != nil {
-		return err
+	var (
+		exec  server.Executor
+		db    interface{ Close() error }
+		hooks *webhooks
+		hsrv  *httpapi.Server
+	)
+	if cf.enabled() {
+		node, err := cf.open(st, *erasureDelay, logger, stderr)
+		if err != nil {
+			return err
+		}
+		exec, db = node, node
+		opts.StoreInfo, opts.ClusterInfo = node.StoreInfo, node.Info
+		hooks = &webhooks{}
+	} else {
+		st.erasureDelay = *erasureDelay
+		edb, err := st.open(logger, stderr)
+		if err != nil {
+			return err
+		}
+		x := query.NewExecutor(edb)
+		exec, db = x, edb
+		if hooks, err = openWebhooks(ctx, edb, x, hookOpts, reg); err != nil {
+			edb.Close()
+			return err
+		}
+		opts.StoreInfo = hooks.info(x.StoreInfo)
+		if *httpAddr != "" {
+			if hsrv, err = httpapi.New(edb, x, hopts); err != nil {
+				edb.Close()
+				return err
+			}
+		}
 	}
-	exec := query.NewExecutor(db)
-	hooks, err := openWebhooks(ctx, db, exec, hookOpts, reg)
-	if err != nil {
-		db.Close()
-		return err
-	}
-	opts.StoreInfo = hooks.info(exec.StoreInfo)
 	srv, err := server.New(exec, opts)
 	if err != nil {
 		db.Close()
 		return err
-	}
-	var hsrv *httpapi.Server
-	if *httpAddr != "" {
-		if hsrv, err = httpapi.New(db, exec, hopts); err != nil {
-			db.Close()
-			return err
-		}
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {

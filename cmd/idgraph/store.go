@@ -45,6 +45,9 @@ func (s storeFlags) options(logger *slog.Logger, stderr io.Writer) (engine.Optio
 	opts := engine.DefaultOptions(*s.data)
 	opts.SyncWrites = *s.sync
 	opts.Logger = logger
+	if s.erasureDelay != 0 {
+		opts.ErasureDelay = s.erasureDelay
+	}
 	if s.backupDir != nil {
 		opts.BackupDir = *s.backupDir
 	}
