@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/idgraph/idgraph/engine"
 )
 
 // Command is one statement of the language. The table of commands is the
@@ -21,6 +23,9 @@ type Command struct {
 	Arity int
 	parse func(p *parser) (Statement, *Error) // on the first entry of each first word
 	exec  func(c *call) (Value, error)
+	// op, set for the simple writes, builds the engine operation and its
+	// reply: ExecBatch applies a run of such statements in one commit.
+	op func(c *call) (engine.Op, func(engine.Result) Value, error)
 }
 
 // commandTable lists every statement, in help order. Entries that share a
@@ -32,25 +37,25 @@ func init() { commandTable = table() }
 
 func table() []*Command {
 	return []*Command{
-		{Name: "TRACK", Arity: -3, Write: true, parse: (*parser).track, exec: execTrack,
+		{Name: "TRACK", Arity: -3, Write: true, parse: (*parser).track, op: opTrack,
 			Syntax: "TRACK <event> <id> [<id> ...] [AT <time>] [FROM <source>] [PROPS <json-object>]",
 			Help:   "record an event carrying identifiers seen together, and resolve them"},
-		{Name: "MERGE", Arity: -3, Write: true, parse: (*parser).merge, exec: execMerge,
+		{Name: "MERGE", Arity: -3, Write: true, parse: (*parser).merge, op: opMerge,
 			Syntax: "MERGE <id> <id> [<id> ...] [AT <time>] [FROM <source>]",
 			Help:   "link identifiers explicitly (an alias or identify call)"},
-		{Name: "RECORD", Arity: 2, Write: true, parse: (*parser).record, exec: execRecord,
+		{Name: "RECORD", Arity: 2, Write: true, parse: (*parser).record, op: opRecord,
 			Syntax: "RECORD <json-object>",
 			Help:   "apply one record of idgraph's NDJSON load shape as one atomic write: its event or link, then its traits and consent (what idgraph load --addr sends)"},
-		{Name: "SET", Arity: -3, Write: true, parse: (*parser).set, exec: execSet,
+		{Name: "SET", Arity: -3, Write: true, parse: (*parser).set, op: opSet,
 			Syntax: "SET <id> <name>=<value> [...] [AT <time>]",
 			Help:   "set profile traits; the later value wins"},
-		{Name: "CONSENT", Arity: -4, Write: true, parse: (*parser).consent, exec: execConsent,
+		{Name: "CONSENT", Arity: -4, Write: true, parse: (*parser).consent, op: opConsent,
 			Syntax: "CONSENT <id> <purpose> GRANT|DENY [AT <time>]",
 			Help:   "record a consent decision; the later one wins"},
-		{Name: "TAG", Arity: -3, Write: true, parse: (*parser).tag, exec: execTag,
+		{Name: "TAG", Arity: -3, Write: true, parse: (*parser).tag, op: opTag,
 			Syntax: "TAG <id> <tag> [<tag> ...] [AT <time>]",
 			Help:   "put tags on the profile holding the identifier; per tag the later decision wins"},
-		{Name: "UNTAG", Arity: -3, Write: true, parse: (*parser).tag, exec: execTag,
+		{Name: "UNTAG", Arity: -3, Write: true, parse: (*parser).tag, op: opTag,
 			Syntax: "UNTAG <id> <tag> [<tag> ...] [AT <time>]",
 			Help:   "take tags off the profile holding the identifier"},
 		{Name: "WHO", Arity: 2, parse: (*parser).who, exec: execWho,
@@ -150,6 +155,14 @@ var commandByName = sync.OnceValue(func() map[string]*Command {
 	}
 	return m
 })
+
+// Batchable reports whether the statement that starts with word is a simple
+// write ExecBatch applies in a group commit (TRACK, MERGE, RECORD, SET,
+// CONSENT, TAG, UNTAG). Callers use it to decide what to gather.
+func Batchable(word string) bool {
+	c := commandByName()[strings.ToUpper(word)]
+	return c != nil && c.op != nil
+}
 
 // Commands returns the statements of the language, in help order.
 func Commands() []Command {

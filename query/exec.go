@@ -79,11 +79,89 @@ func (x *Executor) Exec(ctx context.Context, s *Session, args []string) (Value, 
 	if s.ReadOnly && cmd.Write {
 		return Value{}, Errorf(CodeReadOnly, 0, "this user may only read")
 	}
-	v, err := cmd.exec(&call{x: x, ctx: ctx, s: s, st: st, args: args})
+	c := &call{x: x, ctx: ctx, s: s, st: st, args: args}
+	var v Value
+	if cmd.op != nil {
+		v, err = execWrite(c, cmd.op)
+	} else {
+		v, err = cmd.exec(c)
+	}
 	if err != nil {
 		return Value{}, coded(err, args)
 	}
 	return v, nil
+}
+
+// Result is the outcome of one statement of ExecBatch: its reply or its
+// error, and its warnings.
+type Result struct {
+	Value    Value
+	Err      error
+	Warnings []string
+}
+
+// ExecBatch runs statements in order, with the outcome Exec would give
+// each run alone, but applies each run of consecutive simple writes
+// (Batchable) in one group commit: a pipeline of TRACKs costs one commit,
+// not one per statement. Each write is still atomic and fails alone; when
+// the commit itself fails, every write of it gets the error.
+func (x *Executor) ExecBatch(ctx context.Context, s *Session, cmds [][]string) []Result {
+	if s == nil {
+		s = &Session{}
+	}
+	out := make([]Result, len(cmds))
+	type pending struct {
+		i     int
+		args  []string
+		reply func(engine.Result) Value
+	}
+	var ops []engine.Op
+	var wait []pending
+	flush := func() {
+		if len(ops) == 0 {
+			return
+		}
+		res, errs, err := x.db.Apply(ctx, ops)
+		for k, p := range wait {
+			switch {
+			case err != nil:
+				out[p.i].Err = coded(err, p.args)
+			case errs[k] != nil:
+				out[p.i].Err = coded(errs[k], p.args)
+			default:
+				out[p.i].Value = p.reply(res[k])
+			}
+		}
+		ops, wait = ops[:0], wait[:0]
+	}
+	for i, args := range cmds {
+		st, err := Parse(args)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		cmd := commandByName()[st.Command()]
+		if cmd.op == nil {
+			flush()
+			out[i].Value, out[i].Err = x.Exec(ctx, s, args)
+			out[i].Warnings = s.Warnings
+			continue
+		}
+		if s.ReadOnly {
+			out[i].Err = Errorf(CodeReadOnly, 0, "this user may only read")
+			continue
+		}
+		op, reply, err := cmd.op(&call{x: x, ctx: ctx, s: s, st: st, args: args})
+		if err != nil {
+			out[i].Err = coded(err, args)
+			continue
+		}
+		ops = append(ops, op)
+		wait = append(wait, pending{i: i, args: args, reply: reply})
+	}
+	flush()
+	s.Warnings = nil
+	return out
 }
 
 // coded turns an engine error into an *Error: its Kind gives the code, and

@@ -11,79 +11,74 @@ import (
 
 // The exec functions of the command table, one per statement.
 
-func execTrack(c *call) (Value, error) {
+// The simple writes build an engine.Op and a reply for its result, so that
+// ExecBatch can apply a run of them in one group commit; execWrite runs
+// one alone.
+
+func opTrack(c *call) (engine.Op, func(engine.Result) Value, error) {
 	st := c.st.(*Track)
 	var props []byte
 	if st.Props != "" {
 		props = []byte(st.Props)
 	}
-	r, err := c.x.db.Track(c.ctx, engine.Event{Name: st.Event, IDs: st.IDs, Time: timeOr(st.At), Source: c.source(st.From), Props: props})
-	if err != nil {
-		return Value{}, err
-	}
-	return linkReply(r), nil
+	return engine.TrackOp(engine.Event{Name: st.Event, IDs: st.IDs, Time: timeOr(st.At), Source: c.source(st.From), Props: props}), linkReply, nil
 }
 
-func execMerge(c *call) (Value, error) {
+func opMerge(c *call) (engine.Op, func(engine.Result) Value, error) {
 	st := c.st.(*Merge)
-	r, err := c.x.db.Merge(c.ctx, st.IDs, c.source(st.From), timeOr(st.At))
-	if err != nil {
-		return Value{}, err
-	}
-	return linkReply(r), nil
+	return engine.MergeOp(st.IDs, c.source(st.From), timeOr(st.At)), linkReply, nil
 }
 
-func execRecord(c *call) (Value, error) {
+func opRecord(c *call) (engine.Op, func(engine.Result) Value, error) {
 	st := c.st.(*Record)
 	rec, err := load.ParseRecord([]byte(st.JSON))
 	if err != nil {
 		var le *load.LineError
 		if errors.As(err, &le) {
-			return Value{}, Errorf(CodeSyntax, 2, "%s", le.Reason)
+			return engine.Op{}, nil, Errorf(CodeSyntax, 2, "%s", le.Reason)
 		}
-		return Value{}, err
+		return engine.Op{}, nil, err
 	}
 	er := rec.EngineRecord()
 	er.Source = c.source(er.Source)
-	res, errs, err := c.x.db.Apply(c.ctx, []engine.Op{engine.RecordOp(er)})
+	return engine.RecordOp(er), linkReply, nil
+}
+
+func opSet(c *call) (engine.Op, func(engine.Result) Value, error) {
+	st := c.st.(*Set)
+	traits := make([]engine.Trait, len(st.Traits))
+	for i, t := range st.Traits {
+		traits[i] = engine.Trait{Name: t.Name, Value: t.Value}
+	}
+	return engine.SetOp(st.ID, traits, timeOr(st.At)), profileIDReply, nil
+}
+
+func opConsent(c *call) (engine.Op, func(engine.Result) Value, error) {
+	st := c.st.(*Consent)
+	return engine.ConsentOp(st.ID, st.Purpose, st.Grant, timeOr(st.At)), profileIDReply, nil
+}
+
+func opTag(c *call) (engine.Op, func(engine.Result) Value, error) {
+	st := c.st.(*Tag)
+	return engine.TagOp(st.ID, st.Tags, st.On, timeOr(st.At)), profileIDReply, nil
+}
+
+func profileIDReply(r engine.Result) Value { return Map(Pair{"profile", Int(int64(r.Profile))}) }
+
+// execWrite runs a simple write alone.
+func execWrite(c *call, build func(c *call) (engine.Op, func(engine.Result) Value, error)) (Value, error) {
+	op, reply, err := build(c)
+	if err != nil {
+		return Value{}, err
+	}
+	res, errs, err := c.x.db.Apply(c.ctx, []engine.Op{op})
 	if err != nil {
 		return Value{}, err
 	}
 	if errs[0] != nil {
 		return Value{}, errs[0]
 	}
-	return linkReply(res[0]), nil
-}
-
-func execSet(c *call) (Value, error) {
-	st := c.st.(*Set)
-	traits := make([]engine.Trait, len(st.Traits))
-	for i, t := range st.Traits {
-		traits[i] = engine.Trait{Name: t.Name, Value: t.Value}
-	}
-	r, err := c.x.db.SetTraits(c.ctx, st.ID, traits, timeOr(st.At))
-	if err != nil {
-		return Value{}, err
-	}
-	return Map(Pair{"profile", Int(int64(r.Profile))}), nil
-}
-
-func execConsent(c *call) (Value, error) {
-	st := c.st.(*Consent)
-	r, err := c.x.db.Consent(c.ctx, st.ID, st.Purpose, st.Grant, timeOr(st.At))
-	if err != nil {
-		return Value{}, err
-	}
-	return Map(Pair{"profile", Int(int64(r.Profile))}), nil
-}
-
-func execTag(c *call) (Value, error) {
-	st := c.st.(*Tag)
-	r, err := c.x.db.Tag(c.ctx, st.ID, st.Tags, st.On, timeOr(st.At))
-	if err != nil {
-		return Value{}, err
-	}
-	return Map(Pair{"profile", Int(int64(r.Profile))}), nil
+	return reply(res[0]), nil
 }
 
 func execWho(c *call) (Value, error) {

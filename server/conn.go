@@ -121,7 +121,13 @@ func (c *conn) serve() {
 		if len(args) == 0 {
 			continue
 		}
-		c.dispatch(args)
+		if b, ok := c.s.exec.(BatchExecutor); ok && c.authed && c.rd.br.Buffered() > 0 && query.Batchable(string(args[0])) {
+			if !c.batch(b) {
+				return
+			}
+		} else {
+			c.dispatch(args)
+		}
 		if c.out.err != nil {
 			c.writeFailed(c.out.err)
 			return
@@ -294,9 +300,84 @@ func (c *conn) arity(name string) {
 	c.syntax("wrong number of arguments for '%s'", strings.ToLower(name))
 }
 
+// batch runs the simple write just read and the simple writes that follow
+// it in the pipeline, as far as they are already buffered, in one group
+// commit (query.Executor.ExecBatch), and replies to each in order. A
+// statement of another kind ends the run and is dispatched after it. It
+// reports false when the connection must end.
+func (c *conn) batch(b BatchExecutor) bool {
+	cmds := [][]string{c.rd.strings()}
+	var next [][]byte
+	var readErr error
+	for len(cmds) < maxBatch && c.rd.br.Buffered() > 0 {
+		args, err := c.rd.read(c.limits())
+		if err != nil {
+			readErr = err
+			break
+		}
+		if len(args) == 0 {
+			continue
+		}
+		if !query.Batchable(string(args[0])) {
+			next = args
+			break
+		}
+		cmds = append(cmds, c.rd.strings())
+	}
+	start := time.Now()
+	res := c.callBatch(b, cmds)
+	took := time.Since(start) / time.Duration(len(cmds))
+	for i, r := range res {
+		c.failed = false
+		c.respond(r.Value, r.Err, r.Warnings)
+		c.s.record(lookupCmd([]byte(cmds[i][0])), took, c.failed)
+		if c.out.err != nil {
+			c.writeFailed(c.out.err)
+			return false
+		}
+		if c.quit {
+			c.w.bw.Flush()
+			return false
+		}
+	}
+	if readErr != nil {
+		c.readFailed(readErr)
+		return false
+	}
+	if next != nil {
+		c.dispatch(next)
+	}
+	return true
+}
+
+// maxBatch bounds the statements one group commit of a pipeline takes.
+const maxBatch = 1000
+
+// callBatch runs ExecBatch, turning a panic into an error for each
+// statement and the end of this connection.
+func (c *conn) callBatch(b BatchExecutor, cmds [][]string) (res []query.Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.s.opts.Logger.Error("executor panicked", "id", c.id, "command", strings.ToUpper(cmds[0][0]),
+				"panic", p, "stack", string(debug.Stack()))
+			res = make([]query.Result, len(cmds))
+			for i := range res {
+				res[i].Err = errors.New("internal error")
+			}
+			c.quit = true
+		}
+	}()
+	return b.ExecBatch(c.s.ctx, c.sess, cmds)
+}
+
 // execute hands the command to the Executor.
 func (c *conn) execute(args [][]byte) {
 	v, err := c.call(c.rd.strings())
+	c.respond(v, err, c.sess.Warnings)
+}
+
+// respond writes a statement's reply, or its error.
+func (c *conn) respond(v query.Value, err error, warnings []string) {
 	if err != nil {
 		var qe *query.Error
 		if errors.As(err, &qe) {
@@ -310,8 +391,8 @@ func (c *conn) execute(args [][]byte) {
 	if v.Kind == query.KindError {
 		c.failed = true
 	}
-	if len(c.sess.Warnings) > 0 && c.w.proto == 3 {
-		c.w.warnings(c.sess.Warnings)
+	if len(warnings) > 0 && c.w.proto == 3 {
+		c.w.warnings(warnings)
 	}
 	c.reply(v)
 }

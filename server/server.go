@@ -25,6 +25,15 @@ type Executor interface {
 	Exec(ctx context.Context, s *query.Session, args []string) (query.Value, error)
 }
 
+// BatchExecutor is an Executor that can also run a pipeline's run of simple
+// writes in one group commit (query.Executor is one). The server uses it,
+// when the Executor has it, for statements already buffered behind the one
+// it read.
+type BatchExecutor interface {
+	Executor
+	ExecBatch(ctx context.Context, s *query.Session, cmds [][]string) []query.Result
+}
+
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown.
 var ErrServerClosed = errors.New("server: closed")
 

@@ -24,6 +24,7 @@ type cache struct {
 	idents map[string][2]uint32
 	nodes  map[uint32]*store.Node
 	profs  map[uint32]*store.Profile
+	meta   *store.Meta // the meta record, decoded (nil: not read yet)
 	bytes  int64
 	max    int64
 }
@@ -46,6 +47,18 @@ func (c *cache) ident(key string, gen uint64) ([2]uint32, bool) {
 	}
 	v, ok := c.idents[key]
 	return v, ok
+}
+
+// metaAt returns the meta record of generation gen, or nil. Unlike the
+// other entries it is kept even when the cache is disabled: every commit
+// reads it.
+func (c *cache) metaAt(gen uint64) *store.Meta {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.gen != gen {
+		return nil
+	}
+	return c.meta
 }
 
 func (c *cache) node(n uint32, gen uint64) *store.Node {
@@ -162,6 +175,7 @@ func (c *cache) reset(gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen = gen
+	c.meta = nil
 	c.idents = map[string][2]uint32{}
 	c.nodes = map[uint32]*store.Node{}
 	c.profs = map[uint32]*store.Profile{}

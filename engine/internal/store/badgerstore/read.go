@@ -55,13 +55,21 @@ func (r *reader) get(key []byte, f func([]byte) error) (err error) {
 func (r *reader) Gen() uint64 { return r.gen }
 
 func (r *reader) Meta() (store.Meta, error) {
+	if m := r.s.cache.metaAt(r.gen); m != nil {
+		return m.Clone(), nil
+	}
 	var m store.Meta
 	err := r.get(metaKey, func(v []byte) error {
 		var err error
 		m, _, err = decodeMeta(v)
 		return err
 	})
-	return m, err
+	if err != nil {
+		return m, err
+	}
+	kept := m.Clone()
+	r.s.cache.fill(r.gen, func() { r.s.cache.meta = &kept })
+	return m, nil
 }
 
 func (r *reader) Ident(typ, val string) (uint32, uint32, error) {

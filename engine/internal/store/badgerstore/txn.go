@@ -20,17 +20,19 @@ type txn struct {
 	reader // committed state at base
 	base   uint64
 
-	meta     *store.Meta
-	nodes    map[uint32]*store.Node // nil: deleted
-	idents   map[string][2]uint32   // identifier keys to write; {0,0}: delete
-	profs    map[uint32]*store.Profile
-	facts    map[uint32]*graph.Facts
-	records  map[uint32]map[store.RecordKey]*store.Record // by anchor; nil: deleted
-	partners map[uint32]map[uint32]bool                   // node → anchor → present
-	suppr    map[[32]byte]bool
-	messages map[string]message
-	named    map[namedRef][]byte // nil: deleted
-	blobs    map[string][]byte   // kind byte + key; nil: deleted
+	meta *store.Meta
+	// wroteMeta is the meta record write wrote, for the cache.
+	wroteMeta *store.Meta
+	nodes     map[uint32]*store.Node // nil: deleted
+	idents    map[string][2]uint32   // identifier keys to write; {0,0}: delete
+	profs     map[uint32]*store.Profile
+	facts     map[uint32]*graph.Facts
+	records   map[uint32]map[store.RecordKey]*store.Record // by anchor; nil: deleted
+	partners  map[uint32]map[uint32]bool                   // node → anchor → present
+	suppr     map[[32]byte]bool
+	messages  map[string]message
+	named     map[namedRef][]byte // nil: deleted
+	blobs     map[string][]byte   // kind byte + key; nil: deleted
 
 	bytes   int      // estimated bytes buffered (a record put twice counts twice)
 	nrecs   int      // distinct record keys buffered (in records)
@@ -500,6 +502,7 @@ func (t *txn) write(bt *badger.Txn, gen uint64) error {
 		}
 		meta = &m
 	}
+	t.wroteMeta = meta
 	return set(metaKey, encodeMeta(*meta, gen))
 }
 
@@ -547,6 +550,7 @@ func (t *txn) publish(gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen = gen
+	c.meta = t.wroteMeta
 	if !c.enabled() {
 		return
 	}
