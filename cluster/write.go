@@ -105,6 +105,28 @@ func (n *Node) ApplyRecords(ctx context.Context, records []engine.Record) ([]eng
 	return rr.res, rr.errs, rr.err
 }
 
+// CheckRecord validates a record against this node's store, as
+// engine.DB.CheckRecord (the HTTP API checks a whole request before it
+// writes any of it).
+func (n *Node) CheckRecord(rec engine.Record) error {
+	n.fsm.mu.RLock()
+	defer n.fsm.mu.RUnlock()
+	if n.fsm.db == nil {
+		return unavailable("this node's store is being replaced or is closed; try again")
+	}
+	return n.fsm.db.CheckRecord(rec)
+}
+
+// Segment returns a saved segment's expression from this node's store.
+func (n *Node) Segment(name string) (string, bool) {
+	n.fsm.mu.RLock()
+	defer n.fsm.mu.RUnlock()
+	if n.fsm.db == nil {
+		return "", false
+	}
+	return n.fsm.db.Segment(name)
+}
+
 // errNotLeader: the entry was not handed to Raft (this node or the one
 // asked is not the leader); it is safe to send it again.
 var errNotLeader = errors.New("not the leader")

@@ -44,7 +44,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) user {
 func (s *Server) run(r *http.Request, u user, args []string) (query.Value, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
-	return s.exec.Exec(ctx, &query.Session{ReadOnly: u == readOnly}, args)
+	return s.b.Exec(ctx, &query.Session{ReadOnly: u == readOnly}, args)
 }
 
 // params checks the query parameters against those the endpoint knows, so
@@ -167,7 +167,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	if _, found := s.db.Segment(name); !found {
+	if _, found := s.b.Segment(name); !found {
 		apiError(w, http.StatusNotFound, "NOTFOUND", fmt.Sprintf("no saved segment %q (SEGMENT SAVE creates one)", name))
 		return
 	}

@@ -21,8 +21,7 @@ import (
 // Server serves the tracking API and the JSON API over HTTP. Create it
 // with New; it is safe for concurrent use.
 type Server struct {
-	db   *engine.DB
-	exec *query.Executor
+	b    Backend
 	opts Options
 	mux  *http.ServeMux
 	h    http.Handler // mux behind the browser guards (console.go)
@@ -43,9 +42,10 @@ type route struct {
 	handler http.HandlerFunc
 }
 
-// New checks the options and returns a Server that is not yet listening.
-// x runs the JSON API's statements; nil means query.NewExecutor(db). It
-// refuses a non-loopback Addr without both write keys and a password.
+// New checks the options and returns a Server of one store that is not
+// yet listening. x runs the JSON API's statements; nil means
+// query.NewExecutor(db). It refuses a non-loopback Addr without both write
+// keys and a password.
 func New(db *engine.DB, x *query.Executor, opts Options) (*Server, error) {
 	if db == nil {
 		return nil, errors.New("httpapi: nil engine")
@@ -53,6 +53,12 @@ func New(db *engine.DB, x *query.Executor, opts Options) (*Server, error) {
 	if x == nil {
 		x = query.NewExecutor(db)
 	}
+	return NewOn(single{db: db, x: x}, opts)
+}
+
+// NewOn is New over any Backend: a cluster node serves the HTTP API
+// through it, its writes replicated.
+func NewOn(b Backend, opts Options) (*Server, error) {
 	opts = opts.withDefaults()
 	if opts.ReadOnlyPassword != "" && opts.Password == "" {
 		return nil, errors.New("httpapi: a read-only password needs a password for the read-write user")
@@ -71,7 +77,7 @@ func New(db *engine.DB, x *query.Executor, opts Options) (*Server, error) {
 	if err := protected(opts.Addr, opts); err != nil {
 		return nil, err
 	}
-	s := &Server{db: db, exec: x, opts: opts, sem: make(chan struct{}, opts.MaxConcurrent)}
+	s := &Server{b: b, opts: opts, sem: make(chan struct{}, opts.MaxConcurrent)}
 	s.mux = s.newMux()
 	s.h = s.guarded(s.mux)
 	s.hs = &http.Server{

@@ -12,6 +12,7 @@ import (
 
 	"github.com/idgraph/idgraph/engine"
 	"github.com/idgraph/idgraph/load"
+	"github.com/idgraph/idgraph/query"
 )
 
 // maxListed bounds the failed calls one 400 reply names.
@@ -84,15 +85,11 @@ func (s *Server) tracking(call string) http.HandlerFunc {
 			return
 		}
 
-		ops := make([]engine.Op, len(recs))
-		for i, rec := range recs {
-			ops[i] = engine.RecordOp(rec)
-		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 		defer cancel()
-		_, errs, err := s.db.Apply(ctx, ops)
+		_, errs, err := s.b.ApplyRecords(ctx, recs)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, engine.ErrClosed) {
+			if ctx.Err() != nil || errors.Is(err, engine.ErrClosed) || unavailable(err) {
 				w.Header().Set("Retry-After", "1")
 				trackingError(w, http.StatusServiceUnavailable, "the store could not take the calls now; nothing was applied, retry")
 				return
@@ -137,7 +134,14 @@ func (s *Server) tracking(call string) http.HandlerFunc {
 // validator, so it checks nothing yet; with engine.DB.CheckRecord it
 // becomes `return s.db.CheckRecord(rec)`, and a request is then all or
 // nothing for every rule the engine can check without reading the store.
-func (s *Server) checkRecord(rec engine.Record) error { return s.db.CheckRecord(rec) }
+func (s *Server) checkRecord(rec engine.Record) error { return s.b.CheckRecord(rec) }
+
+// unavailable reports a cluster that cannot take writes now (no leader,
+// no majority): the client should retry.
+func unavailable(err error) bool {
+	var qe *query.Error
+	return errors.As(err, &qe) && qe.Code == query.CodeUnavailable
+}
 
 // keyed reports whether write keys are required.
 func (s *Server) keyed() bool { return len(s.opts.WriteKeys) > 0 }

@@ -2,6 +2,7 @@ package index
 
 import (
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -222,11 +223,11 @@ func pathIndex(s *series, path string) int {
 
 // scanAgg calls f for every event of the query's terms in its window (and
 // source, conditions), for profile p only when p != 0, with the value of
-// q.Path.
-func (x *Index) scanAgg(q AggQuery, p uint32, f func(p uint32, t int64, v propValue, points float64)) {
+// q.Path. h, when set, knows which buckets hold p.
+func (x *Index) scanAgg(q AggQuery, p uint32, h *held, f func(p uint32, t int64, v propValue, points float64)) {
 	var last *series
 	pi := -1
-	x.scanAggEntries(q, p, func(s *series, term ScoreTerm, t int64, e entry) {
+	x.scanAggEntries(q, p, h, func(s *series, term ScoreTerm, t int64, e entry) {
 		if s != last {
 			last, pi = s, pathIndex(s, q.Path)
 		}
@@ -238,9 +239,59 @@ func (x *Index) scanAgg(q AggQuery, p uint32, f func(p uint32, t int64, v propVa
 	})
 }
 
+// held remembers, for one profile and a set of aggregate queries, which
+// buckets of each series the queries read hold the profile: found once
+// per series over the union of the windows, not once per query (WHO with
+// five computed traits over the same event read its buckets five times).
+type held struct {
+	p    uint32
+	span map[*series][2]int // bucket index range to look at
+	idx  map[*series][]int  // bucket indices that hold p, ascending
+}
+
+func (x *Index) heldBy(qs []AggQuery, p uint32) *held {
+	h := &held{p: p, span: map[*series][2]int{}, idx: map[*series][]int{}}
+	for _, q := range qs {
+		if q.From > q.To {
+			continue
+		}
+		sp := newSpan(q.From, q.To)
+		for _, term := range termsOf(q) {
+			s := x.series[term.Event]
+			if s == nil || !s.mayHold(p) {
+				continue
+			}
+			i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
+			if r, ok := h.span[s]; ok {
+				i0, i1 = min(i0, r[0]), max(i1, r[1])
+			}
+			h.span[s] = [2]int{i0, i1}
+		}
+	}
+	return h
+}
+
+// buckets returns the indices of s's buckets in the prepared range that
+// hold the profile.
+func (h *held) buckets(s *series) []int {
+	if ix, ok := h.idx[s]; ok {
+		return ix
+	}
+	r := h.span[s]
+	ix := []int{}
+	for i := r[0]; i < r[1]; i++ {
+		if s.buckets[i].bm.Contains(h.p) {
+			ix = append(ix, i)
+		}
+	}
+	h.idx[s] = ix
+	return ix
+}
+
 // scanAggEntries calls f for every entry scanAgg visits, with its series,
-// term and time.
-func (x *Index) scanAggEntries(q AggQuery, p uint32, f func(s *series, term ScoreTerm, t int64, e entry)) {
+// term and time. With p != 0, h (when set) must have been prepared by
+// heldBy for a set of queries including q.
+func (x *Index) scanAggEntries(q AggQuery, p uint32, h *held, f func(s *series, term ScoreTerm, t int64, e entry)) {
 	if q.From > q.To {
 		return
 	}
@@ -253,7 +304,7 @@ func (x *Index) scanAggEntries(q AggQuery, p uint32, f func(s *series, term Scor
 		}
 		m := newMatcher(s.props, term.Where)
 		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
-		for i := i0; i < i1; i++ {
+		bucket := func(i int) {
 			b := s.buckets[i]
 			lo, hi, _ := sp.bounds(b.day)
 			t0 := b.day * dayMS
@@ -263,25 +314,39 @@ func (x *Index) scanAggEntries(q AggQuery, p uint32, f func(s *series, term Scor
 				}
 				f(s, term, t0+int64(e.ms), e)
 			}
-			if p != 0 {
-				if !b.bm.Contains(p) {
-					continue
-				}
-				ci, k := b.ev.lowerBound(entry{p: p})
-				for ; ci < len(b.ev.chunks); ci, k = ci+1, 0 {
-					c := b.ev.chunks[ci]
-					for ; k < len(c) && c[k].p == p; k++ {
-						visit(c[k])
-					}
-					if k < len(c) {
-						break
+			if p == 0 {
+				for _, c := range b.ev.chunks {
+					for _, e := range c {
+						visit(e)
 					}
 				}
-				continue
+				return
 			}
-			for _, c := range b.ev.chunks {
-				for _, e := range c {
-					visit(e)
+			ci, k := b.ev.lowerBound(entry{p: p})
+			for ; ci < len(b.ev.chunks); ci, k = ci+1, 0 {
+				c := b.ev.chunks[ci]
+				for ; k < len(c) && c[k].p == p; k++ {
+					visit(c[k])
+				}
+				if k < len(c) {
+					break
+				}
+			}
+		}
+		switch {
+		case p == 0:
+			for i := i0; i < i1; i++ {
+				bucket(i)
+			}
+		case h != nil:
+			ix := h.buckets(s)
+			for k := sort.SearchInts(ix, i0); k < len(ix) && ix[k] < i1; k++ {
+				bucket(ix[k])
+			}
+		default:
+			for i := i0; i < i1; i++ {
+				if s.buckets[i].bm.Contains(p) {
+					bucket(i)
 				}
 			}
 		}
@@ -292,8 +357,21 @@ func (x *Index) scanAggEntries(q AggQuery, p uint32, f func(s *series, term Scor
 // entries.
 func (v *View) AggregateFor(q AggQuery, p uint32) AggValue {
 	a := newAgg()
-	v.x.scanAgg(q, p, func(_ uint32, t int64, pv propValue, points float64) { a.add(q.Kind, t, pv, points) })
+	v.x.scanAgg(q, p, nil, func(_ uint32, t int64, pv propValue, points float64) { a.add(q.Kind, t, pv, points) })
 	return a.value(q.Kind)
+}
+
+// AggregatesFor is AggregateFor of each query, for one profile, reading
+// each bucket that could hold it once (WHO's computed traits).
+func (v *View) AggregatesFor(qs []AggQuery, p uint32) []AggValue {
+	h := v.x.heldBy(qs, p)
+	out := make([]AggValue, len(qs))
+	for i, q := range qs {
+		a := newAgg()
+		v.x.scanAgg(q, p, h, func(_ uint32, t int64, pv propValue, points float64) { a.add(q.Kind, t, pv, points) })
+		out[i] = a.value(q.Kind)
+	}
+	return out
 }
 
 // numericMatch is AggregateMatch for COUNT, SCORE and SUM: one float per
@@ -303,7 +381,7 @@ func (v *View) numericMatch(q AggQuery, holds func(AggValue) bool) *roaring.Bitm
 	n := int(v.x.maxP)
 	sums := make([]float64, n)
 	seen := make([]bool, n) // SUM: a number was added
-	v.x.scanAgg(q, 0, func(p uint32, t int64, pv propValue, points float64) {
+	v.x.scanAgg(q, 0, nil, func(p uint32, t int64, pv propValue, points float64) {
 		if int(p) >= n {
 			return
 		}
@@ -342,7 +420,7 @@ func (v *View) numericMatch(q AggQuery, holds func(AggValue) bool) *roaring.Bitm
 // of the entries (an export's computed fields).
 func (v *View) AggregateAll(q AggQuery, ps *roaring.Bitmap) map[uint32]AggValue {
 	accs := map[uint32]*agg{}
-	v.x.scanAgg(q, 0, func(p uint32, t int64, pv propValue, points float64) {
+	v.x.scanAgg(q, 0, nil, func(p uint32, t int64, pv propValue, points float64) {
 		if !ps.Contains(p) {
 			return
 		}
@@ -379,7 +457,7 @@ func (v *View) AggregateMatch(q AggQuery, op, lit string) *roaring.Bitmap {
 		return v.numericMatch(q, holds)
 	}
 	accs := map[uint32]*agg{}
-	v.x.scanAgg(q, 0, func(p uint32, t int64, pv propValue, points float64) {
+	v.x.scanAgg(q, 0, nil, func(p uint32, t int64, pv propValue, points float64) {
 		a := accs[p]
 		if a == nil {
 			a = newAgg()

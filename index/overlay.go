@@ -19,6 +19,7 @@ type ProfileReader interface {
 	Granted(purpose string, p uint32) bool
 	HasTag(tag string, p uint32) bool
 	AggregateFor(q AggQuery, p uint32) AggValue
+	AggregatesFor(qs []AggQuery, p uint32) []AggValue
 }
 
 // Overlay is a View with deltas not yet applied laid over it: it answers
@@ -277,6 +278,18 @@ func (o *Overlay) TraitHolds(name, op, value string, p uint32) bool {
 	return match(compareTrait(tv, value))
 }
 
+// AggregatesFor is View.AggregatesFor after the deltas.
+func (o *Overlay) AggregatesFor(qs []AggQuery, p uint32) []AggValue {
+	if o.state[p] == nil {
+		return o.v.AggregatesFor(qs, p)
+	}
+	out := make([]AggValue, len(qs))
+	for i, q := range qs {
+		out[i] = o.AggregateFor(q, p)
+	}
+	return out
+}
+
 // AggregateFor is View.AggregateFor after the deltas.
 func (o *Overlay) AggregateFor(q AggQuery, p uint32) AggValue {
 	s := o.state[p]
@@ -306,7 +319,7 @@ func (o *Overlay) AggregateFor(q AggQuery, p uint32) AggValue {
 			pi = pathIndex(sr, q.Path)
 		}
 		tq := AggQuery{DidQuery: DidQuery{From: q.From, To: q.To}, Kind: "score", Terms: []ScoreTerm{term}}
-		x.scanAggEntries(tq, p, func(sr *series, _ ScoreTerm, t int64, e entry) {
+		x.scanAggEntries(tq, p, nil, func(sr *series, _ ScoreTerm, t int64, e entry) {
 			var vals []propValue
 			if sr.props != nil && int(e.tup) < len(sr.props.tuples) {
 				vals = sr.props.tuples[e.tup]

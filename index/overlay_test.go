@@ -95,6 +95,8 @@ func overlayDifferential(t *testing.T, seed uint64) {
 		if o.Live(p) != w.Live(p) {
 			t.Fatalf("Live(%d): overlay %v, applied %v", p, o.Live(p), w.Live(p))
 		}
+		var aqs []AggQuery
+		var want []AggValue
 		for range 60 {
 			q := randQuery(r)
 			if r.IntN(2) == 0 {
@@ -109,6 +111,15 @@ func overlayDifferential(t *testing.T, seed uint64) {
 			}
 			if a, b := o.AggregateFor(aq, p), w.AggregateFor(aq, p); a != b {
 				t.Fatalf("AggregateFor(%+v, %d): overlay %+v, applied %+v", aq, p, a, b)
+			}
+			aqs, want = append(aqs, aq), append(want, w.AggregateFor(aq, p))
+		}
+		// All at once (WHO's computed traits) as one at a time.
+		for _, got := range [][]AggValue{o.AggregatesFor(aqs, p), w.AggregatesFor(aqs, p)} {
+			for i := range aqs {
+				if got[i] != want[i] {
+					t.Fatalf("AggregatesFor(…%+v…, %d)[%d] = %+v, alone %+v", aqs[i], p, i, got[i], want[i])
+				}
 			}
 		}
 		for _, typ := range testTypes {

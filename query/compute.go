@@ -497,9 +497,15 @@ func execComputeList(c *call) (Value, error) {
 // doubles, FIRST and LAST of text as strings; a trait without a value
 // (no such event) is left out.
 func (e *evaluator) computedValues(p uint32) []Pair {
+	names := sortedKeys(e.computed)
+	qs := make([]index.AggQuery, len(names))
+	for i, name := range names {
+		qs[i] = e.aggQuery(e.computed[name])
+	}
+	vals := e.v.AggregatesFor(qs, p)
 	out := make([]Pair, 0, len(e.computed))
-	for _, name := range sortedKeys(e.computed) {
-		v := e.v.AggregateFor(e.aggQuery(e.computed[name]), p)
+	for i, name := range names {
+		v := vals[i]
 		switch {
 		case !v.Set:
 		case v.IsNum:

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/cluster"
+	"github.com/idgraph/idgraph/httpapi"
 )
 
 // clusterFlags are serve's cluster flags.
@@ -159,3 +160,6 @@ func parseInfo(text string) map[string]string {
 	}
 	return out
 }
+
+// A cluster node serves the HTTP API through itself (serve --http).
+var _ httpapi.Backend = (*cluster.Node)(nil)

@@ -82,16 +82,10 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if cf.enabled() {
-		// A cluster node serves the Redis protocol only: the HTTP API and
-		// webhooks read and write one store, and a node's store is
-		// replaced when it installs a snapshot.
-		for _, f := range []string{"http", "write-key-file", "webhook"} {
-			if flagSet(args, f) && !(f == "http" && *httpAddr == "") {
-				return exitError{2, fmt.Sprintf("--%s: a cluster node serves the Redis protocol only (the HTTP API and webhooks are for a single server)", f)}
-			}
-		}
-		*httpAddr = ""
+	if cf.enabled() && flagSet(args, "webhook") {
+		// Webhooks deliver one store's change feed and keep their cursor
+		// in it; a node's store is replaced when it installs a snapshot.
+		return exitError{2, "--webhook: webhooks are for a single server (read a cluster node's feed with CHANGES)"}
 	}
 	if *dedup <= 0 {
 		return exitError{2, fmt.Sprintf("--dedup-window %v: give a positive duration such as 24h", *dedup)}
@@ -170,6 +164,13 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		exec, db = node, node
 		opts.StoreInfo, opts.ClusterInfo = node.StoreInfo, node.Info
 		hooks = &webhooks{}
+		if *httpAddr != "" {
+			// The HTTP API on a node: its writes go through the log.
+			if hsrv, err = httpapi.NewOn(node, hopts); err != nil {
+				node.Close()
+				return err
+			}
+		}
 	} else {
 		st.erasureDelay = *erasureDelay
 		edb, err := st.open(logger, stderr)
