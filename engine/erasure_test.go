@@ -186,20 +186,32 @@ func TestForgetErasesLargeProfiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := "big-profile-erase@example.com"
-	value := strings.Repeat("Q", 900)
 	track(t, db, "register", 1, "email:"+secret)
-	// More than a megabyte of traits: 16 calls of 60 traits of 1 KB.
-	for i := 0; i < 16; i++ {
-		traits := make([]engine.Trait, 60)
+	// The most a profile may hold, past Badger's 1 MiB value threshold (a
+	// value beyond it would live in the value log): 1,000 traits with
+	// 100-byte names and 1 KiB values, in 20 calls of 50.
+	for i := 0; i < 20; i++ {
+		traits := make([]engine.Trait, 50)
 		for j := range traits {
-			traits[j] = engine.Trait{Name: fmt.Sprintf("t%d_%d", i, j), Value: fmt.Sprintf("%s-%04d-%s", secret, i*60+j, value)}
+			v := fmt.Sprintf("%s-%04d-", secret, i*50+j)
+			traits[j] = engine.Trait{Name: fmt.Sprintf("t%04d_%s", i*50+j, strings.Repeat("n", 94)),
+				Value: v + strings.Repeat("Q", engine.MaxTraitLen-len(v))}
 		}
 		if _, err := db.SetTraits(ctx, "email:"+secret, traits, at(2)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if p := who(t, db, "email:"+secret); len(p.Traits) != 960 {
-		t.Fatalf("traits: %d", len(p.Traits))
+	p := who(t, db, "email:"+secret)
+	size := 0
+	for k, v := range p.Traits {
+		size += len(k) + len(v)
+	}
+	if len(p.Traits) != engine.MaxProfileTraits || size <= 1<<20 {
+		t.Fatalf("traits: %d, %d bytes; want %d past 1 MiB", len(p.Traits), size, engine.MaxProfileTraits)
+	}
+	// check reads the long facts back, chunk by chunk, and finds them whole.
+	if problems, err := db.Check(); err != nil || len(problems) > 0 {
+		t.Fatalf("check of a profile with long facts: %v %v", problems, err)
 	}
 	if _, err := db.Forget(ctx, "email:"+secret, false); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"math"
 	"slices"
 	"strconv"
@@ -557,5 +559,52 @@ func TestDiskReserveRefusesWritesKeepsReads(t *testing.T) {
 	}
 	if _, err := db.Who("cookie:after-full"); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("a refused write changed something: %v", err)
+	}
+	// BACKUP cannot eat into the reserve either, and leaves no file.
+	if _, _, err := db.BackupToDir(); !errors.As(err, &e) || e.Kind != engine.KindNoSpace || !strings.Contains(e.Msg, "below the reserve") {
+		t.Fatalf("BACKUP on a full disk: %v", err)
+	}
+	if files, _ := os.ReadDir(opts.BackupDir); len(files) > 1 || len(files) == 1 && !strings.Contains(files[0].Name(), "journal") {
+		t.Fatalf("a refused backup left files: %v", files)
+	}
+}
+
+// A SET past the limits fails whole and changes nothing: more than
+// MaxTraits traits in one call, a value over MaxTraitLen, or a profile
+// that would hold more than MaxProfileTraits traits.
+func TestTraitLimitsRefuseWholeCalls(t *testing.T) {
+	db := openMem(t)
+	track(t, db, "signup", 1, "email:many@example.com")
+	set := func(n, from, valueLen int) error {
+		traits := make([]engine.Trait, n)
+		for i := range traits {
+			traits[i] = engine.Trait{Name: fmt.Sprintf("t%04d", from+i), Value: strings.Repeat("v", valueLen)}
+		}
+		_, err := db.SetTraits(ctx, "email:many@example.com", traits, at(2))
+		return err
+	}
+	for i := 0; i < engine.MaxProfileTraits/50; i++ {
+		if err := set(50, i*50, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"one trait past the profile's limit", set(1, engine.MaxProfileTraits, 10), "at most 1000 traits"},
+		{"more traits than one call takes", set(engine.MaxTraits+1, 0, 10), "65 traits in one call"},
+		{"a value over the limit", set(1, 0, engine.MaxTraitLen+1), "1024"},
+	}
+	for _, c := range cases {
+		var e *engine.Error
+		if !errors.As(c.err, &e) || !strings.Contains(e.Msg, c.want) {
+			t.Errorf("%s: %v, want an error saying %q", c.name, c.err, c.want)
+		}
+	}
+	p := who(t, db, "email:many@example.com")
+	if len(p.Traits) != engine.MaxProfileTraits || p.Traits["t0000"] != "vvvvvvvvvv" {
+		t.Errorf("after the refused calls: %d traits, t0000=%q; want them unchanged", len(p.Traits), p.Traits["t0000"])
 	}
 }

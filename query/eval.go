@@ -436,7 +436,9 @@ func checkNesting(saved map[string]string, name string, args []string) error {
 			}
 			d = max(d, dm+1)
 		}
-		if d > maxSegmentDepth {
+		// IN n expands n and the d segments below it: at most
+		// maxSegmentDepth expansions, as the evaluator allows.
+		if d >= maxSegmentDepth {
 			return 0, Errorf(CodeSyntax, 0, "segments nested deeper than %d", maxSegmentDepth)
 		}
 		return d, nil

@@ -43,9 +43,12 @@ func (x *Executor) clock(ctx context.Context) time.Time {
 // Limits of replies and of saved segments.
 const (
 	DefaultSegmentLimit = 1000
-	maxSegmentDepth     = 16   // nested IN
-	maxSavedSegments    = 1000 // SEGMENT SAVE refuses more
+	maxSegmentDepth     = 16 // nested IN
 )
+
+// maxSavedSegments is how many segments SEGMENT SAVE keeps at most (a
+// variable only so that a test can lower it).
+var maxSavedSegments = 1000
 
 // ExecLine splits a typed line into words and runs it.
 func (x *Executor) ExecLine(ctx context.Context, s *Session, line string) (Value, error) {

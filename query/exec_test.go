@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -222,5 +223,68 @@ func TestPagingSourcesAndSavedSegments(t *testing.T) {
 	}
 	if tm, _ := before.Arr[0].Get("time"); tm.Str != "2026-11-02T10:00:00.000Z" {
 		t.Fatalf("BEFORE: %v", before)
+	}
+}
+
+// Saved segments are bounded: nesting deeper than 16 and more than the
+// limit of saved segments (1,000; 40 here) are refused (a segment that can be saved can be used),
+// and a chain that fans out four ways at each of its 16 levels (4^15
+// references) is evaluated once per segment: WHO and SEGMENT COUNT answer
+// at once (issue 16, finding 7).
+func TestSavedSegmentsAreBounded(t *testing.T) {
+	x, _ := newExec(t, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	mustExec(t, x, "TRACK visit cookie:a AT 2026-11-01T10:00:00Z")
+	mustExec(t, x, "SEGMENT SAVE d0 DID visit")
+	for k := 1; k <= 15; k++ {
+		p := fmt.Sprintf("d%d", k-1)
+		mustExec(t, x, fmt.Sprintf("SEGMENT SAVE d%d IN %s OR IN %s OR IN %s OR IN %s", k, p, p, p, p))
+	}
+	_, err := x.ExecLine(ctx, nil, "SEGMENT SAVE d16 IN d15")
+	if err == nil || !strings.Contains(err.Error(), "nested deeper than 16") {
+		t.Errorf("a 17th level: %v", err)
+	}
+	if got := mustExec(t, x, "SEGMENT COUNT IN d15").String(); got != "(integer) 1" {
+		t.Errorf("SEGMENT COUNT IN d15 = %s", got)
+	}
+	who := mustExec(t, x, "WHO cookie:a")
+	if segs, _ := who.Get("segments"); len(segs.Arr) != 16 {
+		t.Errorf("WHO lists %d segments, want d0..d15: %s", len(segs.Arr), segs)
+	}
+	defer query.SetMaxSavedSegments(40)()
+	for i := 16; i < 40; i++ {
+		mustExec(t, x, fmt.Sprintf("SEGMENT SAVE s%d DID visit", i))
+	}
+	if _, err := x.ExecLine(ctx, nil, "SEGMENT SAVE one-too-many DID visit"); err == nil || !strings.Contains(err.Error(), "at most 40 segments") {
+		t.Errorf("the 1,001st segment: %v", err)
+	}
+	mustExec(t, x, "SEGMENT SAVE s17 DID signup") // replacing one stays possible
+	if got := mustExec(t, x, "SEGMENT COUNT IN s17").String(); got != "(integer) 0" {
+		t.Errorf("the replaced segment counts %s", got)
+	}
+}
+
+// PROPS that are not valid UTF-8, and identifiers with control bytes, are
+// refused with a positioned error and change nothing (issue 16, finding 15).
+func TestInvalidBytesAreRefused(t *testing.T) {
+	x, db := newExec(t, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"TRACK", "view", "cookie:a", "PROPS", "{\"name\":\"caf\xe9\"}"}, "ERR SYNTAX at word 5: PROPS is not valid UTF-8"},
+		{[]string{"RECORD", "{\"event\":\"view\",\"ids\":[\"cookie:a\"],\"props\":{\"name\":\"caf\xe9\"}}"}, "ERR SYNTAX PROPS is not valid UTF-8"},
+		{[]string{"TRACK", "view", "cookie:a\x00b"}, "ERR BADID at word 3"},
+		{[]string{"TRACK", "view", "cookie:a\nb"}, "ERR BADID at word 3"},
+	}
+	for _, c := range cases {
+		_, err := x.Exec(ctx, nil, c.args)
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.args, err, c.want)
+		}
+	}
+	if st := db.Stats(); st.Nodes != 0 || st.Seq != 0 {
+		t.Errorf("refused statements wrote: %+v", st)
 	}
 }

@@ -9,21 +9,23 @@ import (
 	"github.com/idgraph/idgraph/engine/internal/store"
 )
 
-// A profile's facts can grow large (merges add traits up). Every value is
+// Facts can grow large: a profile's (merges add traits up) and a node's
+// (up to MaxProfileTraits traits set on one identifier). Every value is
 // kept below Badger's value threshold so that nothing ever lives in the
 // value log, whose newest file is never rewritten (an erased value there
 // would stay): facts longer than factsChunk are split over chunk keys
-// q profile chunk#, and the main key holds a marker with their count.
+// prefix id chunk# (q for a profile's, t for a node's), and the main key
+// holds a marker with their count.
 const (
 	factsChunk   = 256 << 10
 	chunkedMark  = 0xC1 // first byte of a main value that lists chunks (never a codec version)
 	chunkKeySize = 7
 )
 
-func pfactsChunkKey(p uint32, i int) []byte {
+func chunkKey(prefix byte, id uint32, i int) []byte {
 	k := make([]byte, chunkKeySize)
-	k[0] = pPFacts
-	binary.BigEndian.PutUint32(k[1:], p)
+	k[0] = prefix
+	binary.BigEndian.PutUint32(k[1:], id)
 	binary.BigEndian.PutUint16(k[5:], uint16(i))
 	return k
 }
@@ -40,10 +42,10 @@ func chunkCount(v []byte) (int, error) {
 	return int(n), nil
 }
 
-// readChunked reads a value that may be chunked.
-func (r *reader) readChunked(p uint32) ([]byte, error) {
+// readChunked reads the value of prefix id, which may be chunked.
+func (r *reader) readChunked(prefix byte, id uint32) ([]byte, error) {
 	var main []byte
-	err := r.get(pfactsKey(p), func(v []byte) error {
+	err := r.get(u32Key(prefix, id), func(v []byte) error {
 		main = append([]byte(nil), v...)
 		return nil
 	})
@@ -56,12 +58,12 @@ func (r *reader) readChunked(p uint32) ([]byte, error) {
 	}
 	var out []byte
 	for i := 0; i < n; i++ {
-		err := r.get(pfactsChunkKey(p, i), func(v []byte) error {
+		err := r.get(chunkKey(prefix, id, i), func(v []byte) error {
 			out = append(out, v...)
 			return nil
 		})
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("%w: profile %d facts chunk %d missing", store.ErrCorrupt, p, i)
+			return nil, fmt.Errorf("%w: facts %c%d chunk %d missing", store.ErrCorrupt, prefix, id, i)
 		}
 		if err != nil {
 			return nil, err
@@ -70,11 +72,12 @@ func (r *reader) readChunked(p uint32) ([]byte, error) {
 	return out, nil
 }
 
-// writeChunked writes a profile's encoded facts (nil: delete them),
+// writeChunked writes the encoded facts of prefix id (nil: delete them),
 // chunked when long, and deletes chunks the old value had beyond the new.
-func (t *txn) writeChunked(bt *badger.Txn, p uint32, enc []byte) error {
+func (t *txn) writeChunked(bt *badger.Txn, prefix byte, id uint32, enc []byte) error {
+	main := u32Key(prefix, id)
 	old := 0
-	err := t.reader.get(pfactsKey(p), func(v []byte) error {
+	err := t.reader.get(main, func(v []byte) error {
 		var err error
 		old, err = chunkCount(v)
 		return err
@@ -85,34 +88,34 @@ func (t *txn) writeChunked(bt *badger.Txn, p uint32, enc []byte) error {
 	n := 0
 	switch {
 	case enc == nil:
-		t.written[pPFacts]++
-		if err := bt.Delete(pfactsKey(p)); err != nil {
+		t.written[prefix]++
+		if err := bt.Delete(main); err != nil {
 			return err
 		}
 	case len(enc) <= factsChunk:
-		t.written[pPFacts]++
-		if err := bt.Set(pfactsKey(p), enc); err != nil {
+		t.written[prefix]++
+		if err := bt.Set(main, enc); err != nil {
 			return err
 		}
 	default:
 		n = (len(enc) + factsChunk - 1) / factsChunk
 		if n > 1<<16-1 {
-			return fmt.Errorf("profile %d: facts of %d bytes are too large to store", p, len(enc))
+			return fmt.Errorf("facts %c%d of %d bytes are too large to store", prefix, id, len(enc))
 		}
 		for i := 0; i < n; i++ {
-			t.written[pPFacts]++
-			if err := bt.Set(pfactsChunkKey(p, i), enc[i*factsChunk:min(len(enc), (i+1)*factsChunk)]); err != nil {
+			t.written[prefix]++
+			if err := bt.Set(chunkKey(prefix, id, i), enc[i*factsChunk:min(len(enc), (i+1)*factsChunk)]); err != nil {
 				return err
 			}
 		}
-		t.written[pPFacts]++
-		if err := bt.Set(pfactsKey(p), binary.AppendUvarint([]byte{chunkedMark}, uint64(n))); err != nil {
+		t.written[prefix]++
+		if err := bt.Set(main, binary.AppendUvarint([]byte{chunkedMark}, uint64(n))); err != nil {
 			return err
 		}
 	}
 	for i := n; i < old; i++ {
-		t.written[pPFacts]++
-		if err := bt.Delete(pfactsChunkKey(p, i)); err != nil {
+		t.written[prefix]++
+		if err := bt.Delete(chunkKey(prefix, id, i)); err != nil {
 			return err
 		}
 	}

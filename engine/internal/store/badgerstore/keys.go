@@ -12,8 +12,10 @@ import (
 //	i type 0x00 value      → node, profile (8 bytes)   identifier → node and its profile
 //	n node                 → node record               type, value, profile
 //	t node                 → facts                     traits, consent and tags said of the node
+//	t node chunk#          → part of the facts         when they are long (chunks.go)
 //	p profile              → profile record            members, counts, span, or a forwarding pointer
 //	q profile              → facts                     the profile's combined traits, consent and tags
+//	q profile chunk#       → part of the facts         when they are long (chunks.go)
 //	v anchor time seq      → link record               events and MERGEs, under their anchor
 //	g node anchor          → (empty)                   a record anchored on anchor holds node
 //	x hash                 → (empty)                   suppressed identifiers (salted hash)
@@ -53,9 +55,7 @@ func u32Key(prefix byte, n uint32) []byte {
 }
 
 func nodeKey(n uint32) []byte    { return u32Key(pNode, n) }
-func factsKey(n uint32) []byte   { return u32Key(pFacts, n) }
 func profileKey(p uint32) []byte { return u32Key(pProfile, p) }
-func pfactsKey(p uint32) []byte  { return u32Key(pPFacts, p) }
 
 // timeBits maps a signed Unix-ms time onto an unsigned that sorts the same.
 func timeBits(t int64) uint64     { return uint64(t) ^ (1 << 63) }

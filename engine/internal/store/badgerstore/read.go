@@ -136,7 +136,7 @@ func (r *reader) profile(p uint32) (*store.Profile, error) {
 // profileFacts reads a profile's combined facts, kept apart from the
 // profile record so that the record every event rewrites stays small.
 func (r *reader) profileFacts(p uint32) (graph.Facts, error) {
-	v, err := r.readChunked(p)
+	v, err := r.readChunked(pPFacts, p)
 	if errors.Is(err, store.ErrNotFound) {
 		return graph.Facts{}, nil
 	}
@@ -149,16 +149,14 @@ func (r *reader) profileFacts(p uint32) (graph.Facts, error) {
 func (r *reader) Profile(p uint32) (*store.Profile, error) { return r.profile(p) }
 
 func (r *reader) Facts(n uint32) (graph.Facts, error) {
-	var f graph.Facts
-	err := r.get(factsKey(n), func(v []byte) error {
-		var err error
-		f, err = decodeFacts(v)
-		return err
-	})
+	v, err := r.readChunked(pFacts, n)
 	if errors.Is(err, store.ErrNotFound) {
 		return graph.Facts{}, nil
 	}
-	return f, err
+	if err != nil {
+		return graph.Facts{}, err
+	}
+	return decodeFacts(v)
 }
 
 func (r *reader) Record(k store.RecordKey) (*store.Record, error) {

@@ -104,16 +104,48 @@ func (r *reader) ScanProfiles(f func(p uint32, pr *store.Profile) error) error {
 }
 
 func (r *reader) ScanFacts(f func(n uint32, facts graph.Facts) error) error {
-	return r.scan(pFacts, false, func(k, v []byte) error {
-		if len(k) != 5 {
+	// A chunked value's chunks sort right after its main key.
+	var chunked uint32 // the node whose chunks are being gathered (0: none)
+	var left int
+	var buf []byte
+	err := r.scan(pFacts, false, func(k, v []byte) error {
+		if len(k) != 5 && len(k) != chunkKeySize {
 			return corruptKey(k)
+		}
+		n := binary.BigEndian.Uint32(k[1:5])
+		switch {
+		case len(k) == chunkKeySize && left > 0 && n == chunked:
+			buf = append(buf, v...)
+			if left--; left > 0 {
+				return nil
+			}
+			chunked = 0
+			fs, err := decodeFacts(buf)
+			if err != nil {
+				return err
+			}
+			return f(n, fs)
+		case len(k) != 5 || left > 0:
+			return corruptKey(k)
+		}
+		c, err := chunkCount(v)
+		if err != nil {
+			return err
+		}
+		if c > 0 {
+			chunked, left, buf = n, c, buf[:0]
+			return nil
 		}
 		fs, err := decodeFacts(v)
 		if err != nil {
 			return err
 		}
-		return f(binary.BigEndian.Uint32(k[1:]), fs)
+		return f(n, fs)
 	})
+	if err == nil && left > 0 {
+		err = fmt.Errorf("%w: node %d facts: %d chunks missing", store.ErrCorrupt, chunked, left)
+	}
+	return err
 }
 
 func (r *reader) ScanRecords(f func(*store.Record) error) error {

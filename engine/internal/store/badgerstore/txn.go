@@ -423,13 +423,11 @@ func (t *txn) write(bt *badger.Txn, gen uint64) error {
 		}
 	}
 	for n, f := range t.facts {
-		var err error
-		if f == nil {
-			err = del(factsKey(n))
-		} else {
-			err = set(factsKey(n), encodeFacts(f))
+		var enc []byte
+		if f != nil {
+			enc = encodeFacts(f)
 		}
-		if err != nil {
+		if err := t.writeChunked(bt, pFacts, n, enc); err != nil {
 			return err
 		}
 	}
@@ -514,7 +512,7 @@ func (t *txn) writeProfile(bt *badger.Txn, p uint32, rec *store.Profile) error {
 		if err := bt.Delete(profileKey(p)); err != nil {
 			return err
 		}
-		return t.writeChunked(bt, p, nil)
+		return t.writeChunked(bt, pPFacts, p, nil)
 	}
 	if err := bt.Set(profileKey(p), encodeProfile(rec)); err != nil {
 		return err
@@ -527,14 +525,14 @@ func (t *txn) writeProfile(bt *badger.Txn, p uint32, rec *store.Profile) error {
 	}
 	if rec.Into != 0 || rec.Facts.Empty() {
 		if !old.Empty() {
-			return t.writeChunked(bt, p, nil)
+			return t.writeChunked(bt, pPFacts, p, nil)
 		}
 		return nil
 	}
 	if factsEqual(&old, &rec.Facts) {
 		return nil
 	}
-	return t.writeChunked(bt, p, encodeFacts(&rec.Facts))
+	return t.writeChunked(bt, pPFacts, p, encodeFacts(&rec.Facts))
 }
 
 // publish moves the cache to generation gen with what this transaction
