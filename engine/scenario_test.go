@@ -33,7 +33,7 @@ var ctx = context.Background()
 
 func at(h int) time.Time { return time.Date(2026, 11, 1, h, 0, 0, 0, time.UTC) }
 
-func track(t *testing.T, db *engine.DB, name string, h int, ids ...string) engine.Result {
+func track(t testing.TB, db *engine.DB, name string, h int, ids ...string) engine.Result {
 	t.Helper()
 	r, err := db.Track(ctx, engine.Event{Name: name, IDs: ids, Time: at(h)})
 	if err != nil {
