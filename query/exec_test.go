@@ -288,3 +288,47 @@ func TestInvalidBytesAreRefused(t *testing.T) {
 		t.Errorf("refused statements wrote: %+v", st)
 	}
 }
+
+// SEGMENT EXPORT ... SNAPSHOT reads the moment of its first page on every
+// page, while writes go on and WHO sees them (issue 13): a member added,
+// one whose email changes and one who leaves between pages do not change
+// what the export returns; without SNAPSHOT the next page sees them.
+func TestExportSnapshotIsOneMomentWhileWritesGoOn(t *testing.T) {
+	x, _ := newExec(t, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC))
+	for i := 1; i <= 4; i++ {
+		mustExec(t, x, fmt.Sprintf("TRACK add_to_cart cookie:c%d email:p%d@x.io AT 2026-11-01T10:00:00Z", i, i))
+	}
+	mustExec(t, x, "SEGMENT SAVE carts DID add_to_cart WITHIN 7d AND NOT DID purchase WITHIN 7d")
+	page := func(line string) (ids []int64, emails []string) {
+		t.Helper()
+		v := mustExec(t, x, line)
+		for _, m := range v.Arr {
+			p, _ := m.Get("profile")
+			e, _ := m.Get("email")
+			ids = append(ids, p.Int)
+			emails = append(emails, e.String())
+		}
+		return ids, emails
+	}
+	ids1, _ := page("SEGMENT EXPORT carts FIELDS email LIMIT 2 SNAPSHOT exp1")
+	if !slices.Equal(ids1, []int64{1, 2}) {
+		t.Fatalf("first page: %v", ids1)
+	}
+	// Between the pages: profile 3 buys (leaves), profile 4 gets a second
+	// email, a new profile 5 adds to cart; all acknowledged at once.
+	mustExec(t, x, "TRACK purchase cookie:c3 AT 2026-11-01T12:00:00Z")
+	mustExec(t, x, "MERGE cookie:c4 email:q4@x.io AT 2026-11-01T12:00:00Z")
+	mustExec(t, x, "TRACK add_to_cart cookie:c5 AT 2026-11-01T12:00:00Z")
+	if who := mustExec(t, x, "WHO cookie:c4").String(); !strings.Contains(who, "q4@x.io") {
+		t.Fatalf("WHO does not see the write made while the snapshot is held: %s", who)
+	}
+	ids2, emails2 := page("SEGMENT EXPORT carts FIELDS email LIMIT 10 AFTER 2 SNAPSHOT exp1")
+	if !slices.Equal(ids2, []int64{3, 4}) || strings.Contains(strings.Join(emails2, " "), "q4@x.io") {
+		t.Errorf("second page of the snapshot: %v %v, want profiles 3 and 4 as they were", ids2, emails2)
+	}
+	c5, _ := mustExec(t, x, "WHO cookie:c5").Get("profile")
+	ids3, emails3 := page("SEGMENT EXPORT carts FIELDS email LIMIT 10 AFTER 2")
+	if !slices.Equal(ids3, []int64{4, c5.Int}) || !strings.Contains(strings.Join(emails3, " "), "q4@x.io") {
+		t.Errorf("the same page without the snapshot: %v %v, want profiles 4 and %d as they are now", ids3, emails3, c5.Int)
+	}
+}
