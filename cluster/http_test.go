@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -8,8 +9,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idgraph/idgraph/httpapi"
+	"github.com/idgraph/idgraph/query"
 )
 
 // The HTTP API on a cluster node: tracking calls and JSON API writes go
@@ -72,5 +75,33 @@ func TestHTTPAPIOnANodeReplicates(t *testing.T) {
 	}
 	if ids, _ := p["ids"].([]any); len(ids) != 2 {
 		t.Errorf("GET /v1/profiles/cookie:a-1 on n3: ids %v, want cookie:a-1 and user:42", p["ids"])
+	}
+}
+
+// Without a majority the tracking API answers 503 with Retry-After, and the
+// call is not applied.
+func TestHTTPAPIWithoutAMajorityAnswers503(t *testing.T) {
+	tc := newTestClusterWith(t, 3, func(c *Config) { c.WriteTimeout = 700 * time.Millisecond })
+	tc.exec(0, "PING")
+	s, err := httpapi.NewOn(tc.nodes[0], httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	tc.stop(1)
+	tc.stop(2)
+	res, err := http.Post(hs.URL+"/v1/track", "application/json",
+		strings.NewReader(`{"type":"track","event":"checkout","userId":"7","timestamp":"2026-11-01T10:00:00Z"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("POST /v1/track without a majority: %d %q %s", res.StatusCode, res.Header.Get("Retry-After"), b)
+	}
+	if v, err := tc.nodes[0].Exec(context.Background(), nil, []string{"WHO", "user:7"}); err != nil || v.Kind != query.KindNil {
+		t.Errorf("WHO user:7 after the refused call: %v %v", v, err)
 	}
 }
