@@ -136,6 +136,9 @@ func cmdRestore(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	fmt.Fprintf(stdout, "restored %s into %s\n", fs.Arg(0), *st.data)
 	if jpath != "" {
 		fmt.Fprintf(stdout, "replayed the erasure journal %s: %d identifier(s) forgotten after the backup erased again\n", jpath, n)
+	} else {
+		fmt.Fprintf(stderr, "warning: no erasure journal beside %s: anyone forgotten after this backup was taken is back in %s; restore again with --journal (the %s in the server's --backup-dir)\n",
+			fs.Arg(0), *st.data, engine.JournalFile)
 	}
 	return nil
 }

@@ -254,6 +254,40 @@ func TestBackupRestore(t *testing.T) {
 	}
 }
 
+// An offline backup restored without its erasure journal says that the
+// forgotten may be back; with --journal they are erased again.
+func TestRestoreReplaysTheJournalOrWarns(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "data")
+	runCmd(t, "query", "--data", dir, "TRACK login user:u email:gone@x.io")
+	bk := filepath.Join(t.TempDir(), "b.bak")
+	if out, errb, code := runCmd(t, "backup", "--data", dir, "--out", bk); code != 0 {
+		t.Fatalf("backup: %s %s", out, errb)
+	}
+	if out, errb, code := runCmd(t, "query", "--data", dir, "FORGET email:gone@x.io"); code != 0 {
+		t.Fatalf("forget: %s %s", out, errb)
+	}
+	bare := filepath.Join(t.TempDir(), "bare")
+	_, errb, code := runCmd(t, "restore", "--data", bare, bk)
+	if code != 0 || !strings.Contains(errb, "warning: no erasure journal") || !strings.Contains(errb, "--journal") {
+		t.Fatalf("restore without a journal: code %d, stderr %q", code, errb)
+	}
+	journal := filepath.Join(root, "data-backups", "erasures.journal")
+	dst := filepath.Join(t.TempDir(), "replayed")
+	out, errb, code := runCmd(t, "restore", "--data", dst, "--journal", journal, bk)
+	if code != 0 || !strings.Contains(out, "2 identifier(s) forgotten after the backup erased again") {
+		t.Fatalf("restore with the journal: code %d, stdout %q stderr %q", code, out, errb)
+	}
+	// The profile was forgotten whole: neither identifier is known again.
+	for _, id := range []string{"email:gone@x.io", "user:u"} {
+		back, _, _ := runCmd(t, "query", "--data", bare, "WHO "+id)
+		replayed, _, _ := runCmd(t, "query", "--data", dst, "WHO "+id)
+		if !strings.Contains(back, "gone@x.io") || strings.TrimSpace(replayed) != "(nil)" {
+			t.Fatalf("WHO %s: without the journal %q, with it %q", id, back, replayed)
+		}
+	}
+}
+
 func TestBackupOnlineWhileServing(t *testing.T) {
 	dir := t.TempDir()
 	addr := startServer(t, dir)
