@@ -15,7 +15,10 @@
 // wrote the entry. Every node's state machine (fsm.go) applies committed
 // entries in log order through its own query.Executor under engine.WithNow,
 // and so computes the same thing. Reads never touch the log: they are
-// answered by the node asked, from what it has applied.
+// answered by the node asked, from what it has applied. A Node is also an
+// httpapi.Backend: the HTTP API on a node sends its tracking records
+// through the log as one entry per request (ApplyRecords) and its JSON
+// API's writes as statements.
 //
 // Any node accepts writes. A follower forwards the entry to the leader over
 // the replication port (one TCP port per node carries Raft's own traffic and
