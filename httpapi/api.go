@@ -30,6 +30,17 @@ func (s *Server) openapi(w http.ResponseWriter, _ *http.Request) {
 	w.Write(openAPI)
 }
 
+// begin authenticates a JSON API request and checks its query parameters
+// against known; false means the error reply is sent.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, known ...string) (user, url.Values, bool) {
+	u := s.auth(w, r)
+	if u == noUser {
+		return noUser, nil, false
+	}
+	q, ok := params(w, r, known...)
+	return u, q, ok
+}
+
 // auth authenticates a JSON API request; noUser means the 401 is sent.
 func (s *Server) auth(w http.ResponseWriter, r *http.Request) user {
 	u := s.bearer(r)
@@ -70,11 +81,8 @@ func params(w http.ResponseWriter, r *http.Request, known ...string) (url.Values
 
 // GET /v1/profiles/{id}: WHO.
 func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
-	u := s.auth(w, r)
-	if u == noUser {
-		return
-	}
-	if _, ok := params(w, r); !ok {
+	u, _, ok := s.begin(w, r)
+	if !ok {
 		return
 	}
 	id := r.PathValue("id")
@@ -92,11 +100,7 @@ func (s *Server) profile(w http.ResponseWriter, r *http.Request) {
 
 // GET /v1/profiles/{id}/timeline?limit=&before=: TIMELINE.
 func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
-	u := s.auth(w, r)
-	if u == noUser {
-		return
-	}
-	q, ok := params(w, r, "limit", "before")
+	u, q, ok := s.begin(w, r, "limit", "before")
 	if !ok {
 		return
 	}
@@ -116,11 +120,8 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) {
 
 // GET /v1/profiles/{id}/why/{other}: WHY.
 func (s *Server) why(w http.ResponseWriter, r *http.Request) {
-	u := s.auth(w, r)
-	if u == noUser {
-		return
-	}
-	if _, ok := params(w, r); !ok {
+	u, _, ok := s.begin(w, r)
+	if !ok {
 		return
 	}
 	s.reply(w, r, u, []string{"WHY", r.PathValue("id"), r.PathValue("other")})
@@ -128,11 +129,8 @@ func (s *Server) why(w http.ResponseWriter, r *http.Request) {
 
 // GET /v1/profiles/{id}/graph: GRAPH, the profile's identity graph.
 func (s *Server) graph(w http.ResponseWriter, r *http.Request) {
-	u := s.auth(w, r)
-	if u == noUser {
-		return
-	}
-	if _, ok := params(w, r); !ok {
+	u, _, ok := s.begin(w, r)
+	if !ok {
 		return
 	}
 	s.reply(w, r, u, []string{"GRAPH", r.PathValue("id")})
@@ -158,11 +156,7 @@ const maxExportLimit = 100_000
 // tags). A snapshot token, the same on every page, reads every page at the
 // moment of the first.
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {
-	u := s.auth(w, r)
-	if u == noUser {
-		return
-	}
-	q, ok := params(w, r, "fields", "limit", "after", "asof", "snapshot")
+	u, q, ok := s.begin(w, r, "fields", "limit", "after", "asof", "snapshot")
 	if !ok {
 		return
 	}
@@ -195,11 +189,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 // only new ones), oldest first; block (ms) waits for the next entry.
 // Lists are comma-separated.
 func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
-	u := s.auth(w, r)
-	if u == noUser {
-		return
-	}
-	q, ok := params(w, r, "after", "limit", "block", "kinds", "segments", "fields")
+	u, q, ok := s.begin(w, r, "after", "limit", "block", "kinds", "segments", "fields")
 	if !ok {
 		return
 	}
@@ -240,11 +230,8 @@ type queryStatement struct {
 // POST /v1/query: one statement, as a line of text, as
 // {"statement": "..."} or as {"args": ["WORD", ...]}; its reply as JSON.
 func (s *Server) query(w http.ResponseWriter, r *http.Request) {
-	u := s.auth(w, r)
-	if u == noUser {
-		return
-	}
-	if _, ok := params(w, r); !ok {
+	u, _, ok := s.begin(w, r)
+	if !ok {
 		return
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(s.opts.MaxQueryBytes)))

@@ -142,8 +142,9 @@ func (v *View) TraitHolds(name, op, value string, p uint32) bool {
 	return match(compareTrait(tv, value))
 }
 
-// countFor counts p's events q selects (its Cmp and N aside).
-func (x *Index) countFor(q DidQuery, p uint32) int64 {
+// countFor counts p's events q selects (its Cmp and N aside), stopping as
+// soon as the count reaches enough when enough > 0.
+func (x *Index) countFor(q DidQuery, p uint32, enough int64) int64 {
 	src, filter, ok := x.source(q)
 	if !ok || q.From > q.To {
 		return 0
@@ -163,6 +164,9 @@ func (x *Index) countFor(q DidQuery, p uint32) int64 {
 			}
 			lo, hi, _ := sp.bounds(b.day)
 			n += b.ev.countProfile(p, lo, hi, filter, src, m)
+			if enough > 0 && n >= enough {
+				return n
+			}
 		}
 	}
 	return n
@@ -182,29 +186,11 @@ func (v *View) DidHolds(q DidQuery, p uint32) bool {
 	case kindAll:
 		return true
 	}
-	src, filter, ok := x.source(q)
-	var n int64
-	if ok && q.From <= q.To {
-		sp := newSpan(q.From, q.To)
-		for _, s := range x.selected(q) {
-			if !s.mayHold(p) {
-				continue
-			}
-			m := newMatcher(s.props, q.Where)
-			i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
-			for i := i0; i < i1; i++ {
-				b := s.buckets[i]
-				if !b.bm.Contains(p) {
-					continue
-				}
-				lo, hi, _ := sp.bounds(b.day)
-				n += b.ev.countProfile(p, lo, hi, filter, src, m)
-				if kind == kindExists && n > 0 {
-					return true
-				}
-			}
-		}
+	var enough int64 // one event answers (NOT) DID
+	if kind == kindExists || kind == kindNotExists {
+		enough = 1
 	}
+	n := x.countFor(q, p, enough)
 	switch kind {
 	case kindExists:
 		return n > 0

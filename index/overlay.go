@@ -143,7 +143,7 @@ func (o *Overlay) DidHolds(q DidQuery, p uint32) bool {
 	case kindAll:
 		return true
 	}
-	n := o.v.x.countFor(q, p)
+	n := o.v.x.countFor(q, p, 0)
 	for _, ev := range s.removed {
 		if o.matches(q, ev) {
 			n--

@@ -74,23 +74,37 @@ func (x *Executor) Exec(ctx context.Context, s *Session, args []string) (Value, 
 		s = &Session{}
 	}
 	s.Warnings = nil
-	st, err := Parse(args)
+	st, cmd, err := prepare(s, args)
 	if err != nil {
 		return Value{}, err
 	}
+	return x.run(&call{x: x, ctx: ctx, s: s, st: st, args: args}, cmd)
+}
+
+// prepare parses a statement and checks that the session may run it.
+func prepare(s *Session, args []string) (Statement, *Command, error) {
+	st, err := Parse(args)
+	if err != nil {
+		return nil, nil, err
+	}
 	cmd := commandByName()[st.Command()]
 	if s.ReadOnly && cmd.Write {
-		return Value{}, Errorf(CodeReadOnly, 0, "this user may only read")
+		return nil, nil, Errorf(CodeReadOnly, 0, "this user may only read")
 	}
-	c := &call{x: x, ctx: ctx, s: s, st: st, args: args}
+	return st, cmd, nil
+}
+
+// run runs a prepared statement.
+func (x *Executor) run(c *call, cmd *Command) (Value, error) {
 	var v Value
+	var err error
 	if cmd.op != nil {
 		v, err = execWrite(c, cmd.op)
 	} else {
 		v, err = cmd.exec(c)
 	}
 	if err != nil {
-		return Value{}, coded(err, args)
+		return Value{}, coded(err, c.args)
 	}
 	return v, nil
 }
@@ -138,23 +152,20 @@ func (x *Executor) ExecBatch(ctx context.Context, s *Session, cmds [][]string) [
 		ops, wait = ops[:0], wait[:0]
 	}
 	for i, args := range cmds {
-		st, err := Parse(args)
+		st, cmd, err := prepare(s, args)
 		if err != nil {
 			out[i].Err = err
 			continue
 		}
-		cmd := commandByName()[st.Command()]
+		c := &call{x: x, ctx: ctx, s: s, st: st, args: args}
 		if cmd.op == nil {
 			flush()
-			out[i].Value, out[i].Err = x.Exec(ctx, s, args)
+			s.Warnings = nil
+			out[i].Value, out[i].Err = x.run(c, cmd)
 			out[i].Warnings = s.Warnings
 			continue
 		}
-		if s.ReadOnly {
-			out[i].Err = Errorf(CodeReadOnly, 0, "this user may only read")
-			continue
-		}
-		op, reply, err := cmd.op(&call{x: x, ctx: ctx, s: s, st: st, args: args})
+		op, reply, err := cmd.op(c)
 		if err != nil {
 			out[i].Err = coded(err, args)
 			continue

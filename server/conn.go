@@ -353,21 +353,16 @@ func (c *conn) batch(b BatchExecutor) bool {
 // maxBatch bounds the statements one group commit of a pipeline takes.
 const maxBatch = 1000
 
-// callBatch runs ExecBatch, turning a panic into an error for each
-// statement and the end of this connection.
+// callBatch runs ExecBatch; a panic fails every statement and ends this
+// connection.
 func (c *conn) callBatch(b BatchExecutor, cmds [][]string) (res []query.Result) {
-	defer func() {
-		if p := recover(); p != nil {
-			c.s.opts.Logger.Error("executor panicked", "id", c.id, "command", strings.ToUpper(cmds[0][0]),
-				"panic", p, "stack", string(debug.Stack()))
-			res = make([]query.Result, len(cmds))
-			for i := range res {
-				res[i].Err = errors.New("internal error")
-			}
-			c.quit = true
+	if c.survive(cmds[0][0], func() { res = b.ExecBatch(c.s.ctx, c.sess, cmds) }) {
+		res = make([]query.Result, len(cmds))
+		for i := range res {
+			res[i].Err = errInternal
 		}
-	}()
-	return b.ExecBatch(c.s.ctx, c.sess, cmds)
+	}
+	return res
 }
 
 // execute hands the command to the Executor.
@@ -397,18 +392,30 @@ func (c *conn) respond(v query.Value, err error, warnings []string) {
 	c.reply(v)
 }
 
-// call runs the Executor, turning a panic into an error reply and the end
-// of this connection rather than of the server.
+// call runs the Executor; a panic becomes an error reply and the end of
+// this connection rather than of the server.
 func (c *conn) call(args []string) (v query.Value, err error) {
+	if c.survive(args[0], func() { v, err = c.s.exec.Exec(c.s.ctx, c.sess, args) }) {
+		return query.Value{}, errInternal
+	}
+	return v, err
+}
+
+var errInternal = errors.New("internal error")
+
+// survive runs f; a panic in it is logged, ends this connection, and is
+// reported as true.
+func (c *conn) survive(command string, f func()) (panicked bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.s.opts.Logger.Error("executor panicked", "id", c.id, "command", strings.ToUpper(args[0]),
+			c.s.opts.Logger.Error("executor panicked", "id", c.id, "command", strings.ToUpper(command),
 				"panic", p, "stack", string(debug.Stack()))
-			v, err = query.Value{}, errors.New("internal error")
 			c.quit = true
+			panicked = true
 		}
 	}()
-	return c.s.exec.Exec(c.s.ctx, c.sess, args)
+	f()
+	return false
 }
 
 // checkPassword reports which user, if any, the credentials name. An empty

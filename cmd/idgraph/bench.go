@@ -557,42 +557,25 @@ func (b *benchRun) whoEmbedded(ctx context.Context) error {
 		}
 		cold.Wait()
 		coldRate := float64(len(b.sample)) / time.Since(coldStart).Seconds()
-		recs := make([]*bench.Recorder, whoGoroutines)
-		errs := make([]error, whoGoroutines)
+		rngs := make([]*rand.Rand, whoGoroutines)
 		ids := make([]int64, whoGoroutines)
-		deadline := time.Now().Add(b.cfg.limit)
-		var wg sync.WaitGroup
-		start := time.Now()
-		for g := range whoGoroutines {
-			recs[g] = bench.NewRecorder(0)
-			wg.Go(func() {
-				rng := rand.New(rand.NewPCG(b.cfg.seed, uint64(g)+1))
-				for i := 0; i < b.cfg.whoCalls; i++ {
-					if i%1024 == 0 && (ctx.Err() != nil || time.Now().After(deadline)) {
-						break
-					}
-					id := b.sample[rng.IntN(len(b.sample))]
-					t := time.Now()
-					p, err := b.db.Who(id)
-					recs[g].Time(t)
-					if err != nil {
-						errs[g] = fmt.Errorf("WHO %s: %w", id, err)
-						return
-					}
-					ids[g] += int64(len(p.IDs))
-				}
-			})
+		for g := range rngs {
+			rngs[g] = rand.New(rand.NewPCG(b.cfg.seed, uint64(g)+1))
 		}
-		wg.Wait()
-		elapsed := time.Since(start)
-		if err := errors.Join(errs...); err != nil {
+		rec, elapsed, err := concurrently(ctx, whoGoroutines, b.cfg.whoCalls, time.Now().Add(b.cfg.limit), func(g, _ int) error {
+			id := b.sample[rngs[g].IntN(len(b.sample))]
+			p, err := b.db.Who(id)
+			if err != nil {
+				return fmt.Errorf("WHO %s: %w", id, err)
+			}
+			ids[g] += int64(len(p.IDs))
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
-		for _, r := range recs[1:] {
-			recs[0].Merge(r)
-		}
-		n := recs[0].Count()
-		w := bench.NewWorkload("who-embedded", n, elapsed, recs[0])
+		n := rec.Count()
+		w := bench.NewWorkload("who-embedded", n, elapsed, rec)
 		w.Unit, w.Baseline = "calls", "badger-gets-2g"
 		w.Note = fmt.Sprintf("engine.DB.Who from %d goroutines on identifiers sampled from the population as often as they occur, after one untimed pass over the %s sampled (that cold pass: %s calls/s, most of them Badger reads); %.1f identifiers per profile returned on average",
 			whoGoroutines, bench.FormatCount(float64(len(b.sample))), bench.FormatCount(coldRate), float64(ids[0]+ids[1])/float64(max(n, 1)))
@@ -1147,6 +1130,32 @@ func (b *benchRun) goals() {
 	b.rep.Goals = gs
 }
 
+// writeReport saves rep as DIR/NAME.json and DIR/NAME.md (showing the
+// charts) and prints its summary.
+func writeReport(rep *bench.Report, dir, name string, stdout io.Writer, charts ...string) error {
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{name + ".json", rep.WriteJSON},
+		{name + ".md", func(w io.Writer) error { return rep.WriteMarkdown(w, charts...) }},
+	} {
+		path := filepath.Join(dir, f.name)
+		out, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		err = f.write(out)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	return rep.WriteSummary(stdout)
+}
+
 // cartSize digs the segment size out of the workload note.
 func cartSize(note string) string {
 	s, _, _ := strings.Cut(note, " profiles")
@@ -1163,28 +1172,7 @@ func (b *benchRun) write(stdout io.Writer) error {
 	for i, c := range charts {
 		charts[i] = filepath.Base(c)
 	}
-	files := []struct {
-		name  string
-		write func(io.Writer) error
-	}{
-		{"report.json", b.rep.WriteJSON},
-		{"report.md", func(w io.Writer) error { return b.rep.WriteMarkdown(w, charts...) }},
-	}
-	for _, f := range files {
-		path := filepath.Join(b.cfg.out, f.name)
-		out, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		err = f.write(out)
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-	}
-	if err := b.rep.WriteSummary(stdout); err != nil {
+	if err := writeReport(b.rep, b.cfg.out, "report", stdout, charts...); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nreport in %s (report.md, report.json, charts)\n", b.cfg.out)

@@ -74,24 +74,7 @@ func runClusterBench(ctx context.Context, size int, cfg benchConfig, stdout, std
 	}
 	cb.rep.LoadAfter = bench.LoadAverage()
 	cb.rep.Compare()
-	for _, f := range []struct {
-		name  string
-		write func(io.Writer) error
-	}{{"cluster.json", cb.rep.WriteJSON}, {"cluster.md", func(w io.Writer) error { return cb.rep.WriteMarkdown(w) }}} {
-		path := filepath.Join(cfg.out, f.name)
-		out, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		err = f.write(out)
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-	}
-	if err := cb.rep.WriteSummary(stdout); err != nil {
+	if err := writeReport(cb.rep, cfg.out, "cluster", stdout); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nreport in %s (cluster.md, cluster.json)\n", cfg.out)

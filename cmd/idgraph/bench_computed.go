@@ -24,26 +24,46 @@ import (
 // segments and computed traits to the profile) of random known
 // identifiers from whoGoroutines goroutines.
 func (b *benchRun) whoStatements(ctx context.Context, x *query.Executor, name, baseline, note string) (bench.Workload, error) {
-	recs := make([]*bench.Recorder, whoGoroutines)
-	errs := make([]error, whoGoroutines)
-	deadline := time.Now().Add(b.cfg.limit)
+	rngs := make([]*rand.Rand, whoGoroutines)
+	for g := range rngs {
+		rngs[g] = rand.New(rand.NewPCG(b.cfg.seed, uint64(g)+101))
+	}
+	rec, elapsed, err := concurrently(ctx, whoGoroutines, b.cfg.whoCalls, time.Now().Add(b.cfg.limit), func(g, _ int) error {
+		id := b.sample[rngs[g].IntN(len(b.sample))]
+		if _, err := x.Exec(ctx, nil, []string{"WHO", id}); err != nil {
+			return fmt.Errorf("WHO %s: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return bench.Workload{}, err
+	}
+	w := bench.NewWorkload(name, rec.Count(), elapsed, rec)
+	w.Unit, w.Baseline, w.Note = "calls", baseline, note
+	return w, nil
+}
+
+// concurrently calls call(g, i) from n goroutines g, calls times each i,
+// until the deadline or the end of ctx, timing every call; it returns the
+// calls' latencies, the wall time, and the first errors (a goroutine stops
+// at its first).
+func concurrently(ctx context.Context, n, calls int, deadline time.Time, call func(g, i int) error) (*bench.Recorder, time.Duration, error) {
+	recs := make([]*bench.Recorder, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	start := time.Now()
-	for g := range whoGoroutines {
+	for g := range n {
 		recs[g] = bench.NewRecorder(0)
 		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(b.cfg.seed, uint64(g)+101))
-			args := []string{"WHO", ""}
-			for i := 0; i < b.cfg.whoCalls; i++ {
+			for i := 0; i < calls; i++ {
 				if i%1024 == 0 && (ctx.Err() != nil || time.Now().After(deadline)) {
-					break
+					return
 				}
-				args[1] = b.sample[rng.IntN(len(b.sample))]
 				t := time.Now()
-				_, err := x.Exec(ctx, nil, args)
+				err := call(g, i)
 				recs[g].Time(t)
 				if err != nil {
-					errs[g] = fmt.Errorf("WHO %s: %w", args[1], err)
+					errs[g] = err
 					return
 				}
 			}
@@ -52,14 +72,12 @@ func (b *benchRun) whoStatements(ctx context.Context, x *query.Executor, name, b
 	wg.Wait()
 	elapsed := time.Since(start)
 	if err := errors.Join(errs...); err != nil {
-		return bench.Workload{}, err
+		return nil, 0, err
 	}
 	for _, r := range recs[1:] {
 		recs[0].Merge(r)
 	}
-	w := bench.NewWorkload(name, recs[0].Count(), elapsed, recs[0])
-	w.Unit, w.Baseline, w.Note = "calls", baseline, note
-	return w, nil
+	return recs[0], elapsed, nil
 }
 
 // computedTraits measures the WHO statement, defines bench.Computed
