@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -720,6 +721,7 @@ func TestServeClusterFlagsRefuseBadSetups(t *testing.T) {
 		{[]string{"--node", "n1", "--cluster", "n1=10.1.2.3:7391,n2=127.0.0.1:7392"}, 2, "--cluster-trusted-network"},
 		{[]string{"--node", "n9", "--cluster", "n1=127.0.0.1:7391", "--data", filepath.Join(dir, "n9")}, 1, `"n9" is not a member`},
 		{[]string{"--node", "n1", "--cluster", "n1=" + freeAddr(t), "--data", single}, 1, "holds a store that is not a cluster node's"},
+		{[]string{"--node", "n1", "--cluster", "n1=127.0.0.1:7391", "--webhook", "http://127.0.0.1:1/"}, 2, "webhooks are for a single server"},
 	} {
 		var out, errb bytes.Buffer
 		args := append([]string{"serve", "--listen", freeAddr(t), "--log-level", "error"}, tc.args...)
@@ -730,5 +732,35 @@ func TestServeClusterFlagsRefuseBadSetups(t *testing.T) {
 		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("serve %v: exit %d, %q; want exit %d and %q", tc.args, code, errb.String(), tc.code, tc.want)
 		}
+	}
+}
+
+// serve --node --http serves the HTTP API on a cluster node: a tracking
+// call posted there is applied through the log and read back over RESP.
+func TestServeClusterNodeServesHTTP(t *testing.T) {
+	httpAddr := freeAddr(t)
+	addr, _ := serveInProcess(t, t.TempDir(), "--node", "n1", "--cluster", "n1="+freeAddr(t), "--http", httpAddr)
+	if err := waitListening(httpAddr, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"type":"track","event":"checkout","userId":"77","timestamp":"2026-11-01T10:00:00Z"}`
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Post("http://"+httpAddr+"/v1/track", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			break
+		}
+		if res.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("POST /v1/track on a node: %d", res.StatusCode)
+		}
+		time.Sleep(100 * time.Millisecond) // no leader yet
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"query", "--addr", addr, "WHO", "user:77"}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "user:77") {
+		t.Fatalf("WHO user:77 after the HTTP call: %d %s %s", code, out.String(), errb.String())
 	}
 }
