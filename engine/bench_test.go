@@ -128,6 +128,26 @@ func BenchmarkWho(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
 }
 
+// BenchmarkGraphHub: GRAPH of a 50-identifier hub (every identifier seen
+// with one user id), the console's test profile. The hub's records hold
+// each of its partners: a walk reads each of them once.
+func BenchmarkGraphHub(b *testing.B) {
+	db := openBench(b)
+	applyAll(b, db, 49, func(i int) engine.Event {
+		return engine.Event{Name: "page_view", IDs: []string{"user:big", fmt.Sprintf("cookie:c%d", i)}, Time: t0.Add(time.Duration(i) * time.Minute)}
+	})
+	b.ResetTimer()
+	for range b.N {
+		g, err := db.Graph("user:big")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(g.Nodes) != 50 {
+			b.Fatalf("%d nodes", len(g.Nodes))
+		}
+	}
+}
+
 // whole component, so this is the worst case short of a hub.
 func BenchmarkUnlinkLargeComponent(b *testing.B) {
 	db := openBench(b)

@@ -54,7 +54,7 @@ func (db *DB) Graph(id string) (*Graph, error) {
 			return err
 		}
 		out = &Graph{Profile: p}
-		w := &whyWalk{db: db, s: s, cache: map[uint32][]*store.Record{}}
+		w := newWhyWalk(db, s)
 		inside := make(map[uint32]bool, len(pr.Members))
 		for _, m := range pr.Members {
 			inside[m.Node] = true

@@ -65,7 +65,7 @@ func (db *DB) Why(a, b string) (*Why, error) {
 			out.Reason = "the same identifier"
 			return nil
 		}
-		w := &whyWalk{db: db, s: s, cache: map[uint32][]*store.Record{}}
+		w := newWhyWalk(db, s)
 		path, err := w.shortestPath(nodes[0], nodes[1])
 		if err != nil {
 			return err
@@ -107,15 +107,22 @@ func reason(w *Why, path []uint32) string {
 
 // whyWalk reads link records for WHY on one snapshot.
 type whyWalk struct {
-	db    *DB
-	s     store.Snapshot
-	cache map[uint32][]*store.Record
-	read  int
+	db     *DB
+	s      store.Snapshot
+	cache  map[uint32][]*store.Record // n → the linked records that hold n
+	stored map[uint32][]*store.Record // n → the linked records stored under n
+	read   int
 }
 
-// holding returns the linked records that hold n.
-func (w *whyWalk) holding(n uint32) ([]*store.Record, error) {
-	if rs, ok := w.cache[n]; ok {
+func newWhyWalk(db *DB, s store.Snapshot) *whyWalk {
+	return &whyWalk{db: db, s: s, cache: map[uint32][]*store.Record{}, stored: map[uint32][]*store.Record{}}
+}
+
+// storedUnder returns the linked records stored under n, read once per
+// walk: a hub's records hold each of its partners, and a profile's walk
+// asks for them once per partner.
+func (w *whyWalk) storedUnder(n uint32) ([]*store.Record, error) {
+	if rs, ok := w.stored[n]; ok {
 		return rs, nil
 	}
 	var out []*store.Record
@@ -125,15 +132,31 @@ func (w *whyWalk) holding(n uint32) ([]*store.Record, error) {
 		}
 		out = append(out, rec)
 	}
+	w.stored[n] = out
+	return out, nil
+}
+
+// holding returns the linked records that hold n: those stored under n,
+// and those of its partners that hold it.
+func (w *whyWalk) holding(n uint32) ([]*store.Record, error) {
+	if rs, ok := w.cache[n]; ok {
+		return rs, nil
+	}
+	own, err := w.storedUnder(n)
+	if err != nil {
+		return nil, err
+	}
+	out := slices.Clone(own)
 	partners, err := w.s.Partners(n)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range partners {
-		for rec, err := range w.s.Records(p, store.Range{LinkedOnly: true}) {
-			if err != nil {
-				return nil, err
-			}
+		recs, err := w.storedUnder(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range recs {
 			if rec.Holds(n) {
 				out = append(out, rec)
 			}

@@ -4,13 +4,12 @@
 import { get, password, setPassword, ApiError } from './api.js';
 import * as profile from './profile.js';
 import { profileURL } from './profile.js';
-import * as segment from './segment.js';
-import * as segments from './segments.js';
 
 const body = document.body;
 let user = null; // "read-write" or "read-only" once known
 
 const ctx = {
+  painted: markPainted,
   canWrite: () => user === 'read-write',
   status,
   navigate,
@@ -36,10 +35,34 @@ function idFromBox(v) {
   return /^\d+$/.test(v) ? 'profile:' + v : v;
 }
 
+// The segment views' scripts load on their first use, so that a
+// profile's first paint does not wait for them to be compiled.
+let segmentView = null, segmentsView = null;
+function segmentModule() {
+  segmentView ||= import('./segment.js').then((m) => { m.init(ctx); return m; });
+  return loaded(segmentView, () => { segmentView = null; });
+}
+function segmentsModule() {
+  segmentsView ||= import('./segments.js');
+  return loaded(segmentsView, () => { segmentsView = null; });
+}
+
+// loaded is a view's module, or null when it could not be loaded (the
+// status line says why, and the next visit tries again).
+async function loaded(module, forget) {
+  try {
+    return await module;
+  } catch (e) {
+    forget();
+    status('This view could not be loaded: ' + e.message, true);
+    return null;
+  }
+}
+
 function showView(name) {
   for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== 'view-' + name;
   body.dataset.view = name;
-  if (name !== 'segments') segments.hide();
+  if (name !== 'segments' && segmentsView) segmentsView.then((m) => m.hide());
 }
 
 // route shows the view of the current URL.
@@ -54,16 +77,19 @@ async function route() {
     document.title = id + ' · idgraph';
     showView('profile');
     await profile.show(id, ctx);
-    markPainted();
   } else if (path === '/segment') {
     document.title = 'Segment · idgraph';
     showView('segment');
-    segment.show(new URLSearchParams(location.search), ctx);
+    const view = await segmentModule();
+    if (!view || location.pathname !== path) return; // or navigated away meanwhile
+    view.show(new URLSearchParams(location.search), ctx);
     body.dataset.ready = 'segment';
   } else if (path === '/segments') {
     document.title = 'Saved segments · idgraph';
     showView('segments');
-    await segments.show(ctx);
+    const view = await segmentsModule();
+    if (!view || location.pathname !== path) return;
+    await view.show(ctx);
     body.dataset.ready = 'segments';
   } else {
     document.title = 'idgraph console';
@@ -73,13 +99,14 @@ async function route() {
   }
 }
 
-// markPainted records, once per page load, when the first profile was on
-// screen: after the frame that drew it (the browser test reads this mark).
+// markPainted records, once per page load, when the first profile's card
+// and graph were on screen (the browser test reads these marks), and when
+// its timeline followed.
 let painted = false;
-function markPainted() {
+function markPainted(what) {
   if (painted) return;
-  painted = true;
-  requestAnimationFrame(() => setTimeout(() => performance.mark('idgraph:profile-painted'), 0));
+  performance.mark('idgraph:profile-' + what);
+  if (what === 'timeline') painted = true;
 }
 
 // removeWriteControls takes every write control out of the page for the
@@ -148,7 +175,6 @@ async function start() {
     setPassword('');
     location.reload();
   });
-  segment.init(ctx);
   if (location.pathname.startsWith('/profile/')) {
     try { profile.prefetch(decodeURIComponent(location.pathname.slice('/profile/'.length))); } catch { /* route() reports it */ }
   }

@@ -1,6 +1,6 @@
 // The identity graph, drawn: GRAPH's nodes and edges, laid out (rings
 // around the most connected identifier, settled by a small force
-// simulation) and drawn into one SVG.
+// simulation unless the graph is a tree) and drawn into one SVG.
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -164,15 +164,13 @@ function radial(view) {
   });
 }
 
-// layout places the nodes: the radial start, then a small force
-// simulation to settle it (springs along edges, weighted as d3-force's
-// links; repulsion between every pair; no overlap), run to rest before
-// anything is drawn, so the picture appears at once and never moves; then
-// leaves go into free space. Repulsion is computed for every pair:
-// clustering keeps the drawing to a few hundred nodes, where that beats a
-// quadtree. (d3-force, vendored at first, took 48-82 ms for 80 steps of
-// the 50-identifier test profile on the loaded 2-core test machine; this
-// takes 4-14 ms in the same run, and needs no library.)
+// layout places the nodes: the radial start, then, unless the graph is a
+// tree, a small force simulation to settle it (springs along edges,
+// weighted as d3-force's links; repulsion between every pair; no
+// overlap), run to rest before anything is drawn, so the picture appears
+// at once and never moves; then leaves go into free space. A tree (a
+// forest) is not simulated: its radial drawing, each ring ordered by its
+// parents' angles, has no crossing already.
 function layout(view) {
   radial(view);
   const ns = view.nodes;
@@ -183,57 +181,103 @@ function layout(view) {
     if (typeof e.target === 'string') e.target = byKey.get(e.target);
   }
   const spread = n > 150 ? 0.45 : n > 40 ? 0.75 : 1;
-  const charge = 1400 * spread * spread;
-  const ticks = n > 300 ? 40 : n > 100 ? 80 : n > 30 ? 120 : 200;
-  const links = new Map(ns.map((d) => [d, 0]));
+  if (!isForest(view)) settle(view, spread);
+  placeLeaves(view, 90 * spread);
+}
+
+// isForest: no cycle among the drawn edges (parallel edges count as one).
+function isForest(view) {
+  const n = view.nodes.length;
+  const index = new Map(view.nodes.map((d, i) => [d, i]));
+  const up = view.nodes.map((_, i) => i);
+  const find = (i) => { while (up[i] !== i) { up[i] = up[up[i]]; i = up[i]; } return i; };
+  const pairs = new Set();
   for (const e of view.edges) {
-    links.set(e.source, links.get(e.source) + 1);
-    links.set(e.target, links.get(e.target) + 1);
+    const a = index.get(e.source), b = index.get(e.target);
+    const k = a < b ? a * n + b : b * n + a;
+    if (pairs.has(k)) continue;
+    pairs.add(k);
+    const ra = find(a), rb = find(b);
+    if (ra === rb) return false;
+    up[ra] = rb;
   }
-  for (const d of ns) { d.vx = 0; d.vy = 0; }
+  return true;
+}
+
+// settle runs the force simulation from the radial start. Repulsion is
+// computed for every pair: clustering keeps the drawing to a few hundred
+// nodes, where that beats a quadtree. It works on typed arrays (no
+// allocation, so no collection, and loops that V8 compiles early: a
+// page's scripts start cold on every load) and stops once no node moves
+// by a tenth of a pixel. (d3-force, vendored at first, took 48-82 ms for
+// 80 steps of the 50-identifier test profile on the loaded 2-core test
+// machine.)
+function settle(view, spread) {
+  const ns = view.nodes;
+  const n = ns.length;
+  const index = new Map(ns.map((d, i) => [d, i]));
+  const x = new Float64Array(n), y = new Float64Array(n), vx = new Float64Array(n), vy = new Float64Array(n), r = new Float64Array(n);
+  const links = new Float64Array(n);
+  ns.forEach((d, i) => { x[i] = d.x; y[i] = d.y; r[i] = d.r; });
+  const m = view.edges.length;
+  const src = new Int32Array(m), dst = new Int32Array(m);
+  view.edges.forEach((e, k) => {
+    src[k] = index.get(e.source); dst[k] = index.get(e.target);
+    links[src[k]]++; links[dst[k]]++;
+  });
+  const rest = new Float64Array(m), weight = new Float64Array(m), bias = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    const a = src[k], b = dst[k];
+    rest[k] = 90 * spread + r[a] + r[b];
+    weight[k] = 1 / Math.min(links[a], links[b]);
+    bias[k] = links[a] / (links[a] + links[b]);
+  }
+  const charge = 1400 * spread * spread;
+  const gap = 70 * spread;
+  const ticks = n > 300 ? 40 : n > 100 ? 80 : n > 30 ? 120 : 200;
   let alpha = 1;
   const decay = 1 - Math.pow(0.005, 1 / ticks); // alpha falls to 0.005 at the last step
   for (let step = 0; step < ticks; step++) {
     alpha *= 1 - decay;
-    for (const e of view.edges) { // springs, weighted as d3-force's links so that a hub does not overshoot
-      const a = e.source, b = e.target;
-      const dx = b.x + b.vx - a.x - a.vx || 0.01, dy = b.y + b.vy - a.y - a.vy || 0.01;
+    for (let k = 0; k < m; k++) { // springs, weighted as d3-force's links so that a hub does not overshoot
+      const a = src[k], b = dst[k];
+      const dx = x[b] + vx[b] - x[a] - vx[a] || 0.01, dy = y[b] + vy[b] - y[a] - vy[a] || 0.01;
       const l = Math.sqrt(dx * dx + dy * dy);
-      const k = ((l - (90 * spread + a.r + b.r)) / l) * alpha / Math.min(links.get(a), links.get(b));
-      const bias = links.get(a) / (links.get(a) + links.get(b));
-      b.vx -= dx * k * bias; b.vy -= dy * k * bias;
-      a.vx += dx * k * (1 - bias); a.vy += dy * k * (1 - bias);
+      const f = ((l - rest[k]) / l) * alpha * weight[k];
+      vx[b] -= dx * f * bias[k]; vy[b] -= dy * f * bias[k];
+      vx[a] += dx * f * (1 - bias[k]); vy[a] += dy * f * (1 - bias[k]);
     }
     for (let i = 0; i < n; i++) { // repulsion and collision
-      const a = ns[i];
       for (let j = i + 1; j < n; j++) {
-        const b = ns[j];
-        let dx = b.x - a.x, dy = b.y - a.y;
+        let dx = x[j] - x[i], dy = y[j] - y[i];
         if (dx === 0 && dy === 0) { dx = (j - i) * 0.01; dy = 0.01; }
         const d2 = dx * dx + dy * dy;
         if (d2 < 160000) {
           const f = (charge * alpha) / d2;
-          a.vx -= dx * f; a.vy -= dy * f;
-          b.vx += dx * f; b.vy += dy * f;
+          vx[i] -= dx * f; vy[i] -= dy * f;
+          vx[j] += dx * f; vy[j] += dy * f;
         }
-        const min = Math.max(a.r + b.r + 16, 70 * spread);
+        const min = Math.max(r[i] + r[j] + 16, gap);
         if (d2 < min * min) {
           const d = Math.sqrt(d2);
           const push = ((min - d) / d) * 0.5;
-          a.x -= dx * push; a.y -= dy * push;
-          b.x += dx * push; b.y += dy * push;
+          x[i] -= dx * push; y[i] -= dy * push;
+          x[j] += dx * push; y[j] += dy * push;
         }
       }
     }
-    for (const d of ns) {
-      d.vx -= d.x * 0.02 * alpha; d.vy -= d.y * 0.02 * alpha; // keep it centred
-      d.vx *= 0.6; d.vy *= 0.6;
-      const v = Math.hypot(d.vx, d.vy);
-      if (v > 60) { d.vx *= 60 / v; d.vy *= 60 / v; } // no step flings a node away
-      d.x += d.vx; d.y += d.vy;
+    let fastest = 0;
+    for (let i = 0; i < n; i++) {
+      vx[i] -= x[i] * 0.02 * alpha; vy[i] -= y[i] * 0.02 * alpha; // keep it centred
+      vx[i] *= 0.6; vy[i] *= 0.6;
+      const v = Math.sqrt(vx[i] * vx[i] + vy[i] * vy[i]);
+      if (v > 60) { vx[i] *= 60 / v; vy[i] *= 60 / v; } // no step flings a node away
+      x[i] += vx[i]; y[i] += vy[i];
+      if (v > fastest) fastest = v;
     }
+    if (fastest < 0.1 && step > 10) break;
   }
-  placeLeaves(view, 90 * spread);
+  ns.forEach((d, i) => { d.x = x[i]; d.y = y[i]; });
 }
 
 // placeLeaves moves the identifiers with one link (leaves) of a node that

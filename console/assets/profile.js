@@ -36,8 +36,8 @@ export function prefetch(id) {
 let current = null;
 
 // show loads and draws the profile of id. ctx: { canWrite, status(msg,
-// isError), navigate(url) }. It resolves once the card and the graph are
-// drawn.
+// isError), navigate(url), painted(what) }. It resolves once the card,
+// the graph and the timeline's first page are drawn.
 export async function show(id, ctx) {
   const token = {};
   current = { token, id };
@@ -70,8 +70,21 @@ export async function show(id, ctx) {
   performance.mark('idgraph:profile-card');
   renderGraph(ctx);
   performance.mark('idgraph:profile-graph');
+  // The card and the graph go on screen first; the timeline, below them,
+  // is laid out in the next task, after that frame.
+  await afterFrame();
+  if (current.token !== token) return;
+  ctx.painted('painted');
   appendEvents(events, id, ctx);
+  await afterFrame();
+  if (current.token !== token) return;
+  ctx.painted('timeline');
   document.body.dataset.ready = 'profile';
+}
+
+// afterFrame resolves after the next frame has been drawn.
+function afterFrame() {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 }
 
 function renderCard(card, id, p, ctx) {

@@ -20,7 +20,9 @@ let timer = 0;
 let types = null; // identifier types, from TYPES, for the fields
 let exportSupported = true; // until the server says SEGMENT EXPORT is unknown
 
-// init wires the editor once. ctx: { canWrite, status, navigate, replaceURL }.
+// init wires the editor once, on its first showing. ctx: { canWrite,
+// status, navigate, replaceURL }. The read-only user's page has no save
+// form by then.
 export function init(ctx) {
   const expr = document.getElementById('expr');
   expr.addEventListener('input', () => {
@@ -35,7 +37,7 @@ export function init(ctx) {
   document.getElementById('members-show').addEventListener('click', () => showMembers(ctx));
   document.getElementById('export-csv').addEventListener('click', () => exportCSV(ctx));
   const save = document.getElementById('save-form');
-  save.addEventListener('submit', async (ev) => {
+  if (save) save.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const name = document.getElementById('save-name').value.trim();
     if (!name) { ctx.status('Give the segment a name.', true); return; }
