@@ -54,8 +54,37 @@ async function call(method, path, body, signal) {
   return data;
 }
 
+// SESSION is the path that tells the page who its credentials are.
+export const SESSION = '/console/session';
+
+// Requests started when the page starts (the session's and its first
+// view's, at once), each kept for the first get of its path.
+const early = new Map();
+let begun = false; // a get has run: too late to start anything early
+
+// startEarly starts a GET now; the first get of the same path takes its
+// reply.
+export function startEarly(path) {
+  if (begun || early.has(path)) return;
+  const reply = call('GET', path);
+  reply.catch(() => {}); // its taker reports a failure
+  early.set(path, reply);
+}
+
+// dropEarly forgets the requests started early: their credentials were
+// refused.
+export function dropEarly() { early.clear(); }
+
 // get reads a JSON API path.
-export function get(path, signal) { return call('GET', path, undefined, signal); }
+export function get(path, signal) {
+  begun = true;
+  const reply = early.get(path);
+  if (reply) {
+    early.delete(path);
+    return reply;
+  }
+  return call('GET', path, undefined, signal);
+}
 
 // run sends one statement, as its words, to POST /v1/query.
 export function run(...args) { return call('POST', '/v1/query', { args }); }

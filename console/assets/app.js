@@ -1,9 +1,9 @@
 // The console's entry point: who is logged in, which view the path asks
 // for, and the links between views (every view has a URL of its own).
 
-import { get, password, setPassword, ApiError } from './api.js';
+import { get, password, setPassword, ApiError, SESSION, startEarly, dropEarly } from './api.js';
 import * as profile from './profile.js';
-import { profileURL } from './profile.js';
+import { profileURL, idFromPath, requests } from './profile.js';
 
 const body = document.body;
 let user = null; // "read-write" or "read-only" once known
@@ -71,8 +71,7 @@ async function route() {
   status('');
   delete body.dataset.ready;
   if (path.startsWith('/profile/')) {
-    let id;
-    try { id = decodeURIComponent(path.slice('/profile/'.length)); } catch { id = path.slice('/profile/'.length); }
+    const id = idFromPath(path);
     document.getElementById('lookup-id').value = id;
     document.title = id + ' · idgraph';
     showView('profile');
@@ -130,7 +129,7 @@ function askPassword(message) {
 async function session() {
   try {
     performance.mark('idgraph:start');
-    const s = await get('/console/session');
+    const s = await get(SESSION);
     performance.mark('idgraph:session');
     user = s.user;
     body.dataset.user = user;
@@ -175,11 +174,12 @@ async function start() {
     setPassword('');
     location.reload();
   });
-  if (location.pathname.startsWith('/profile/')) {
-    try { profile.prefetch(decodeURIComponent(location.pathname.slice('/profile/'.length))); } catch { /* route() reports it */ }
-  }
+  // What the first view needs is asked for now, beside the session.
+  startEarly(SESSION);
+  const id = idFromPath(location.pathname);
+  if (id) for (const path of requests(id)) startEarly(path);
   if (await session()) await route();
-  else profile.prefetch(null);
+  else dropEarly();
 }
 
 start();

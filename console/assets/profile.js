@@ -12,24 +12,19 @@ export function profileURL(id) {
   return '/profile/' + idPath(id).replace(/%3A/gi, ':');
 }
 
-// load asks for everything the view shows at once: WHO, GRAPH and the
-// first page of TIMELINE.
-function load(id) {
-  return Promise.all([
-    get(profilePath(id)),
-    get(profilePath(id) + '/graph'),
-    run('TIMELINE', id, 'LIMIT', String(PAGE)),
-  ]);
+// idFromPath is the identifier a /profile/ path names (null for another
+// path): the console's links encode it as a path segment.
+export function idFromPath(path) {
+  if (!path.startsWith('/profile/')) return null;
+  const raw = path.slice('/profile/'.length);
+  try { return decodeURIComponent(raw); } catch { return raw; }
 }
 
-let prefetched = null;
-
-// prefetch starts loading a profile before the page knows who is logged
-// in (the requests run beside the session's); show takes it over. null
-// drops what was started.
-export function prefetch(id) {
-  prefetched = id === null ? null : { id, data: load(id) };
-  if (prefetched) prefetched.data.catch(() => {});
+// requests are the JSON API paths the view shows an identifier's profile
+// from: WHO, GRAPH and the first page of TIMELINE, asked for at once.
+export function requests(id) {
+  const p = profilePath(id);
+  return [p, p + '/graph', p + '/timeline?limit=' + PAGE];
 }
 
 // state of the view now shown; a newer load replaces it.
@@ -51,9 +46,7 @@ export async function show(id, ctx) {
 
   let who, graph, events;
   try {
-    const early = prefetched && prefetched.id === id ? prefetched.data : null;
-    prefetched = null;
-    [who, graph, events] = await (early || load(id));
+    [who, graph, events] = await Promise.all(requests(id).map((path) => get(path)));
   } catch (e) {
     if (current.token !== token) return;
     card.replaceChildren(h('p', { class: 'error', 'data-error': e.code || '', text: e.status === 404 ? `No profile holds ${id}.` : e.message }));
