@@ -1,8 +1,11 @@
 package server
 
 import (
+	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
+	rtmetrics "runtime/metrics"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +18,7 @@ import (
 const redisCompat = "7.2.0"
 
 // infoSections are the INFO sections in the order they are written.
-var infoSections = []string{"server", "clients", "stats", "store", "cluster"}
+var infoSections = []string{"server", "clients", "memory", "stats", "store", "cluster"}
 
 // info renders INFO [section ...] in Redis's format: "# Section" headers
 // and key:value lines, CRLF-terminated. No section, "all", "default" or
@@ -47,6 +50,8 @@ func (s *Server) info(args [][]byte) string {
 			s.infoServer(&b)
 		case "clients":
 			s.infoClients(&b)
+		case "memory":
+			infoMemory(&b)
 		case "stats":
 			s.infoStats(&b)
 		case "store":
@@ -98,6 +103,61 @@ func (s *Server) infoClients(b *strings.Builder) {
 	b.WriteString("# Clients\r\n")
 	field(b, "connected_clients", itoa(s.clients.Load()))
 	field(b, "maxclients", strconv.Itoa(s.opts.MaxClients))
+}
+
+// infoMemory reports the process's memory as the Go runtime sees it
+// (the store's own parts, its record cache and index, are in the store
+// section): used_memory is what the runtime holds from the system and has
+// not given back, used_memory_heap_live the heap the last collection kept,
+// maxmemory the soft limit (--memory-limit or GOMEMLIMIT; 0: none), and on
+// Linux used_memory_rss and used_memory_peak_rss (VmRSS, VmHWM), which
+// also count Badger's mapped table pages.
+func infoMemory(b *strings.Builder) {
+	samples := []rtmetrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	rtmetrics.Read(samples)
+	value := func(i int) int64 {
+		if samples[i].Value.Kind() != rtmetrics.KindUint64 {
+			return 0
+		}
+		return int64(samples[i].Value.Uint64())
+	}
+	b.WriteString("# Memory\r\n")
+	field(b, "used_memory", itoa(value(0)-value(1)))
+	field(b, "used_memory_heap_live", itoa(value(2)))
+	if rss, peak, ok := procMemory(); ok {
+		field(b, "used_memory_rss", itoa(rss))
+		field(b, "used_memory_peak_rss", itoa(peak))
+	}
+	limit := debug.SetMemoryLimit(-1)
+	if limit == math.MaxInt64 {
+		limit = 0
+	}
+	field(b, "maxmemory", itoa(limit))
+}
+
+// procMemory reads VmRSS and VmHWM from /proc/self/status (Linux).
+func procMemory() (rss, peak int64, ok bool) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[2] != "kB" {
+			continue
+		}
+		n, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		switch f[0] {
+		case "VmRSS:":
+			rss = n << 10
+		case "VmHWM:":
+			peak = n << 10
+		}
+	}
+	return rss, peak, rss > 0
 }
 
 func (s *Server) infoStats(b *strings.Builder) {

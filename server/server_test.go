@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -684,7 +686,7 @@ func TestInfoSections(t *testing.T) {
 	for _, want := range []string{
 		"# Server\r\nidgraph_version:" + Version + "\r\n", "# Clients\r\nconnected_clients:1\r\n",
 		"# Stats\r\n", "cmdstat_who:calls=1,", "cmdstat_other:calls=1,", "failed_calls=1",
-		"# Store\r\nprofiles:42\r\ndata_dir:/tmp/x\r\n",
+		"# Store\r\nprofiles:42\r\ndata_dir:/tmp/x\r\n", "# Memory\r\nused_memory:", "\r\nmaxmemory:",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("INFO lacks %q:\n%s", want, all)
@@ -696,6 +698,28 @@ func TestInfoSections(t *testing.T) {
 	}
 	if strings.Contains(all, "# Cluster") {
 		t.Errorf("INFO of a server without ClusterInfo has a cluster section:\n%s", all)
+	}
+	mem, _ := rdb.Info(ctx, "memory").Result()
+	fields := map[string]int64{}
+	for _, line := range strings.Split(strings.TrimSpace(mem), "\r\n")[1:] {
+		k, v, _ := strings.Cut(line, ":")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			t.Errorf("INFO memory: %q is not a number", line)
+		}
+		fields[k] = n
+	}
+	if fields["used_memory"] <= 0 || fields["used_memory_heap_live"] < 0 || fields["used_memory_heap_live"] > fields["used_memory"] {
+		t.Errorf("INFO memory = %q", mem)
+	}
+	if runtime.GOOS == "linux" && (fields["used_memory_rss"] <= 0 || fields["used_memory_peak_rss"] < fields["used_memory_rss"]) {
+		t.Errorf("INFO memory on Linux = %q", mem)
+	}
+	old := debug.SetMemoryLimit(3 << 30)
+	defer debug.SetMemoryLimit(old)
+	mem, _ = rdb.Info(ctx, "memory").Result()
+	if !strings.Contains(mem, "\r\nmaxmemory:3221225472\r\n") {
+		t.Errorf("INFO memory with a 3 GiB limit = %q", mem)
 	}
 }
 

@@ -65,6 +65,9 @@ func (c clusterFlags) open(st storeFlags, erasureDelay time.Duration, logger *sl
 	if err != nil {
 		return nil, err
 	}
+	if err := st.applyMemoryLimit(); err != nil {
+		return nil, err
+	}
 	n, err := cluster.Open(cluster.Config{NodeID: *c.node, Members: members, Store: opts,
 		Logger: logger, RaftLog: stderr, WriteTimeout: *c.writeTimeout,
 		SnapshotThreshold: *c.snapThreshold, SnapshotInterval: *c.snapInterval, TrailingLogs: *c.trailing})

@@ -9,6 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -230,6 +233,59 @@ not json
 	}
 	if !strings.Contains(out, "1 events") || !strings.Contains(out, "3 rejected") {
 		t.Fatalf("summary: %s", out)
+	}
+}
+
+// TestMemoryFlags: --cache bounds the record cache (INFO's cache_bytes
+// stays under it), --memory-limit sets the process's soft limit, and bad
+// sizes are refused before anything is created.
+func TestMemoryFlags(t *testing.T) {
+	old := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(old) })
+	f := filepath.Join(t.TempDir(), "in.ndjson")
+	var lines strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&lines, "{\"event\":\"view\",\"ids\":[\"cookie:c%d\",\"email:u%d@example.com\"]}\n", i, i)
+	}
+	os.WriteFile(f, []byte(lines.String()), 0o600)
+	dir := filepath.Join(t.TempDir(), "data")
+	out, errb, code := runCmd(t, "load", "--data", dir, "--progress=false", "--cache", "64k", "--memory-limit", "900m", f)
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, errb)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 900<<20 {
+		t.Errorf("memory limit %d after --memory-limit 900m", got)
+	}
+	var whos strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&whos, "WHO email:u%d@example.com\n", i)
+	}
+	whos.WriteString("INFO\n")
+	for _, c := range []struct {
+		cache    string
+		min, max int
+	}{{"64k", 1, 64 << 10}, {"0", 0, 0}, {"64m", 64 << 10, 64 << 20}} {
+		out, _, code := runCmdIn(t, whos.String(), "query", "--data", dir, "--cache", c.cache)
+		if code != 0 {
+			t.Fatalf("--cache %s: exit %d", c.cache, code)
+		}
+		m := regexp.MustCompile(`cache_bytes:(\d+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("INFO lacks cache_bytes:\n%s", out)
+		}
+		if n, _ := strconv.Atoi(m[1]); n < c.min || n > c.max {
+			t.Errorf("--cache %s: cache_bytes %d after 2,000 WHOs, want %d to %d", c.cache, n, c.min, c.max)
+		}
+	}
+	for _, bad := range [][]string{{"--memory-limit", "lots"}, {"--memory-limit", "0"}, {"--cache", "-1m"}} {
+		fresh := filepath.Join(t.TempDir(), "fresh")
+		_, errb, code := runCmd(t, append([]string{"load", "--data", fresh, "--progress=false"}, append(bad, f)...)...)
+		if code != 2 || !strings.Contains(errb, bad[0]) {
+			t.Errorf("%v: exit %d, %q", bad, code, errb)
+		}
+		if _, err := os.Stat(fresh); err == nil {
+			t.Errorf("%v: the data directory was created", bad)
+		}
 	}
 }
 

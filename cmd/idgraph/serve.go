@@ -27,6 +27,8 @@ type storeFlags struct {
 	sync       *bool
 	encKeyFile *string
 	backupDir  *string
+	cache      *string // the decoded-record cache's bound
+	memLimit   *string // the process's soft memory limit ("": GOMEMLIMIT or none)
 	// erasureDelay, when not zero, is engine.Options.ErasureDelay (serve's
 	// --erasure-delay).
 	erasureDelay time.Duration
@@ -47,6 +49,8 @@ func addStoreFlags(fs interface {
 		sync:       fs.Bool("sync", false, "fsync every group commit (survives power loss, slower)"),
 		encKeyFile: fs.String("encryption-key-file", "", "file holding a 16, 24 or 32 byte key: encrypt data at rest"),
 		backupDir:  fs.String("backup-dir", "", "where BACKUP writes backups and the erasure journal is kept, outside --data (default: the data directory's name + \"-backups\")"),
+		cache:      fs.String("cache", "64m", "bound of the cache of decoded records that WHO and the writer read first (suffix k, m, g; 0: no cache)"),
+		memLimit:   fs.String("memory-limit", "", "soft limit on the process's memory, as Go's GOMEMLIMIT: the garbage collector works harder as the heap nears it (suffix k, m, g; default: GOMEMLIMIT, else none)"),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/idgraph/idgraph/engine"
@@ -23,11 +24,14 @@ import (
 // openStore opens the store the flags name, privately.
 func openStore(s storeFlags, logger *slog.Logger, stderr io.Writer) (*engine.DB, error) {
 	dir := *s.data
-	if err := privateDataDir(dir, stderr); err != nil {
-		return nil, err
-	}
 	opts, err := s.options(logger, stderr)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.applyMemoryLimit(); err != nil {
+		return nil, err
+	}
+	if err := privateDataDir(dir, stderr); err != nil {
 		return nil, err
 	}
 	db, err := engine.Open(opts)
@@ -57,6 +61,16 @@ func (s storeFlags) options(logger *slog.Logger, stderr io.Writer) (engine.Optio
 	if s.retention != nil {
 		opts.ChangesRetention = *s.retention
 	}
+	if s.cache != nil {
+		n, err := parseSize(*s.cache)
+		if err != nil {
+			return opts, exitError{2, "--cache: " + err.Error()}
+		}
+		opts.CacheBytes = n
+		if n == 0 {
+			opts.CacheBytes = -1 // none
+		}
+	}
 	if *s.encKeyFile != "" {
 		key, err := readKey(*s.encKeyFile, stderr)
 		if err != nil {
@@ -65,6 +79,24 @@ func (s storeFlags) options(logger *slog.Logger, stderr io.Writer) (engine.Optio
 		opts.EncryptionKey = key
 	}
 	return opts, nil
+}
+
+// applyMemoryLimit sets the process's soft memory limit from
+// --memory-limit (left as GOMEMLIMIT made it when the flag is not given).
+// Memory held by the store is bounded by its own options (the record
+// cache, Badger's memtables and block cache); the limit makes the garbage
+// collector return the rest sooner: at 100k people a load peaks at 1.13
+// GiB without one and at 0.94 GiB with 700m, 8% slower (README, Memory).
+func (s storeFlags) applyMemoryLimit() error {
+	if s.memLimit == nil || *s.memLimit == "" {
+		return nil
+	}
+	n, err := parseSize(*s.memLimit)
+	if err != nil || n == 0 {
+		return exitError{2, fmt.Sprintf("--memory-limit %q: want a size such as 900m or 2g", *s.memLimit)}
+	}
+	debug.SetMemoryLimit(n)
+	return nil
 }
 
 // privateDataDir sets umask 077 for the rest of the process, creates dir
