@@ -3,6 +3,7 @@ package index
 import (
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -180,9 +181,10 @@ func (x *Index) source(q DidQuery) (src uint32, filter, ok bool) {
 }
 
 // exists returns the profiles (live or not) with at least one event
-// matching q. Whole days without a source filter are their day bitmaps (an
-// OR of many of them is cached); partial days at the ends, and every day
-// under a source filter, are scanned exactly.
+// matching q. A run of whole days is the OR of its day bitmaps, or, under
+// a source filter or property conditions, of the profiles of their
+// matching entries; a run of four days or more is cached. Partial days at
+// the ends are scanned exactly.
 func (x *Index) exists(q DidQuery) *roaring.Bitmap {
 	src, filter, ok := x.source(q)
 	if !ok || q.From > q.To {
@@ -193,7 +195,7 @@ func (x *Index) exists(q DidQuery) *roaring.Bitmap {
 	var ids []uint32
 	scanned := roaring.New() // the profiles of the days scanned entry by entry
 	for _, s := range x.selected(q) {
-		m := newMatcher(s.props, q.Where)
+		f := dayFilter{m: newMatcher(s.props, q.Where), filter: filter, src: src}
 		// sp.d1 is at most about 1.1e11 (MaxInt64 / dayMS): d1+1 cannot overflow.
 		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
 		// Whole days form a contiguous run of buckets [w0, w1).
@@ -201,28 +203,18 @@ func (x *Index) exists(q DidQuery) *roaring.Bitmap {
 		for i := i0; i < i1; i++ {
 			b := s.buckets[i]
 			lo, hi, whole := sp.bounds(b.day)
-			if whole && !filter && m == nil {
+			if whole {
 				if w0 < 0 {
 					w0 = i
 				}
 				w1 = i + 1
 				continue
 			}
-			// Entries are sorted by profile, so ids come out sorted and
-			// AddMany appends without searching.
-			ids = ids[:0]
-			for _, c := range b.ev.chunks {
-				for _, e := range c {
-					if e.ms >= lo && e.ms <= hi && (!filter || e.src == src) &&
-						(len(ids) == 0 || ids[len(ids)-1] != e.p) && m.match(e.tup) {
-						ids = append(ids, e.p)
-					}
-				}
-			}
+			ids = f.profiles(b, lo, hi, ids[:0])
 			scanned.AddMany(ids)
 		}
 		if w0 >= 0 {
-			parts = append(parts, x.wholeDays(s, w0, w1))
+			parts = append(parts, x.wholeDays(s, w0, w1, f))
 		}
 	}
 	if !scanned.IsEmpty() || len(parts) == 0 {
@@ -232,6 +224,47 @@ func (x *Index) exists(q DidQuery) *roaring.Bitmap {
 		return parts[0] // callers only read it
 	}
 	return roaring.FastOr(parts...)
+}
+
+// dayFilter selects a query's entries within a day: by source (when
+// filter) and by property conditions (m, nil for none).
+type dayFilter struct {
+	m      *matcher
+	filter bool
+	src    uint32
+}
+
+// none reports whether the filter keeps every entry.
+func (f dayFilter) none() bool { return f.m == nil && !f.filter }
+
+// key names the filter in the span cache ("" for none).
+func (f dayFilter) key() string {
+	if f.none() {
+		return ""
+	}
+	k := "\x00"
+	if f.filter {
+		k += strconv.FormatUint(uint64(f.src), 10)
+	}
+	if f.m != nil {
+		k += "\x00" + strconv.FormatBool(f.m.ok) + "\x00" + f.m.key
+	}
+	return k
+}
+
+// profiles appends to ids the profiles of b's entries within [lo, hi]
+// that the filter keeps, ascending: entries are sorted by profile, so a
+// caller's AddMany appends without searching.
+func (f dayFilter) profiles(b *bucket, lo, hi uint32, ids []uint32) []uint32 {
+	for _, c := range b.ev.chunks {
+		for _, e := range c {
+			if e.ms >= lo && e.ms <= hi && (!f.filter || e.src == f.src) &&
+				(len(ids) == 0 || ids[len(ids)-1] != e.p) && f.m.match(e.tup) {
+				ids = append(ids, e.p)
+			}
+		}
+	}
+	return ids
 }
 
 // count adds, for every event matching q, one to its profile's counter.
@@ -266,21 +299,31 @@ func (x *Index) count(q DidQuery, c *counter) {
 
 // wholeDays returns the OR of the bitmaps of buckets [w0, w1) of s. The
 // result may be shared (cached); callers must not modify it.
-func (x *Index) wholeDays(s *series, w0, w1 int) *roaring.Bitmap {
-	if w1-w0 == 1 {
+func (x *Index) wholeDays(s *series, w0, w1 int, f dayFilter) *roaring.Bitmap {
+	if w1-w0 == 1 && f.none() {
 		return s.buckets[w0].bm
 	}
-	key := spanKey{s: s, d0: s.buckets[w0].day, d1: s.buckets[w1-1].day}
+	key := spanKey{s: s, d0: s.buckets[w0].day, d1: s.buckets[w1-1].day, filter: f.key()}
 	if w1-w0 >= cacheMinDays {
 		if bm := x.cache.get(key); bm != nil {
 			return bm
 		}
 	}
-	bms := make([]*roaring.Bitmap, 0, w1-w0)
-	for _, b := range s.buckets[w0:w1] {
-		bms = append(bms, b.bm)
+	var bm *roaring.Bitmap
+	if f.none() {
+		bms := make([]*roaring.Bitmap, 0, w1-w0)
+		for _, b := range s.buckets[w0:w1] {
+			bms = append(bms, b.bm)
+		}
+		bm = roaring.FastOr(bms...)
+	} else {
+		bm = roaring.New()
+		var ids []uint32
+		for _, b := range s.buckets[w0:w1] {
+			ids = f.profiles(b, 0, math.MaxUint32, ids[:0])
+			bm.AddMany(ids)
+		}
 	}
-	bm := roaring.FastOr(bms...)
 	if w1-w0 >= cacheMinDays {
 		x.cache.put(key, bm)
 	}
@@ -307,20 +350,27 @@ type spanCache struct {
 }
 
 type seriesSpans struct {
-	spans map[[2]int64]*roaring.Bitmap
+	spans map[cachedSpan]*roaring.Bitmap
 	last  int64 // the largest d1 in spans
 }
 
 type spanKey struct {
 	s      *series
 	d0, d1 int64
+	filter string // dayFilter.key: "" for every entry
+}
+
+// cachedSpan is a cached span of one series: its days and filter.
+type cachedSpan struct {
+	d0, d1 int64
+	filter string
 }
 
 func (c *spanCache) get(k spanKey) *roaring.Bitmap {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ss := c.m[k.s]; ss != nil {
-		return ss.spans[[2]int64{k.d0, k.d1}]
+		return ss.spans[cachedSpan{k.d0, k.d1, k.filter}]
 	}
 	return nil
 }
@@ -333,13 +383,13 @@ func (c *spanCache) put(k spanKey, bm *roaring.Bitmap) {
 	}
 	ss := c.m[k.s]
 	if ss == nil {
-		ss = &seriesSpans{spans: make(map[[2]int64]*roaring.Bitmap), last: k.d1}
+		ss = &seriesSpans{spans: make(map[cachedSpan]*roaring.Bitmap), last: k.d1}
 		c.m[k.s] = ss
 	}
-	if _, ok := ss.spans[[2]int64{k.d0, k.d1}]; !ok {
+	if _, ok := ss.spans[cachedSpan{k.d0, k.d1, k.filter}]; !ok {
 		c.n++
 	}
-	ss.spans[[2]int64{k.d0, k.d1}] = bm
+	ss.spans[cachedSpan{k.d0, k.d1, k.filter}] = bm
 	ss.last = max(ss.last, k.d1)
 }
 
@@ -363,7 +413,7 @@ func (c *spanCache) invalidate(s *series, day int64) {
 		return
 	}
 	for k := range ss.spans {
-		if k[0] <= day && day <= k[1] {
+		if k.d0 <= day && day <= k.d1 {
 			delete(ss.spans, k)
 			c.n--
 		}

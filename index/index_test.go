@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -297,6 +298,48 @@ func TestCacheInvalidation(t *testing.T) {
 	want(t, "after add outside", did(x, q), 0, 1, 2, 3, 5, 6, 7, 8, 9, 42)
 	x.Move(9, 43, []Event{{Name: "view", Source: "web", Time: d + 9*dayMS + 5}})
 	want(t, "after move", did(x, q), 0, 1, 2, 3, 5, 6, 7, 8, 42, 43)
+}
+
+// TestFilteredSpansAreCachedAndInvalidated: a run of whole days under a
+// source filter or property conditions is cached apart from the same days
+// unfiltered and under other conditions, and dropped when a day inside it
+// changes (an event added, removed or moved; a property value never seen).
+func TestFilteredSpansAreCachedAndInvalidated(t *testing.T) {
+	x := New()
+	x.ReplaceSeries("purchase", []string{"amount"}, nil)
+	d := ms("2026-05-01T00:00:00Z")
+	buy := func(p uint32, day int, src string, amount int) Event {
+		return Event{Name: "purchase", Source: src, Time: d + int64(day)*dayMS + 5, Props: []byte(`{"amount":` + strconv.Itoa(amount) + `}`)}
+	}
+	for i := 0; i < 10; i++ {
+		src := "web"
+		if i%2 == 1 {
+			src = "pos"
+		}
+		x.Add(uint32(i), buy(uint32(i), i, src, 100*i))
+	}
+	q := func(src string, conds ...Cond) DidQuery {
+		return DidQuery{Name: "purchase", Source: src, Where: conds, From: d - 5*dayMS, To: d + 20*dayMS - 1}
+	}
+	over500 := Cond{Path: "amount", Op: ">", Value: "500"}
+	for range 2 { // the second round is served from the cache
+		want(t, "all", did(x, q("")), 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+		want(t, "pos", did(x, q("pos")), 1, 3, 5, 7, 9)
+		want(t, "over 500", did(x, q("", over500)), 6, 7, 8, 9)
+		want(t, "pos over 500", did(x, q("pos", over500)), 7, 9)
+		want(t, "under 300", did(x, q("", Cond{Path: "amount", Op: "<", Value: "300"})), 0, 1, 2)
+	}
+	if n := x.Stats().Cached; n != 5 {
+		t.Fatalf("%d spans cached, want 5", n)
+	}
+	x.Remove(7, buy(7, 7, "pos", 700))
+	want(t, "pos over 500 after a remove", did(x, q("pos", over500)), 9)
+	x.Add(42, buy(42, 2, "pos", 4242)) // a value never seen, inside the span
+	want(t, "pos over 500 after an add", did(x, q("pos", over500)), 9, 42)
+	want(t, "over 500 after an add", did(x, q("", over500)), 6, 8, 9, 42)
+	x.Move(9, 43, []Event{buy(9, 9, "pos", 900)})
+	want(t, "pos over 500 after a move", did(x, q("pos", over500)), 42, 43)
+	want(t, "all after a move", did(x, q("")), 0, 1, 2, 3, 4, 5, 6, 8, 42, 43)
 }
 
 // TestResultsAreOwned: changing a returned bitmap never changes the index,

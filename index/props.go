@@ -203,6 +203,7 @@ type matcher struct {
 	conds []compiledCond
 	memo  []int8 // 1 match, -1 no match; shared, never written
 	ok    bool   // every path is registered
+	key   string // the conditions, as the memo is keyed (with ok)
 }
 
 func newMatcher(sp *seriesProps, conds []Cond) *matcher {
@@ -235,7 +236,8 @@ func newMatcher(sp *seriesProps, conds []Cond) *matcher {
 		m.conds = append(m.conds, cc)
 		fmt.Fprintf(&key, "%d\x00%s\x00%s\x00", i, c.Op, c.Value)
 	}
-	m.memo = sp.memo(key.String(), m)
+	m.key = key.String()
+	m.memo = sp.memo(m.key, m)
 	return m
 }
 
