@@ -279,11 +279,7 @@ func (h *held) buckets(s *series) []int {
 	}
 	r := h.span[s]
 	ix := []int{}
-	for i := r[0]; i < r[1]; i++ {
-		if s.buckets[i].bm.Contains(h.p) {
-			ix = append(ix, i)
-		}
-	}
+	s.holding(h.p, r[0], r[1], func(i int) { ix = append(ix, i) })
 	h.idx[s] = ix
 	return ix
 }

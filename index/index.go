@@ -82,18 +82,78 @@ type series struct {
 	// some whose events have since gone (removal does not look at other
 	// days): per-profile reads skip a name the profile never had.
 	ever *roaring.Bitmap
+	// blocks holds, per block of blockDays days, every profile with an
+	// event in it (and perhaps, as ever, some whose events there have
+	// since gone): a profile's own reads probe the day buckets of the
+	// blocks that may hold it only, not every day of a long window.
+	blocks map[int64]*roaring.Bitmap
+}
+
+// blockDays is the number of days a block of a series spans.
+const blockDays = 32
+
+// blockOf is the block of day d (floor division: days before 1970 are
+// negative).
+func blockOf(d int64) int64 {
+	k := d / blockDays
+	if d%blockDays < 0 {
+		k--
+	}
+	return k
 }
 
 // mayHold reports whether p may have an event of s (false: it has none).
 func (s *series) mayHold(p uint32) bool { return s.ever != nil && s.ever.Contains(p) }
 
-// recount makes ever exactly the profiles of the buckets.
+// note records that p has an event of s on day d, in ever and its block.
+func (s *series) note(p uint32, d int64) {
+	if s.ever == nil {
+		s.ever = roaring.New()
+	}
+	s.ever.Add(p)
+	if s.blocks == nil {
+		s.blocks = map[int64]*roaring.Bitmap{}
+	}
+	k := blockOf(d)
+	bm := s.blocks[k]
+	if bm == nil {
+		bm = roaring.New()
+		s.blocks[k] = bm
+	}
+	bm.Add(p)
+}
+
+// recount makes ever and the blocks exactly the profiles of the buckets.
 func (s *series) recount() {
 	bms := make([]*roaring.Bitmap, len(s.buckets))
+	byBlock := map[int64][]*roaring.Bitmap{}
 	for i, b := range s.buckets {
 		bms[i] = b.bm
+		byBlock[blockOf(b.day)] = append(byBlock[blockOf(b.day)], b.bm)
 	}
 	s.ever = roaring.FastOr(bms...)
+	s.blocks = make(map[int64]*roaring.Bitmap, len(byBlock))
+	for k, bms := range byBlock {
+		s.blocks[k] = roaring.FastOr(bms...)
+	}
+}
+
+// holding calls f with the index of each bucket in [i0, i1) that holds p,
+// in order, probing only the buckets of the blocks that may hold it.
+func (s *series) holding(p uint32, i0, i1 int, f func(i int)) {
+	for i := i0; i < i1; {
+		k := blockOf(s.buckets[i].day)
+		end := min(i1, s.search((k+1)*blockDays))
+		if bm := s.blocks[k]; bm == nil || !bm.Contains(p) {
+			i = end
+			continue
+		}
+		for ; i < end; i++ {
+			if s.buckets[i].bm.Contains(p) {
+				f(i)
+			}
+		}
+	}
 }
 
 // bucket holds the events of one name on one UTC day.
@@ -199,10 +259,7 @@ func (x *Index) add(p uint32, ev Event) {
 	b := s.findOrCreate(day)
 	b.ev.insert(entry{p: p, ms: ms, src: x.sourceFor(ev.Source), tup: s.props.tupleOf(ev.Props)})
 	b.bm.Add(p)
-	if s.ever == nil {
-		s.ever = roaring.New()
-	}
-	s.ever.Add(p)
+	s.note(p, day)
 	x.events++
 	if int64(p) >= x.maxP {
 		x.maxP = int64(p) + 1
@@ -359,6 +416,9 @@ func (x *Index) Stats() Stats {
 		st.Bytes += uint64(cap(s.buckets))*8 + 64
 		if s.ever != nil {
 			st.Bytes += s.ever.GetSizeInBytes()
+		}
+		for _, bm := range s.blocks {
+			st.Bytes += 16 + bm.GetSizeInBytes()
 		}
 		for _, b := range s.buckets {
 			st.Bytes += 64 + b.bm.GetSizeInBytes() + b.ev.bytes()
