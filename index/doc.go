@@ -19,9 +19,13 @@
 // 30 small ORs. ORs of whole-day spans are cached; a write to a bucket drops
 // the cached spans that contain its day, and since live traffic writes to
 // today while windows end at now (a partial day), the spans of past days
-// stay cached. A source filter, or a TIMES comparison, scans the entries of
-// the buckets in the window instead: the entries are the exact multiset, so
-// counts need no second structure that could drift from the first. Counting
+// stay cached. Under a source filter or property conditions, a run of whole
+// days is the OR of the profiles of its matching entries, cached the same
+// way under a key that names the filter. A TIMES comparison scans the
+// entries of the buckets in the window: the entries are the exact multiset,
+// so counts need no second structure that could drift from the first.
+// Per-profile reads (a computed trait for WHO) probe the day bitmaps only
+// in the 32-day blocks whose bitmap may hold the profile. Counting
 // uses a pooled dense array indexed by profile id. Comparisons that hold for
 // zero (< n, <= n, = 0) start from the live profiles and take away those
 // whose count fails, so profiles that never did the event are included.
