@@ -279,7 +279,7 @@ func (h *held) buckets(s *series) []int {
 	}
 	r := h.span[s]
 	ix := []int{}
-	s.holding(h.p, r[0], r[1], func(i int) { ix = append(ix, i) })
+	s.holding(h.p, r[0], r[1], func(i int) bool { ix = append(ix, i); return true })
 	h.idx[s] = ix
 	return ix
 }
@@ -340,11 +340,7 @@ func (x *Index) scanAggEntries(q AggQuery, p uint32, h *held, f func(s *series, 
 				bucket(ix[k])
 			}
 		default:
-			for i := i0; i < i1; i++ {
-				if s.buckets[i].bm.Contains(p) {
-					bucket(i)
-				}
-			}
+			s.holding(p, i0, i1, func(i int) bool { bucket(i); return true })
 		}
 	}
 }

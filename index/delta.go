@@ -157,16 +157,14 @@ func (x *Index) countFor(q DidQuery, p uint32, enough int64) int64 {
 		}
 		m := newMatcher(s.props, q.Where)
 		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
-		for i := i0; i < i1; i++ {
+		s.holding(p, i0, i1, func(i int) bool {
 			b := s.buckets[i]
-			if !b.bm.Contains(p) {
-				continue
-			}
 			lo, hi, _ := sp.bounds(b.day)
 			n += b.ev.countProfile(p, lo, hi, filter, src, m)
-			if enough > 0 && n >= enough {
-				return n
-			}
+			return enough <= 0 || n < enough
+		})
+		if enough > 0 && n >= enough {
+			return n
 		}
 	}
 	return n

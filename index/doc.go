@@ -24,8 +24,9 @@
 // way under a key that names the filter. A TIMES comparison scans the
 // entries of the buckets in the window: the entries are the exact multiset,
 // so counts need no second structure that could drift from the first.
-// Per-profile reads (a computed trait for WHO) probe the day bitmaps only
-// in the 32-day blocks whose bitmap may hold the profile. Counting
+// Per-profile reads (a saved segment or a computed trait for WHO) probe
+// the day bitmaps only in the 32-day blocks whose bitmap may hold the
+// profile. Counting
 // uses a pooled dense array indexed by profile id. Comparisons that hold for
 // zero (< n, <= n, = 0) start from the live profiles and take away those
 // whose count fails, so profiles that never did the event are included.

@@ -139,8 +139,10 @@ func (s *series) recount() {
 }
 
 // holding calls f with the index of each bucket in [i0, i1) that holds p,
-// in order, probing only the buckets of the blocks that may hold it.
-func (s *series) holding(p uint32, i0, i1 int, f func(i int)) {
+// in order, probing only the buckets of the blocks that may hold it, until
+// f returns false. Every per-profile read of a series' days goes through
+// it.
+func (s *series) holding(p uint32, i0, i1 int, f func(i int) bool) {
 	for i := i0; i < i1; {
 		k := blockOf(s.buckets[i].day)
 		end := min(i1, s.search((k+1)*blockDays))
@@ -149,8 +151,8 @@ func (s *series) holding(p uint32, i0, i1 int, f func(i int)) {
 			continue
 		}
 		for ; i < end; i++ {
-			if s.buckets[i].bm.Contains(p) {
-				f(i)
+			if s.buckets[i].bm.Contains(p) && !f(i) {
+				return
 			}
 		}
 	}

@@ -203,7 +203,7 @@ type matcher struct {
 	conds []compiledCond
 	memo  []int8 // 1 match, -1 no match; shared, never written
 	ok    bool   // every path is registered
-	key   string // the conditions, as the memo is keyed (with ok)
+	key   string // the conditions, as the memo is keyed
 }
 
 func newMatcher(sp *seriesProps, conds []Cond) *matcher {

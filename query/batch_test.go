@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idgraph/idgraph/engine"
 	"github.com/idgraph/idgraph/query"
 )
 
@@ -59,24 +58,11 @@ func outcome(v query.Value, err error) string {
 // two databases: every reply and the final profiles must be the same.
 func TestExecBatchMatchesExecOneByOne(t *testing.T) {
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	open := func() (*query.Executor, *engine.DB) {
-		opts := engine.DefaultOptions("")
-		opts.InMemory = true
-		opts.Now = func() time.Time { return at.Add(48 * time.Hour) }
-		db, err := engine.Open(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		x := query.NewExecutor(db)
-		x.SetClock(opts.Now)
-		return x, db
-	}
 	ctx := context.Background()
 	for seed := uint64(1); seed <= 20; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
-		batched, _ := open()
-		single, _ := open()
+		batched, _ := newExec(t, at.Add(48*time.Hour))
+		single, _ := newExec(t, at.Add(48*time.Hour))
 		var stmts [][]string
 		for range 300 {
 			stmts = append(stmts, batchStatement(rng, at))

@@ -60,12 +60,11 @@ export const SESSION = '/console/session';
 // Requests started when the page starts (the session's and its first
 // view's, at once), each kept for the first get of its path.
 const early = new Map();
-let begun = false; // a get has run: too late to start anything early
 
 // startEarly starts a GET now; the first get of the same path takes its
 // reply.
 export function startEarly(path) {
-  if (begun || early.has(path)) return;
+  if (early.has(path)) return;
   const reply = call('GET', path);
   reply.catch(() => {}); // its taker reports a failure
   early.set(path, reply);
@@ -77,7 +76,6 @@ export function dropEarly() { early.clear(); }
 
 // get reads a JSON API path.
 export function get(path, signal) {
-  begun = true;
   const reply = early.get(path);
   if (reply) {
     early.delete(path);

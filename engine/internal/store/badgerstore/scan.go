@@ -59,33 +59,12 @@ func (r *reader) ScanNodes(f func(n uint32, node *store.Node) error) error {
 
 func (r *reader) ScanProfiles(f func(p uint32, pr *store.Profile) error) error {
 	facts := map[uint32]graph.Facts{}
-	chunks := map[uint32][]byte{} // chunked facts, assembled in key order
-	err := r.scan(pPFacts, false, func(k, v []byte) error {
-		switch len(k) {
-		case chunkKeySize:
-			p := binary.BigEndian.Uint32(k[1:])
-			chunks[p] = append(chunks[p], v...)
-			return nil
-		case 5:
-		default:
-			return corruptKey(k)
-		}
-		if n, err := chunkCount(v); err != nil || n > 0 {
-			return err // assembled from its chunks below
-		}
-		fs, err := decodeFacts(v)
-		facts[binary.BigEndian.Uint32(k[1:])] = fs
-		return err
+	err := r.scanFacts(pPFacts, func(p uint32, fs graph.Facts) error {
+		facts[p] = fs
+		return nil
 	})
 	if err != nil {
 		return err
-	}
-	for p, b := range chunks {
-		fs, err := decodeFacts(b)
-		if err != nil {
-			return err
-		}
-		facts[p] = fs
 	}
 	return r.scan(pProfile, false, func(k, v []byte) error {
 		if len(k) != 5 {
@@ -104,46 +83,51 @@ func (r *reader) ScanProfiles(f func(p uint32, pr *store.Profile) error) error {
 }
 
 func (r *reader) ScanFacts(f func(n uint32, facts graph.Facts) error) error {
-	// A chunked value's chunks sort right after its main key.
-	var chunked uint32 // the node whose chunks are being gathered (0: none)
-	var left int
+	return r.scanFacts(pFacts, f)
+}
+
+// scanFacts calls f with every facts value under prefix (a node's or a
+// profile's), a chunked one assembled from its chunks, which sort right
+// after its main key (chunks.go).
+func (r *reader) scanFacts(prefix byte, f func(id uint32, facts graph.Facts) error) error {
+	var chunked uint32 // the id whose chunks are being gathered
+	var left int       // chunks still to come
 	var buf []byte
-	err := r.scan(pFacts, false, func(k, v []byte) error {
+	err := r.scan(prefix, false, func(k, v []byte) error {
 		if len(k) != 5 && len(k) != chunkKeySize {
 			return corruptKey(k)
 		}
-		n := binary.BigEndian.Uint32(k[1:5])
+		id := binary.BigEndian.Uint32(k[1:5])
 		switch {
-		case len(k) == chunkKeySize && left > 0 && n == chunked:
+		case len(k) == chunkKeySize && left > 0 && id == chunked:
 			buf = append(buf, v...)
 			if left--; left > 0 {
 				return nil
 			}
-			chunked = 0
 			fs, err := decodeFacts(buf)
 			if err != nil {
 				return err
 			}
-			return f(n, fs)
+			return f(id, fs)
 		case len(k) != 5 || left > 0:
 			return corruptKey(k)
 		}
-		c, err := chunkCount(v)
+		n, err := chunkCount(v)
 		if err != nil {
 			return err
 		}
-		if c > 0 {
-			chunked, left, buf = n, c, buf[:0]
+		if n > 0 {
+			chunked, left, buf = id, n, buf[:0]
 			return nil
 		}
 		fs, err := decodeFacts(v)
 		if err != nil {
 			return err
 		}
-		return f(n, fs)
+		return f(id, fs)
 	})
 	if err == nil && left > 0 {
-		err = fmt.Errorf("%w: node %d facts: %d chunks missing", store.ErrCorrupt, chunked, left)
+		err = fmt.Errorf("%w: facts %c%d: %d chunks missing", store.ErrCorrupt, prefix, chunked, left)
 	}
 	return err
 }
