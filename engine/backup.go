@@ -105,6 +105,7 @@ type Stats struct {
 	VlogBytes       int64
 	CacheEntries    int   // decoded records cached
 	CacheBytes      int64 // their estimated size
+	CacheHotBytes   int64 // of which records queries have read (kept longest)
 	PurgePending    int   // forgotten identifiers whose records are still being deleted
 	ErasePending    bool  // a FORGET whose values are not yet compacted out of the files
 	// KeysWritten counts the keys written (set or deleted) since open, in
@@ -127,7 +128,7 @@ func (db *DB) Stats() Stats {
 	})
 	if db.bst != nil {
 		st.LSMBytes, st.VlogBytes = db.bst.Size()
-		st.CacheEntries, st.CacheBytes = db.bst.CacheStats()
+		st.CacheEntries, st.CacheBytes, _, st.CacheHotBytes = db.bst.CacheStats()
 		st.KeysWritten, st.KeysWrittenBy = db.bst.KeysWritten()
 	}
 	return st

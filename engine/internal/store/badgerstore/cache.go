@@ -16,36 +16,64 @@ import (
 // commit wrote, so entries it did not write stay valid. Cached records are
 // shared and never changed: the writer's transaction clones what it reads.
 //
-// Size is bounded in bytes (estimated); past the bound an arbitrary part
-// of the cache is dropped.
+// Size is bounded in bytes (estimated), in two tiers. What a snapshot (a
+// query) has read is hot; what only the writer has read or written is
+// cold, and becomes hot when a snapshot reads it. Past the bound, cold
+// entries go first, then hot ones, each tier in no particular order. So
+// an ingest of new identifiers, which writes far more records than anyone
+// reads back, cannot push the profiles that queries ask for out of the
+// cache (the old engine kept every profile it touched decoded; a bounded
+// cache that an ingest flushed made WHO after an ingest read Badger).
 type cache struct {
-	mu     sync.RWMutex
-	gen    uint64
+	mu        sync.RWMutex
+	gen       uint64
+	hot, cold tier
+	meta      *store.Meta // the meta record, decoded (nil: not read yet)
+	max       int64
+}
+
+// tier is one tier of the cache.
+type tier struct {
 	idents map[string][2]uint32
 	nodes  map[uint32]*store.Node
 	profs  map[uint32]*store.Profile
-	meta   *store.Meta // the meta record, decoded (nil: not read yet)
 	bytes  int64
-	max    int64
+}
+
+func newTier() tier {
+	return tier{idents: map[string][2]uint32{}, nodes: map[uint32]*store.Node{}, profs: map[uint32]*store.Profile{}}
 }
 
 func newCache(max int64) *cache {
-	return &cache{idents: map[string][2]uint32{}, nodes: map[uint32]*store.Node{},
-		profs: map[uint32]*store.Profile{}, max: max}
+	return &cache{hot: newTier(), cold: newTier(), max: max}
 }
 
 func (c *cache) enabled() bool { return c.max > 0 }
 
-func (c *cache) ident(key string, gen uint64) ([2]uint32, bool) {
+// ident looks key up at generation gen; a hot reader's hit on a cold entry
+// makes it hot.
+func (c *cache) ident(key string, gen uint64, hot bool) ([2]uint32, bool) {
 	if !c.enabled() {
 		return [2]uint32{}, false
 	}
 	c.mu.RLock()
-	defer c.mu.RUnlock()
 	if c.gen != gen {
+		c.mu.RUnlock()
 		return [2]uint32{}, false
 	}
-	v, ok := c.idents[key]
+	if v, ok := c.hot.idents[key]; ok {
+		c.mu.RUnlock()
+		return v, true
+	}
+	v, ok := c.cold.idents[key]
+	c.mu.RUnlock()
+	if ok && hot {
+		c.fill(gen, func() {
+			if w, still := c.cold.idents[key]; still && w == v {
+				c.putIdent(true, key, v[0], v[1])
+			}
+		})
+	}
 	return v, ok
 }
 
@@ -61,31 +89,58 @@ func (c *cache) metaAt(gen uint64) *store.Meta {
 	return c.meta
 }
 
-func (c *cache) node(n uint32, gen uint64) *store.Node {
+func (c *cache) node(n uint32, gen uint64, hot bool) *store.Node {
 	if !c.enabled() {
 		return nil
 	}
 	c.mu.RLock()
-	defer c.mu.RUnlock()
 	if c.gen != gen {
+		c.mu.RUnlock()
 		return nil
 	}
-	return c.nodes[n]
+	if rec := c.hot.nodes[n]; rec != nil {
+		c.mu.RUnlock()
+		return rec
+	}
+	rec := c.cold.nodes[n]
+	c.mu.RUnlock()
+	if rec != nil && hot {
+		c.fill(gen, func() {
+			if c.cold.nodes[n] == rec {
+				c.putNode(true, n, rec)
+			}
+		})
+	}
+	return rec
 }
 
-func (c *cache) profile(p uint32, gen uint64) *store.Profile {
+func (c *cache) profile(p uint32, gen uint64, hot bool) *store.Profile {
 	if !c.enabled() {
 		return nil
 	}
 	c.mu.RLock()
-	defer c.mu.RUnlock()
 	if c.gen != gen {
+		c.mu.RUnlock()
 		return nil
 	}
-	return c.profs[p]
+	if rec := c.hot.profs[p]; rec != nil {
+		c.mu.RUnlock()
+		return rec
+	}
+	rec := c.cold.profs[p]
+	c.mu.RUnlock()
+	if rec != nil && hot {
+		c.fill(gen, func() {
+			if c.cold.profs[p] == rec {
+				c.putProfile(true, p, rec)
+			}
+		})
+	}
+	return rec
 }
 
-// fill adds entries read at generation gen, unless the cache has moved on.
+// fill adds entries read at generation gen (f calls the put methods),
+// unless the cache has moved on.
 func (c *cache) fill(gen uint64, f func()) {
 	if !c.enabled() {
 		return
@@ -99,74 +154,134 @@ func (c *cache) fill(gen uint64, f func()) {
 	c.trim()
 }
 
-func (c *cache) putIdent(key string, n, p uint32) {
-	if _, ok := c.idents[key]; !ok {
-		c.bytes += int64(len(key)) + 48
-	}
-	c.idents[key] = [2]uint32{n, p}
+// putIdent, putNode and putProfile put an entry into the hot tier or the
+// cold one, and out of the other. The caller holds mu.
+
+func (c *cache) putIdent(hot bool, key string, n, p uint32) {
+	c.tierOf(!hot).dropIdent(key)
+	c.tierOf(hot).putIdent(key, n, p)
 }
 
-func (c *cache) putNode(n uint32, rec *store.Node) {
-	if old := c.nodes[n]; old != nil {
-		c.bytes -= nodeBytes(old)
-	}
-	c.nodes[n] = rec
-	c.bytes += nodeBytes(rec)
+func (c *cache) putNode(hot bool, n uint32, rec *store.Node) {
+	c.tierOf(!hot).dropNode(n)
+	c.tierOf(hot).putNode(n, rec)
 }
 
-func (c *cache) putProfile(p uint32, rec *store.Profile) {
-	if old := c.profs[p]; old != nil {
-		c.bytes -= profileBytes(old)
-	}
-	c.profs[p] = rec
-	c.bytes += profileBytes(rec)
+func (c *cache) putProfile(hot bool, p uint32, rec *store.Profile) {
+	c.tierOf(!hot).dropProfile(p)
+	c.tierOf(hot).putProfile(p, rec)
 }
 
-func (c *cache) dropIdent(key string) {
-	if _, ok := c.idents[key]; ok {
-		delete(c.idents, key)
-		c.bytes -= int64(len(key)) + 48
+// writeIdent, writeNode and writeProfile apply a commit's write: an entry
+// stays in the tier that holds it, a record no tier holds goes to the
+// cold one, and a deletion (zero, nil) leaves both. The caller holds mu.
+
+func (c *cache) writeIdent(key string, v [2]uint32) {
+	if v[0] == 0 {
+		c.hot.dropIdent(key)
+		c.cold.dropIdent(key)
+		return
+	}
+	_, hot := c.hot.idents[key]
+	c.putIdent(hot, key, v[0], v[1])
+}
+
+func (c *cache) writeNode(n uint32, rec *store.Node) {
+	if rec == nil {
+		c.hot.dropNode(n)
+		c.cold.dropNode(n)
+		return
+	}
+	c.putNode(c.hot.nodes[n] != nil, n, rec)
+}
+
+func (c *cache) writeProfile(p uint32, rec *store.Profile) {
+	if rec == nil {
+		c.hot.dropProfile(p)
+		c.cold.dropProfile(p)
+		return
+	}
+	c.putProfile(c.hot.profs[p] != nil, p, rec)
+}
+
+func (c *cache) tierOf(hot bool) *tier {
+	if hot {
+		return &c.hot
+	}
+	return &c.cold
+}
+
+func (t *tier) putIdent(key string, n, p uint32) {
+	if _, ok := t.idents[key]; !ok {
+		t.bytes += int64(len(key)) + 48
+	}
+	t.idents[key] = [2]uint32{n, p}
+}
+
+func (t *tier) putNode(n uint32, rec *store.Node) {
+	if old := t.nodes[n]; old != nil {
+		t.bytes -= nodeBytes(old)
+	}
+	t.nodes[n] = rec
+	t.bytes += nodeBytes(rec)
+}
+
+func (t *tier) putProfile(p uint32, rec *store.Profile) {
+	if old := t.profs[p]; old != nil {
+		t.bytes -= profileBytes(old)
+	}
+	t.profs[p] = rec
+	t.bytes += profileBytes(rec)
+}
+
+func (t *tier) dropIdent(key string) {
+	if _, ok := t.idents[key]; ok {
+		delete(t.idents, key)
+		t.bytes -= int64(len(key)) + 48
 	}
 }
 
-func (c *cache) dropNode(n uint32) {
-	if old := c.nodes[n]; old != nil {
-		c.bytes -= nodeBytes(old)
-		delete(c.nodes, n)
+func (t *tier) dropNode(n uint32) {
+	if old := t.nodes[n]; old != nil {
+		t.bytes -= nodeBytes(old)
+		delete(t.nodes, n)
 	}
 }
 
-func (c *cache) dropProfile(p uint32) {
-	if old := c.profs[p]; old != nil {
-		c.bytes -= profileBytes(old)
-		delete(c.profs, p)
+func (t *tier) dropProfile(p uint32) {
+	if old := t.profs[p]; old != nil {
+		t.bytes -= profileBytes(old)
+		delete(t.profs, p)
 	}
 }
 
-// trim drops arbitrary entries until the cache is under 90% of its bound.
-// The caller holds mu.
+// trim drops cold entries, then hot ones, until the cache is under 90% of
+// its bound. The caller holds mu.
 func (c *cache) trim() {
-	if c.bytes <= c.max {
+	if c.hot.bytes+c.cold.bytes <= c.max {
 		return
 	}
 	goal := c.max * 9 / 10
-	for p := range c.profs {
-		if c.bytes <= goal {
-			return
+	for _, t := range []*tier{&c.cold, &c.hot} {
+		over := func() bool { return c.hot.bytes+c.cold.bytes > goal }
+		for p := range t.profs {
+			if !over() {
+				return
+			}
+			t.dropProfile(p)
 		}
-		c.dropProfile(p)
-	}
-	for n := range c.nodes {
-		if c.bytes <= goal {
-			return
+		for n := range t.nodes {
+			if !over() {
+				return
+			}
+			t.dropNode(n)
 		}
-		c.dropNode(n)
-	}
-	for k := range c.idents {
-		if c.bytes <= goal {
-			return
+		for k := range t.idents {
+			if !over() {
+				return
+			}
+			t.dropIdent(k)
 		}
-		c.dropIdent(k)
 	}
 }
 
@@ -176,16 +291,16 @@ func (c *cache) reset(gen uint64) {
 	defer c.mu.Unlock()
 	c.gen = gen
 	c.meta = nil
-	c.idents = map[string][2]uint32{}
-	c.nodes = map[uint32]*store.Node{}
-	c.profs = map[uint32]*store.Profile{}
-	c.bytes = 0
+	c.hot, c.cold = newTier(), newTier()
 }
 
-func (c *cache) stats() (entries int, bytes int64) {
+// stats returns the entries and estimated bytes of both tiers, and of the
+// hot one.
+func (c *cache) stats() (entries int, bytes int64, hotEntries int, hotBytes int64) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return len(c.idents) + len(c.nodes) + len(c.profs), c.bytes
+	count := func(t *tier) int { return len(t.idents) + len(t.nodes) + len(t.profs) }
+	return count(&c.hot) + count(&c.cold), c.hot.bytes + c.cold.bytes, count(&c.hot), c.hot.bytes
 }
 
 func nodeBytes(n *store.Node) int64 { return int64(64 + len(n.Type) + len(n.Value)) }

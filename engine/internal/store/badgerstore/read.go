@@ -18,8 +18,9 @@ type reader struct {
 	gen     uint64
 	txn     *badger.Txn
 	release func()
-	// fillCache: put what is read into the cache (snapshots and the writer
-	// do; the cache checks the generation).
+	// hot: what this reader reads is what queries ask for (a snapshot),
+	// not only what the writer needs; see cache.
+	hot bool
 }
 
 func (r *reader) btxn() *badger.Txn {
@@ -74,7 +75,7 @@ func (r *reader) Meta() (store.Meta, error) {
 
 func (r *reader) Ident(typ, val string) (uint32, uint32, error) {
 	key := identKey(typ, val)
-	if v, ok := r.s.cache.ident(string(key), r.gen); ok {
+	if v, ok := r.s.cache.ident(string(key), r.gen, r.hot); ok {
 		return v[0], v[1], nil
 	}
 	var n, p uint32
@@ -86,14 +87,14 @@ func (r *reader) Ident(typ, val string) (uint32, uint32, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	r.s.cache.fill(r.gen, func() { r.s.cache.putIdent(string(key), n, p) })
+	r.s.cache.fill(r.gen, func() { r.s.cache.putIdent(r.hot, string(key), n, p) })
 	return n, p, nil
 }
 
 // node returns the shared (cached) record: callers that may change it
 // clone it.
 func (r *reader) node(n uint32) (*store.Node, error) {
-	if rec := r.s.cache.node(n, r.gen); rec != nil {
+	if rec := r.s.cache.node(n, r.gen, r.hot); rec != nil {
 		return rec, nil
 	}
 	var rec *store.Node
@@ -105,14 +106,14 @@ func (r *reader) node(n uint32) (*store.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.s.cache.fill(r.gen, func() { r.s.cache.putNode(n, rec) })
+	r.s.cache.fill(r.gen, func() { r.s.cache.putNode(r.hot, n, rec) })
 	return rec, nil
 }
 
 func (r *reader) Node(n uint32) (*store.Node, error) { return r.node(n) }
 
 func (r *reader) profile(p uint32) (*store.Profile, error) {
-	if rec := r.s.cache.profile(p, r.gen); rec != nil {
+	if rec := r.s.cache.profile(p, r.gen, r.hot); rec != nil {
 		return rec, nil
 	}
 	var rec *store.Profile
@@ -129,7 +130,7 @@ func (r *reader) profile(p uint32) (*store.Profile, error) {
 			return nil, err
 		}
 	}
-	r.s.cache.fill(r.gen, func() { r.s.cache.putProfile(p, rec) })
+	r.s.cache.fill(r.gen, func() { r.s.cache.putProfile(r.hot, p, rec) })
 	return rec, nil
 }
 
@@ -326,7 +327,7 @@ func (r *reader) Blobs(kind store.Blob, from []byte, f func(key, value []byte) b
 type snapshot struct{ reader }
 
 func (s *Store) newSnapshot(gen uint64, release func()) *snapshot {
-	return &snapshot{reader{s: s, gen: gen, release: release}}
+	return &snapshot{reader{s: s, gen: gen, release: release, hot: true}}
 }
 
 func (s *snapshot) Close() { s.close() }

@@ -353,8 +353,11 @@ func (s *Store) KeysWritten() (uint64, map[string]uint64) {
 	return total, by
 }
 
-// CacheStats returns the decoded-record cache's entries and estimated bytes.
-func (s *Store) CacheStats() (entries int, bytes int64) { return s.cache.stats() }
+// CacheStats returns the decoded-record cache's entries and estimated
+// bytes, in all and in its hot tier (what queries have read).
+func (s *Store) CacheStats() (entries int, bytes int64, hotEntries int, hotBytes int64) {
+	return s.cache.stats()
+}
 
 type logger struct{ l *slog.Logger }
 

@@ -553,25 +553,13 @@ func (t *txn) publish(gen uint64) {
 		return
 	}
 	for k, v := range t.idents {
-		if v[0] == 0 {
-			c.dropIdent(k)
-		} else {
-			c.putIdent(k, v[0], v[1])
-		}
+		c.writeIdent(k, v)
 	}
 	for n, rec := range t.nodes {
-		if rec == nil {
-			c.dropNode(n)
-		} else {
-			c.putNode(n, rec)
-		}
+		c.writeNode(n, rec)
 	}
 	for p, rec := range t.profs {
-		if rec == nil {
-			c.dropProfile(p)
-		} else {
-			c.putProfile(p, rec)
-		}
+		c.writeProfile(p, rec)
 	}
 	c.trim()
 }
