@@ -131,7 +131,8 @@ type DB struct {
 	roPaths sync.Mutex // serialises RegisterPaths on a read-only store
 	segMu   sync.RWMutex
 	segs    map[string]string // saved segments, name → expression text
-	comps   map[string]string // computed traits, name → definition text
+	comps   map[string]string // computed traits, name → definition text; replaced, never changed
+	compsV  uint64            // counts the changes to comps
 
 	snapPath string
 	restored bool // Restore replaced the store: Close must not save the index
@@ -312,10 +313,14 @@ func (db *DB) load() error {
 	if err != nil {
 		return err
 	}
-	db.comps = make(map[string]string, len(comps))
+	all := make(map[string]string, len(comps))
 	for k, v := range comps {
-		db.comps[k] = string(v)
+		all[k] = string(v)
 	}
+	db.segMu.Lock()
+	db.comps = all
+	db.compsV++
+	db.segMu.Unlock()
 	db.segs = make(map[string]string, len(segs))
 	for k, v := range segs {
 		db.segs[k] = string(v)

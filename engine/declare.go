@@ -180,7 +180,10 @@ func (db *DB) setDefinition(kind store.Named, name, text string, present bool) {
 	defer db.segMu.Unlock()
 	m := db.segs
 	if kind == store.NamedCompute {
-		m = db.comps
+		// Replaced, not changed: ComputedDefs hands the map out.
+		m = maps.Clone(db.comps)
+		db.comps = m
+		db.compsV++
 	}
 	if present {
 		m[name] = text
@@ -211,4 +214,13 @@ func (db *DB) Computed() map[string]string {
 	db.segMu.RLock()
 	defer db.segMu.RUnlock()
 	return maps.Clone(db.comps)
+}
+
+// ComputedDefs is Computed without the copy, for callers on every WHO:
+// the map is shared and must not be changed. The number changes whenever
+// the definitions do, so a caller can keep what it derives from them.
+func (db *DB) ComputedDefs() (map[string]string, uint64) {
+	db.segMu.RLock()
+	defer db.segMu.RUnlock()
+	return db.comps, db.compsV
 }

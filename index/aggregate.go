@@ -356,14 +356,50 @@ func (v *View) AggregateFor(q AggQuery, p uint32) AggValue {
 // AggregatesFor is AggregateFor of each query, for one profile, reading
 // each bucket that could hold it once (WHO's computed traits).
 func (v *View) AggregatesFor(qs []AggQuery, p uint32) []AggValue {
+	out, _ := v.aggregatesFor(qs, p, false)
+	return out
+}
+
+// Reach tells, for one aggregate of one profile, which of its events the
+// value depends on: Oldest is the time of the earliest event that counted
+// (math.MaxInt64: none), Next the earliest event that would count but for
+// falling after To (math.MaxInt64: none). While a moving window [From, To]
+// keeps Oldest and does not reach Next, the value stays what it is.
+type Reach struct{ Oldest, Next int64 }
+
+// AggregatesReach is AggregatesFor with the Reach of each value.
+func (v *View) AggregatesReach(qs []AggQuery, p uint32) ([]AggValue, []Reach) {
+	return v.aggregatesFor(qs, p, true)
+}
+
+func (v *View) aggregatesFor(qs []AggQuery, p uint32, reach bool) ([]AggValue, []Reach) {
 	h := v.x.heldBy(qs, p)
 	out := make([]AggValue, len(qs))
+	var rs []Reach
+	if reach {
+		rs = make([]Reach, len(qs))
+	}
 	for i, q := range qs {
 		a := newAgg()
-		v.x.scanAgg(q, p, h, func(_ uint32, t int64, pv propValue, points float64) { a.add(q.Kind, t, pv, points) })
+		oldest := int64(math.MaxInt64)
+		v.x.scanAgg(q, p, h, func(_ uint32, t int64, pv propValue, points float64) {
+			a.add(q.Kind, t, pv, points)
+			oldest = min(oldest, t)
+		})
 		out[i] = a.value(q.Kind)
+		if !reach {
+			continue
+		}
+		rs[i] = Reach{Oldest: oldest, Next: math.MaxInt64}
+		if q.To < math.MaxInt64 {
+			later := q
+			later.From, later.To = q.To+1, math.MaxInt64
+			v.x.scanAggEntries(later, p, nil, func(_ *series, _ ScoreTerm, t int64, _ entry) {
+				rs[i].Next = min(rs[i].Next, t)
+			})
+		}
 	}
-	return out
+	return out, rs
 }
 
 // numericMatch is AggregateMatch for COUNT, SCORE and SUM: one float per

@@ -81,6 +81,24 @@ func (v *View) Close() {
 	}
 }
 
+// Version is the index's version the view reads: it changes with every
+// change to the index.
+func (v *View) Version() uint64 { return v.x.version.Load() }
+
+// Unchanged reports whether profile p's events and liveness are as they
+// were at version since (no Add, Remove, Move or Drop of p, and no series
+// rebuilt, since then). Callers that keep values computed from a
+// profile's events use it to know they still hold.
+func (v *View) Unchanged(p uint32, since uint64) bool {
+	if v.x.touchedAll > since {
+		return false
+	}
+	return int(p) >= len(v.x.touched) || v.x.touched[p] <= since
+}
+
+// Index returns the index the view reads.
+func (v *View) Index() *Index { return v.x }
+
 // Gen is the generation the view reads.
 func (v *View) Gen() uint64 { return v.gen }
 

@@ -53,6 +53,13 @@ type Index struct {
 	gen     atomic.Uint64 // the commit generation of the last Apply
 
 	// Everything below is guarded by mu: written only under mu.Lock.
+
+	// touched[p] is the version after the last change to p's events or
+	// liveness, touchedAll that after the last change to every profile's
+	// (a rebuilt series): what View.Unchanged reads.
+	touched    []uint64
+	touchedAll uint64
+
 	live     *roaring.Bitmap
 	series   map[string]*series
 	sources  []string
@@ -255,7 +262,16 @@ func (x *Index) Add(p uint32, evs ...Event) {
 	}
 }
 
+// touch records that p's events change in the version being made.
+func (x *Index) touch(p uint32) {
+	if int(p) >= len(x.touched) {
+		x.touched = append(x.touched, make([]uint64, int(p)+1-len(x.touched))...)
+	}
+	x.touched[p] = x.version.Load() + 1
+}
+
 func (x *Index) add(p uint32, ev Event) {
+	x.touch(p)
 	s := x.seriesFor(ev.Name)
 	day, ms := splitTime(ev.Time)
 	b := s.findOrCreate(day)
@@ -281,6 +297,7 @@ func (x *Index) remove(p uint32, ev Event) bool {
 	if b == nil || !b.ev.remove(entry{p: p, ms: ms, src: src, tup: s.props.tupleOf(ev.Props)}) {
 		return false
 	}
+	x.touch(p)
 	x.events--
 	if !b.ev.hasProfile(p) {
 		b.bm.Remove(p)
@@ -341,6 +358,7 @@ func (x *Index) Drop(p uint32) {
 }
 
 func (x *Index) drop(p uint32) {
+	x.touch(p)
 	x.live.Remove(p)
 	x.clearAttrs(p)
 }

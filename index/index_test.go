@@ -438,3 +438,41 @@ func TestConcurrentReaders(t *testing.T) {
 	wg.Wait()
 	checkQueries(t, r, x, m, 300)
 }
+
+// Unchanged: a profile is unchanged since a version until an event of its
+// is added, removed or moved, it is dropped, or a series is rebuilt;
+// attributes and other profiles' events leave it unchanged.
+func TestUnchangedFollowsEachChangeOfAProfile(t *testing.T) {
+	x := New()
+	ev := func(ms int64) Event { return Event{Name: "buy", Source: "web", Time: ms} }
+	x.Add(1, ev(10))
+	x.Add(2, ev(20))
+	since := func() uint64 { v := x.View(); defer v.Close(); return v.Version() }
+	unchanged := func(p uint32, at uint64) bool { v := x.View(); defer v.Close(); return v.Unchanged(p, at) }
+	steps := []struct {
+		what    string
+		do      func()
+		changed []uint32
+	}{
+		{"SetAttrs", func() { x.SetAttrs(1, Attrs{Traits: map[string]string{"a": "b"}}) }, nil},
+		{"Add to 2", func() { x.Add(2, ev(30)) }, []uint32{2}},
+		{"Remove what 1 lacks", func() { x.Remove(1, ev(99)) }, nil},
+		{"Remove from 1", func() { x.Remove(1, ev(10)) }, []uint32{1}},
+		{"Move 2 to 3", func() { x.Move(2, 3, []Event{ev(20)}) }, []uint32{2, 3}},
+		{"Drop 2", func() { x.Drop(2) }, []uint32{2}},
+		{"Apply adds to 4", func() { x.Apply(9, []Delta{{Kind: DeltaAdd, P: 4, Events: []Event{ev(5)}}}) }, []uint32{4}},
+		{"ReplaceSeries", func() { x.ReplaceSeries("buy", nil, []ProfileEvent{{P: 3, Event: ev(20)}}) }, []uint32{1, 2, 3, 4, 1000}},
+	}
+	for _, st := range steps {
+		at := since()
+		st.do()
+		for p := uint32(1); p <= 4; p++ {
+			if got, want := unchanged(p, at), !slices.Contains(st.changed, p); got != want {
+				t.Errorf("after %s: Unchanged(%d) = %v, want %v", st.what, p, got, want)
+			}
+		}
+		if got, want := unchanged(1000, at), !slices.Contains(st.changed, 1000); got != want {
+			t.Errorf("after %s: Unchanged of a profile never seen = %v, want %v", st.what, got, want)
+		}
+	}
+}

@@ -314,6 +314,7 @@ func (x *Index) ReplaceSeries(name string, paths []string, evs []ProfileEvent) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	defer x.version.Add(1)
+	x.touchedAll = x.version.Load() + 1
 	s := x.seriesFor(name)
 	for _, b := range s.buckets {
 		x.events -= b.ev.n

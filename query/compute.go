@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/idgraph/idgraph/engine"
 	"github.com/idgraph/idgraph/index"
 )
 
@@ -340,31 +339,23 @@ var parsed struct {
 // maxParsed bounds each cache; past it a cache starts afresh.
 const maxParsed = 4096
 
-// computedOf returns the computed traits defined now, parsed. A definition
-// that no longer parses (it cannot happen through COMPUTE) is left out.
-func computedOf(db *engine.DB) map[string]*Aggregate {
-	defs := db.Computed()
-	if len(defs) == 0 {
-		return nil
-	}
+// parsedAggregate parses a computed trait's definition, once per text.
+// The result is shared: callers must not change it.
+func parsedAggregate(text string) (*Aggregate, error) {
 	parsed.mu.Lock()
 	defer parsed.mu.Unlock()
 	if parsed.aggs == nil || len(parsed.aggs) > maxParsed {
 		parsed.aggs = map[string]*Aggregate{}
 	}
-	out := make(map[string]*Aggregate, len(defs))
-	for name, text := range defs {
-		a, ok := parsed.aggs[text]
-		if !ok {
-			var err error
-			if a, err = parseAggregate(text); err != nil {
-				continue
-			}
-			parsed.aggs[text] = a
-		}
-		out[name] = a
+	if a, ok := parsed.aggs[text]; ok {
+		return a, nil
 	}
-	return out
+	a, err := parseAggregate(text)
+	if err != nil {
+		return nil, err
+	}
+	parsed.aggs[text] = a
+	return a, nil
 }
 
 // parseSaved parses a saved segment's expression, once per text. The
@@ -389,7 +380,7 @@ func parseSaved(text string) (Expr, error) {
 	return e, nil
 }
 
-func (x *Executor) computed() map[string]*Aggregate { return computedOf(x.db) }
+func (x *Executor) computed() map[string]*Aggregate { return computedSetOf(x.db).byName }
 
 func execCompute(c *call) (Value, error) {
 	st := c.st.(*Compute)
@@ -491,30 +482,6 @@ func execComputeList(c *call) (Value, error) {
 		ps = append(ps, Pair{n, String(defs[n])})
 	}
 	return Map(ps...), nil
-}
-
-// computedValues are a profile's computed traits for WHO: numbers as
-// doubles, FIRST and LAST of text as strings; a trait without a value
-// (no such event) is left out.
-func (e *evaluator) computedValues(p uint32) []Pair {
-	names := sortedKeys(e.computed)
-	qs := make([]index.AggQuery, len(names))
-	for i, name := range names {
-		qs[i] = e.aggQuery(e.computed[name])
-	}
-	vals := e.v.AggregatesFor(qs, p)
-	out := make([]Pair, 0, len(e.computed))
-	for i, name := range names {
-		v := vals[i]
-		switch {
-		case !v.Set:
-		case v.IsNum:
-			out = append(out, Pair{name, Double(v.Num)})
-		default:
-			out = append(out, Pair{name, String(v.Str)})
-		}
-	}
-	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -30,7 +30,8 @@ type evaluator struct {
 	stack map[string]bool            // saved segments being expanded, to refuse cycles
 	depth int
 
-	computed map[string]*Aggregate // computed traits, by name
+	set      *computedSet
+	computed map[string]*Aggregate // computed traits, by name (set.byName)
 }
 
 func (x *Executor) evaluator(v *index.View, now time.Time, args []string) *evaluator {
@@ -38,8 +39,9 @@ func (x *Executor) evaluator(v *index.View, now time.Time, args []string) *evalu
 }
 
 func newEvaluator(db *engine.DB, v *index.View, pv index.ProfileReader, now time.Time, args []string, saved map[string]string) *evaluator {
+	set := computedSetOf(db)
 	return &evaluator{db: db, v: v, pv: pv, now: now, args: args, saved: saved,
-		memo: map[string]*roaring.Bitmap{}, stack: map[string]bool{}, computed: computedOf(db)}
+		memo: map[string]*roaring.Bitmap{}, stack: map[string]bool{}, set: set, computed: set.byName}
 }
 
 // segment runs f with an evaluator on a pinned view at now or asOf.

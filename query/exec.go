@@ -18,7 +18,8 @@ import (
 type Executor struct {
 	db      *engine.DB
 	now     func() time.Time
-	exports snapshots // the moments of paged exports (SEGMENT EXPORT ... SNAPSHOT)
+	exports snapshots  // the moments of paged exports (SEGMENT EXPORT ... SNAPSHOT)
+	kept    keptValues // computed traits' values for WHO (computed_values.go)
 }
 
 // NewExecutor returns an executor over db. It makes db watch its saved

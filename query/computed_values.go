@@ -1,0 +1,173 @@
+package query
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/idgraph/idgraph/engine"
+	"github.com/idgraph/idgraph/index"
+)
+
+// Computed traits' values in WHO are computed from the profile's index
+// entries (AggregatesReach) and then kept, per profile, for as long as
+// they provably hold: until one of the profile's events changes (an
+// event, a merge, a move, a split, a forget: index.View.Unchanged), the
+// definitions change, or the clock reaches the first moment at which a
+// window would lose an event it counts or take in one it does not yet
+// (Window.changesAt). A kept value is therefore always the value a fresh
+// computation would give, to the millisecond; asking WHO of the same
+// profile again costs a map lookup instead of a scan of its entries.
+
+// computedSet is the computed traits of one version of their definitions,
+// parsed, in name order.
+type computedSet struct {
+	db      *engine.DB
+	version uint64
+	byName  map[string]*Aggregate // nil when none is defined; shared, never changed
+	names   []string
+	aggs    []*Aggregate
+}
+
+// lastSet is the set computedSetOf made last (one slot: a process almost
+// always has one database).
+var lastSet atomic.Pointer[computedSet]
+
+// computedSetOf returns the computed traits defined now, parsed. A
+// definition that no longer parses (it cannot happen through COMPUTE) is
+// left out.
+func computedSetOf(db *engine.DB) *computedSet {
+	defs, version := db.ComputedDefs()
+	if s := lastSet.Load(); s != nil && s.db == db && s.version == version {
+		return s
+	}
+	s := &computedSet{db: db, version: version}
+	if len(defs) > 0 {
+		s.byName = make(map[string]*Aggregate, len(defs))
+		for name, text := range defs {
+			if a, err := parsedAggregate(text); err == nil {
+				s.byName[name] = a
+			}
+		}
+		s.names = sortedKeys(s.byName)
+		for _, n := range s.names {
+			s.aggs = append(s.aggs, s.byName[n])
+		}
+	}
+	lastSet.Store(s)
+	return s
+}
+
+// pairs are values for WHO: numbers as doubles, FIRST and LAST of text as
+// strings; a trait without a value (no such event) is left out.
+func (s *computedSet) pairs(vals []index.AggValue) []Pair {
+	out := make([]Pair, 0, len(vals))
+	for i, v := range vals {
+		switch {
+		case !v.Set:
+		case v.IsNum:
+			out = append(out, Pair{s.names[i], Double(v.Num)})
+		default:
+			out = append(out, Pair{s.names[i], String(v.Str)})
+		}
+	}
+	return out
+}
+
+// changesAt returns the first time (Unix ms) at which an aggregate over w
+// could count other events than it counts at the moment its value had
+// reach r: when its earliest counted event leaves a window that moves
+// with the clock, or when the earliest event after the window's end comes
+// into it. math.MaxInt64 means never.
+func (w Window) changesAt(r index.Reach) int64 {
+	at := int64(math.MaxInt64)
+	if r.Oldest != math.MaxInt64 {
+		switch w.Kind {
+		case WindowWithin: // from = first ms of day(now) - (Days-1)
+			at = (floorDiv(r.Oldest, dayMs) + int64(w.Days)) * dayMs
+		case WindowHours: // from = now - Hours
+			at = r.Oldest + int64(w.Hours)*hourMs + 1
+		}
+	}
+	if r.Next != math.MaxInt64 && (w.Kind != WindowBetween || r.Next <= w.To.UnixMilli()) {
+		at = min(at, r.Next) // to = now (BETWEEN: up to its end)
+	}
+	return at
+}
+
+// keptValues are computed values kept per profile, for one set of
+// definitions and one index.
+type keptValues struct {
+	mu  sync.Mutex
+	set *computedSet
+	ix  *index.Index
+	m   map[uint32]keptEntry
+}
+
+type keptEntry struct {
+	version     uint64 // the index version they were computed at
+	from, until int64  // they hold for now in [from, until) (Unix ms)
+	vals        []index.AggValue
+}
+
+// maxKept bounds the profiles whose values are kept (each about 300
+// bytes with five traits); past it a tenth of them, any, is dropped.
+const maxKept = 1 << 16
+
+func (k *keptValues) get(set *computedSet, v *index.View, p uint32, now int64) ([]index.AggValue, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.set != set || k.ix != v.Index() {
+		return nil, false
+	}
+	e, ok := k.m[p]
+	if !ok || now < e.from || now >= e.until || !v.Unchanged(p, e.version) {
+		return nil, false
+	}
+	return e.vals, true
+}
+
+func (k *keptValues) put(set *computedSet, v *index.View, p uint32, e keptEntry) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.set != set || k.ix != v.Index() || k.m == nil {
+		k.set, k.ix, k.m = set, v.Index(), map[uint32]keptEntry{}
+	}
+	if len(k.m) >= maxKept {
+		n := maxKept / 10
+		for q := range k.m {
+			if n == 0 {
+				break
+			}
+			delete(k.m, q)
+			n--
+		}
+	}
+	k.m[p] = e
+}
+
+// computedValues are profile p's computed traits for WHO, kept or
+// computed.
+func (x *Executor) computedValues(e *evaluator, p uint32) []Pair {
+	set := e.set
+	if set.byName == nil {
+		return nil
+	}
+	now := e.now.UnixMilli()
+	if vals, ok := x.kept.get(set, e.v, p, now); ok {
+		return set.pairs(vals)
+	}
+	qs := make([]index.AggQuery, len(set.aggs))
+	for i, a := range set.aggs {
+		qs[i] = e.aggQuery(a)
+	}
+	vals, reach := e.v.AggregatesReach(qs, p)
+	until := int64(math.MaxInt64)
+	for i, a := range set.aggs {
+		until = min(until, a.Window.changesAt(reach[i]))
+	}
+	if until > now {
+		x.kept.put(set, e.v, p, keptEntry{version: e.v.Version(), from: now, until: until, vals: vals})
+	}
+	return set.pairs(vals)
+}

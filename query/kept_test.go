@@ -1,0 +1,113 @@
+package query_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/idgraph/idgraph/query"
+)
+
+// WHO keeps computed values per profile while they provably hold. Against
+// the brute force at every step, with writes (events in the past, at
+// window edges and in the future, merges, splits, forgets) and a clock
+// that moves by a millisecond, to midnight and just before it, by hours
+// and days, and now and then backwards: a kept value that outlived a
+// change shows up as a difference.
+func TestKeptComputedValuesFollowWritesAndTheClock(t *testing.T) {
+	for _, seed := range []int64{1, 2, 3} {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { keptDifferential(t, seed) })
+	}
+}
+
+func keptDifferential(t *testing.T, seed int64) {
+	r := rand.New(rand.NewSource(seed))
+	clock := time.Date(2026, 11, 10, 22, 0, 0, 0, time.UTC)
+	x, db := newExec(t, clock)
+	x.SetClock(func() time.Time { return clock })
+	defs := computedDefs(clock)
+	env := &bruteEnv{computed: map[string]*query.Aggregate{}}
+	for _, d := range defs {
+		mustExec(t, x, "COMPUTE "+d[0]+" AS "+d[1])
+		st, err := query.ParseLine("COMPUTE " + d[0] + " AS " + d[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.computed[d[0]] = &st.(*query.Compute).Agg
+	}
+	var pool []string
+	for i := 0; i < 10; i++ {
+		pool = append(pool, fmt.Sprintf("cookie:c%d", i))
+	}
+	for i := 0; i < 4; i++ {
+		pool = append(pool, fmt.Sprintf("user:u%d", i), fmt.Sprintf("email:e%d@x.io", i))
+	}
+	pick := func() string { return pool[r.Intn(len(pool))] }
+	midnight := func(t time.Time) time.Time { return t.Truncate(24 * time.Hour) }
+	for step := 0; step < 300; step++ {
+		// An event's time, relative to the clock: the hours window's and
+		// the days windows' edges exactly and a millisecond either side,
+		// and up to three hours ahead (it counts once the clock gets there).
+		var at time.Time
+		switch r.Intn(6) {
+		case 0:
+			at = clock.Add(-48 * time.Hour).Add(time.Duration(r.Intn(3)-1) * time.Millisecond)
+		case 1:
+			at = midnight(clock).Add(-time.Duration(r.Intn(31)) * 24 * time.Hour).Add(time.Duration(r.Intn(2)) * -time.Millisecond)
+		case 2:
+			at = clock.Add(time.Duration(r.Int63n(int64(3 * time.Hour))))
+		default:
+			at = clock.Add(-time.Duration(r.Int63n(int64(40 * 24 * time.Hour))))
+		}
+		var line string
+		switch k := r.Intn(20); {
+		case k < 12:
+			line = fmt.Sprintf("TRACK %s %s AT %d FROM %s%s", []string{"view", "add_to_cart", "purchase"}[r.Intn(3)], pick(), at.UnixMilli(), []string{"web", "app", "pos"}[r.Intn(3)], randomProps(r))
+		case k < 13:
+			line = fmt.Sprintf("TRACK login %s %s AT %d", pick(), pick(), at.UnixMilli())
+		case k < 16:
+			line = fmt.Sprintf("MERGE %s %s", pick(), pick())
+		case k < 18:
+			line = fmt.Sprintf("UNLINK %s %s", pick(), pick())
+		case k < 19:
+			line = "FORGET " + pick()
+		}
+		if line != "" {
+			if _, err := x.ExecLine(ctx, nil, line); err != nil {
+				var qe *query.Error
+				if !errors.As(err, &qe) || (qe.Code != query.CodeNotFound && qe.Code != query.CodeSyntax) {
+					t.Fatalf("%s: %v", line, err)
+				}
+			}
+		}
+		switch r.Intn(8) {
+		case 0:
+		case 1:
+			clock = clock.Add(time.Millisecond)
+		case 2:
+			clock = midnight(clock).Add(24 * time.Hour)
+		case 3:
+			clock = midnight(clock).Add(24*time.Hour - time.Millisecond)
+		case 4:
+			clock = clock.Add(time.Duration(r.Int63n(int64(3 * time.Hour))))
+		case 5:
+			clock = clock.Add(24 * time.Hour)
+		case 6:
+			clock = clock.Add(-time.Duration(r.Int63n(int64(time.Hour))))
+		default:
+			clock = clock.Add(time.Duration(r.Intn(600)) * time.Second)
+		}
+		clock = clock.Truncate(time.Millisecond) // statements see milliseconds
+		env.now = clock
+		// WHO twice for a few identifiers: the second answer is the kept one.
+		some := []string{pick(), pick(), pick()}
+		for range 2 {
+			checkComputedValues(t, x, snapshot(t, db, some), env)
+		}
+		if t.Failed() {
+			t.Fatalf("step %d (seed %d), clock %s, after %q", step, seed, clock.Format(time.RFC3339Nano), line)
+		}
+	}
+}
