@@ -390,16 +390,51 @@ func (v *View) aggregatesFor(qs []AggQuery, p uint32, reach bool) ([]AggValue, [
 		if !reach {
 			continue
 		}
-		rs[i] = Reach{Oldest: oldest, Next: math.MaxInt64}
-		if q.To < math.MaxInt64 {
-			later := q
-			later.From, later.To = q.To+1, math.MaxInt64
-			v.x.scanAggEntries(later, p, nil, func(_ *series, _ ScoreTerm, t int64, _ entry) {
-				rs[i].Next = min(rs[i].Next, t)
-			})
-		}
+		rs[i] = Reach{Oldest: oldest, Next: v.x.nextAfter(q, p)}
 	}
 	return out, rs
+}
+
+// nextAfter returns the time of p's earliest event after q.To that q's
+// terms would count, or math.MaxInt64: the first bucket of each term's
+// series that holds one ends that term's search.
+func (x *Index) nextAfter(q AggQuery, p uint32) int64 {
+	next := int64(math.MaxInt64)
+	if q.To == math.MaxInt64 {
+		return next
+	}
+	after := q.To
+	d0, _ := splitTime(after)
+	for _, term := range termsOf(q) {
+		s := x.series[term.Event]
+		src, filter, ok := x.source(DidQuery{Source: term.Source})
+		if s == nil || !ok || !s.mayHold(p) {
+			continue
+		}
+		m := newMatcher(s.props, term.Where)
+		s.holding(p, s.search(d0), len(s.buckets), func(i int) bool {
+			b := s.buckets[i]
+			if b.day*dayMS > next {
+				return false
+			}
+			found := false
+			ci, k := b.ev.lowerBound(entry{p: p})
+			for ; ci < len(b.ev.chunks); ci, k = ci+1, 0 {
+				c := b.ev.chunks[ci]
+				for ; k < len(c) && c[k].p == p; k++ {
+					t := b.day*dayMS + int64(c[k].ms)
+					if t > after && (!filter || c[k].src == src) && m.match(c[k].tup) {
+						next, found = min(next, t), true
+					}
+				}
+				if k < len(c) {
+					break
+				}
+			}
+			return !found
+		})
+	}
+	return next
 }
 
 // numericMatch is AggregateMatch for COUNT, SCORE and SUM: one float per

@@ -93,7 +93,7 @@ func (v *View) Unchanged(p uint32, since uint64) bool {
 	if v.x.touchedAll > since {
 		return false
 	}
-	return int(p) >= len(v.x.touched) || v.x.touched[p] <= since
+	return v.x.touchedAt(p) <= since
 }
 
 // Index returns the index the view reads.

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -54,10 +55,12 @@ type Index struct {
 
 	// Everything below is guarded by mu: written only under mu.Lock.
 
-	// touched[p] is the version after the last change to p's events or
-	// liveness, touchedAll that after the last change to every profile's
-	// (a rebuilt series): what View.Unchanged reads.
-	touched    []uint64
+	// touched holds, per profile, the version after the last change to
+	// its events or liveness (in pages of touchPage profiles, so that a
+	// sparse id costs a page, not every id below it), touchedAll that after
+	// the last change to every profile's (a rebuilt series): what
+	// View.Unchanged reads.
+	touched    []*[touchPage]uint64
 	touchedAll uint64
 
 	live     *roaring.Bitmap
@@ -89,15 +92,29 @@ type series struct {
 	// some whose events have since gone (removal does not look at other
 	// days): per-profile reads skip a name the profile never had.
 	ever *roaring.Bitmap
-	// blocks holds, per block of blockDays days, every profile with an
-	// event in it (and perhaps, as ever, some whose events there have
-	// since gone): a profile's own reads probe the day buckets of the
-	// blocks that may hold it only, not every day of a long window.
-	blocks map[int64]*roaring.Bitmap
+	// blocks holds, per block of blockDays days, the days of it on which
+	// each profile has an event (and perhaps, as ever, days whose events
+	// have since gone): a profile's own reads probe only the day buckets
+	// its marks name, not every day of a long window.
+	blocks map[int64]*block
+}
+
+// block is what a series knows of the profiles of blockDays days: a mark
+// p*blockDays + (day - first day of the block) for each day p has an event
+// (one ordered lookup finds a profile's days), or, for profiles too large
+// for such a mark, the profile alone in big.
+type block struct {
+	marks *roaring.Bitmap
+	big   *roaring.Bitmap // profiles >= markLimit (nil: none)
 }
 
 // blockDays is the number of days a block of a series spans.
 const blockDays = 32
+
+// markLimit bounds the profiles whose days a block marks (p*blockDays must
+// fit in 32 bits); larger ones (past 134 million profiles) are probed day
+// by day.
+const markLimit = 1 << 27
 
 // blockOf is the block of day d (floor division: days before 1970 are
 // negative).
@@ -119,49 +136,101 @@ func (s *series) note(p uint32, d int64) {
 	}
 	s.ever.Add(p)
 	if s.blocks == nil {
-		s.blocks = map[int64]*roaring.Bitmap{}
+		s.blocks = map[int64]*block{}
 	}
 	k := blockOf(d)
-	bm := s.blocks[k]
-	if bm == nil {
-		bm = roaring.New()
-		s.blocks[k] = bm
+	b := s.blocks[k]
+	if b == nil {
+		b = &block{marks: roaring.New()}
+		s.blocks[k] = b
 	}
-	bm.Add(p)
+	if p < markLimit {
+		b.marks.Add(p*blockDays + uint32(d-k*blockDays))
+		return
+	}
+	if b.big == nil {
+		b.big = roaring.New()
+	}
+	b.big.Add(p)
 }
 
-// recount makes ever and the blocks exactly the profiles of the buckets.
+// recount makes ever and the blocks exactly the profiles and days of the
+// buckets.
 func (s *series) recount() {
 	bms := make([]*roaring.Bitmap, len(s.buckets))
-	byBlock := map[int64][]*roaring.Bitmap{}
+	marks := map[int64][]uint32{}
+	bigs := map[int64][]*roaring.Bitmap{}
 	for i, b := range s.buckets {
 		bms[i] = b.bm
-		byBlock[blockOf(b.day)] = append(byBlock[blockOf(b.day)], b.bm)
+		k := blockOf(b.day)
+		off := uint32(b.day - k*blockDays)
+		it := b.bm.Iterator()
+		for it.HasNext() {
+			p := it.Next()
+			if p >= markLimit {
+				bigs[k] = append(bigs[k], b.bm)
+				break
+			}
+			marks[k] = append(marks[k], p*blockDays+off)
+		}
+		if _, ok := marks[k]; !ok {
+			marks[k] = nil
+		}
 	}
 	s.ever = roaring.FastOr(bms...)
-	s.blocks = make(map[int64]*roaring.Bitmap, len(byBlock))
-	for k, bms := range byBlock {
-		s.blocks[k] = roaring.FastOr(bms...)
+	s.blocks = make(map[int64]*block, len(marks))
+	for k, ms := range marks {
+		slices.Sort(ms)
+		b := &block{marks: roaring.BitmapOf(ms...)}
+		if len(bigs[k]) > 0 {
+			b.big = roaring.FastOr(bigs[k]...)
+			b.big.RemoveRange(0, markLimit)
+		}
+		s.blocks[k] = b
 	}
 }
 
 // holding calls f with the index of each bucket in [i0, i1) that holds p,
-// in order, probing only the buckets of the blocks that may hold it, until
-// f returns false. Every per-profile read of a series' days goes through
+// in order, probing only the buckets of the days its blocks mark, until f
+// returns false. Every per-profile read of a series' days goes through
 // it.
 func (s *series) holding(p uint32, i0, i1 int, f func(i int) bool) {
 	for i := i0; i < i1; {
 		k := blockOf(s.buckets[i].day)
 		end := min(i1, s.search((k+1)*blockDays))
-		if bm := s.blocks[k]; bm == nil || !bm.Contains(p) {
-			i = end
-			continue
-		}
-		for ; i < end; i++ {
-			if s.buckets[i].bm.Contains(p) && !f(i) {
-				return
+		b := s.blocks[k]
+		switch {
+		case b == nil:
+		case p >= markLimit:
+			if b.big == nil || !b.big.Contains(p) {
+				break
+			}
+			for ; i < end; i++ {
+				if s.buckets[i].bm.Contains(p) && !f(i) {
+					return
+				}
+			}
+		default:
+			// NextValue seeks the block's containers by search; an
+			// iterator's AdvanceIfNeeded walks them one by one.
+			lo := p * blockDays
+			for v := b.marks.NextValue(lo); v >= 0 && uint32(v)-lo < blockDays; v = b.marks.NextValue(uint32(v) + 1) {
+				day := k*blockDays + int64(uint32(v)-lo)
+				for i < end && s.buckets[i].day < day {
+					i++
+				}
+				if i == end {
+					break
+				}
+				if s.buckets[i].day == day && s.buckets[i].bm.Contains(p) && !f(i) {
+					return
+				}
+				if uint32(v) == math.MaxUint32 {
+					break
+				}
 			}
 		}
+		i = end
 	}
 }
 
@@ -262,12 +331,29 @@ func (x *Index) Add(p uint32, evs ...Event) {
 	}
 }
 
+// touchPage is the number of profiles of one page of Index.touched.
+const touchPage = 4096
+
 // touch records that p's events change in the version being made.
 func (x *Index) touch(p uint32) {
-	if int(p) >= len(x.touched) {
-		x.touched = append(x.touched, make([]uint64, int(p)+1-len(x.touched))...)
+	i := int(p / touchPage)
+	if i >= len(x.touched) {
+		x.touched = append(x.touched, make([]*[touchPage]uint64, i+1-len(x.touched))...)
 	}
-	x.touched[p] = x.version.Load() + 1
+	if x.touched[i] == nil {
+		x.touched[i] = new([touchPage]uint64)
+	}
+	x.touched[i][p%touchPage] = x.version.Load() + 1
+}
+
+// touchedAt returns the version after the last change to p (0: none since
+// the index was made or read).
+func (x *Index) touchedAt(p uint32) uint64 {
+	i := int(p / touchPage)
+	if i >= len(x.touched) || x.touched[i] == nil {
+		return 0
+	}
+	return x.touched[i][p%touchPage]
 }
 
 func (x *Index) add(p uint32, ev Event) {
@@ -437,8 +523,11 @@ func (x *Index) Stats() Stats {
 		if s.ever != nil {
 			st.Bytes += s.ever.GetSizeInBytes()
 		}
-		for _, bm := range s.blocks {
-			st.Bytes += 16 + bm.GetSizeInBytes()
+		for _, b := range s.blocks {
+			st.Bytes += 32 + b.marks.GetSizeInBytes()
+			if b.big != nil {
+				st.Bytes += b.big.GetSizeInBytes()
+			}
 		}
 		for _, b := range s.buckets {
 			st.Bytes += 64 + b.bm.GetSizeInBytes() + b.ev.bytes()
