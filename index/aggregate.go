@@ -249,10 +249,10 @@ type held struct {
 	idx  map[*series][]int  // bucket indices that hold p, ascending
 }
 
-func (x *Index) heldBy(qs []AggQuery, p uint32) *held {
+func (x *Index) heldBy(qs []AggQuery, p uint32, reach bool) *held {
 	h := &held{p: p, span: map[*series][2]int{}, idx: map[*series][]int{}}
 	for _, q := range qs {
-		if q.From > q.To {
+		if q.From > q.To && !reach {
 			continue
 		}
 		sp := newSpan(q.From, q.To)
@@ -262,6 +262,9 @@ func (x *Index) heldBy(qs []AggQuery, p uint32) *held {
 				continue
 			}
 			i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
+			if reach { // nextAfter looks from the window's end on
+				i0, i1 = min(i0, s.search(sp.d1)), len(s.buckets)
+			}
 			if r, ok := h.span[s]; ok {
 				i0, i1 = min(i0, r[0]), max(i1, r[1])
 			}
@@ -373,7 +376,7 @@ func (v *View) AggregatesReach(qs []AggQuery, p uint32) ([]AggValue, []Reach) {
 }
 
 func (v *View) aggregatesFor(qs []AggQuery, p uint32, reach bool) ([]AggValue, []Reach) {
-	h := v.x.heldBy(qs, p)
+	h := v.x.heldBy(qs, p, reach)
 	out := make([]AggValue, len(qs))
 	var rs []Reach
 	if reach {
@@ -390,15 +393,16 @@ func (v *View) aggregatesFor(qs []AggQuery, p uint32, reach bool) ([]AggValue, [
 		if !reach {
 			continue
 		}
-		rs[i] = Reach{Oldest: oldest, Next: v.x.nextAfter(q, p)}
+		rs[i] = Reach{Oldest: oldest, Next: v.x.nextAfter(q, p, h)}
 	}
 	return out, rs
 }
 
 // nextAfter returns the time of p's earliest event after q.To that q's
 // terms would count, or math.MaxInt64: the first bucket of each term's
-// series that holds one ends that term's search.
-func (x *Index) nextAfter(q AggQuery, p uint32) int64 {
+// series that holds one ends that term's search. h, prepared by heldBy
+// with reach for a set of queries including q, has the buckets.
+func (x *Index) nextAfter(q AggQuery, p uint32, h *held) int64 {
 	next := int64(math.MaxInt64)
 	if q.To == math.MaxInt64 {
 		return next
@@ -412,10 +416,11 @@ func (x *Index) nextAfter(q AggQuery, p uint32) int64 {
 			continue
 		}
 		m := newMatcher(s.props, term.Where)
-		s.holding(p, s.search(d0), len(s.buckets), func(i int) bool {
-			b := s.buckets[i]
+		ix := h.buckets(s)
+		for j := sort.SearchInts(ix, s.search(d0)); j < len(ix); j++ {
+			b := s.buckets[ix[j]]
 			if b.day*dayMS > next {
-				return false
+				break
 			}
 			found := false
 			ci, k := b.ev.lowerBound(entry{p: p})
@@ -431,8 +436,10 @@ func (x *Index) nextAfter(q AggQuery, p uint32) int64 {
 					break
 				}
 			}
-			return !found
-		})
+			if found {
+				break
+			}
+		}
 	}
 	return next
 }

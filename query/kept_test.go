@@ -27,7 +27,15 @@ func keptDifferential(t *testing.T, seed int64) {
 	clock := time.Date(2026, 11, 10, 22, 0, 0, 0, time.UTC)
 	x, db := newExec(t, clock)
 	x.SetClock(func() time.Time { return clock })
-	defs := computedDefs(clock)
+	// Besides the differential's traits, windows wholly ahead of the
+	// clock and across it, which the clock passes through (refund is
+	// counted by the window ahead only).
+	between := func(from, to time.Duration) string {
+		return clock.Add(from).Format(time.RFC3339) + " AND " + clock.Add(to).Format(time.RFC3339)
+	}
+	defs := append(computedDefs(clock),
+		[2]string{"c_ahead", "COUNT refund BETWEEN " + between(30*time.Hour, 80*time.Hour)},
+		[2]string{"c_across", "SUM total OF view BETWEEN " + between(-200*time.Hour, 20*time.Hour)})
 	env := &bruteEnv{computed: map[string]*query.Aggregate{}}
 	for _, d := range defs {
 		mustExec(t, x, "COMPUTE "+d[0]+" AS "+d[1])
@@ -64,7 +72,7 @@ func keptDifferential(t *testing.T, seed int64) {
 		var line string
 		switch k := r.Intn(20); {
 		case k < 12:
-			line = fmt.Sprintf("TRACK %s %s AT %d FROM %s%s", []string{"view", "add_to_cart", "purchase"}[r.Intn(3)], pick(), at.UnixMilli(), []string{"web", "app", "pos"}[r.Intn(3)], randomProps(r))
+			line = fmt.Sprintf("TRACK %s %s AT %d FROM %s%s", []string{"view", "add_to_cart", "purchase", "refund"}[r.Intn(4)], pick(), at.UnixMilli(), []string{"web", "app", "pos"}[r.Intn(3)], randomProps(r))
 		case k < 13:
 			line = fmt.Sprintf("TRACK login %s %s AT %d", pick(), pick(), at.UnixMilli())
 		case k < 16:
@@ -108,6 +116,27 @@ func keptDifferential(t *testing.T, seed int64) {
 		}
 		if t.Failed() {
 			t.Fatalf("step %d (seed %d), clock %s, after %q", step, seed, clock.Format(time.RFC3339Nano), line)
+		}
+	}
+}
+
+// A kept value of a window still ahead of the clock: the event it will
+// count is already stored, so nothing but the clock changes it.
+func TestKeptValueOfAWindowAheadChangesWithTheClock(t *testing.T) {
+	t0 := time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC)
+	clock := t0
+	x, _ := newExec(t, t0)
+	x.SetClock(func() time.Time { return clock })
+	mustExec(t, x, fmt.Sprintf("COMPUTE ahead AS COUNT refund BETWEEN %s AND %s", t0.Add(time.Hour).Format(time.RFC3339), t0.Add(5*time.Hour).Format(time.RFC3339)))
+	mustExec(t, x, fmt.Sprintf("TRACK refund cookie:a AT %d", t0.Add(2*time.Hour).UnixMilli()))
+	for _, step := range []struct {
+		at   time.Duration
+		want float64
+	}{{0, 0}, {0, 0}, {2*time.Hour - time.Millisecond, 0}, {2 * time.Hour, 1}, {6 * time.Hour, 1}} {
+		clock = t0.Add(step.at)
+		got, ok := mustExec(t, x, "WHO cookie:a").Get("computed")
+		if v, _ := got.Get("ahead"); !ok || v.Kind != query.KindDouble || v.Float != step.want {
+			t.Fatalf("at t0+%s: computed %+v, want ahead = %v", step.at, got, step.want)
 		}
 	}
 }
