@@ -140,3 +140,30 @@ func TestKeptValueOfAWindowAheadChangesWithTheClock(t *testing.T) {
 		}
 	}
 }
+
+// Kept values follow the definitions: a dropped trait leaves WHO, and one
+// defined again under the same name answers from its new definition.
+func TestKeptValuesFollowTheDefinitions(t *testing.T) {
+	now := time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC)
+	x, _ := newExec(t, now)
+	mustExec(t, x, "COMPUTE spend AS SUM total OF purchase")
+	mustExec(t, x, fmt.Sprintf(`TRACK purchase cookie:a AT %d PROPS '{"total":30,"tax":3}'`, now.Add(-time.Hour).UnixMilli()))
+	computed := func() string {
+		v, _ := mustExec(t, x, "WHO cookie:a").Get("computed")
+		return fmt.Sprint(v.Map)
+	}
+	for _, step := range []struct{ line, want string }{
+		{"", "[{spend 30}]"},
+		{"", "[{spend 30}]"},
+		{"COMPUTE DROP spend", "[]"},
+		{"COMPUTE spend AS SUM tax OF purchase", "[{spend 3}]"},
+		{"COMPUTE orders AS COUNT purchase", "[{orders 1} {spend 3}]"},
+	} {
+		if step.line != "" {
+			mustExec(t, x, step.line)
+		}
+		if got := computed(); got != step.want {
+			t.Fatalf("after %q: computed %s, want %s", step.line, got, step.want)
+		}
+	}
+}
