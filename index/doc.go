@@ -25,8 +25,10 @@
 // entries of the buckets in the window: the entries are the exact multiset,
 // so counts need no second structure that could drift from the first.
 // Per-profile reads (a saved segment or a computed trait for WHO) probe
-// the day bitmaps only in the 32-day blocks whose bitmap may hold the
-// profile. Counting
+// only the day buckets that a series' 32-day blocks mark for the profile
+// (a mark p*32 + day in the block, found by one ordered seek per block),
+// and View.Unchanged tells callers that keep values computed from a
+// profile's events whether they still hold. Counting
 // uses a pooled dense array indexed by profile id. Comparisons that hold for
 // zero (< n, <= n, = 0) start from the live profiles and take away those
 // whose count fails, so profiles that never did the event are included.

@@ -207,10 +207,10 @@ type matcher struct {
 }
 
 func newMatcher(sp *seriesProps, conds []Cond) *matcher {
-	m := &matcher{sp: sp, ok: true}
 	if len(conds) == 0 {
 		return nil
 	}
+	m := &matcher{sp: sp, ok: true}
 	var key strings.Builder
 	for _, c := range conds {
 		i := -1
