@@ -413,6 +413,7 @@ func execCompute(c *call) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
+	c.x.warmKept(c.ctx)
 	return Status("OK"), nil
 }
 
@@ -454,6 +455,7 @@ func execComputeDrop(c *call) (Value, error) {
 		return Value{}, err
 	}
 	if ok {
+		c.x.warmKept(c.ctx)
 		return Int(1), nil
 	}
 	return Int(0), nil

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -110,9 +111,10 @@ type keptEntry struct {
 	vals        []index.AggValue
 }
 
-// maxKept bounds the profiles whose values are kept (each about 300
-// bytes with five traits); past it a tenth of them, any, is dropped.
-const maxKept = 1 << 16
+// maxKept bounds the profiles whose values are kept (each about 240
+// bytes with five traits: 60 MB at most); past it a tenth of them, any, is
+// dropped.
+const maxKept = 1 << 18
 
 func (k *keptValues) get(set *computedSet, v *index.View, p uint32, now int64) ([]index.AggValue, bool) {
 	k.mu.Lock()
@@ -125,6 +127,15 @@ func (k *keptValues) get(set *computedSet, v *index.View, p uint32, now int64) (
 		return nil, false
 	}
 	return e.vals, true
+}
+
+// room reports whether more profiles can be kept for set on ix without
+// dropping any (values kept for other definitions or another index do not
+// count: the next put drops them).
+func (k *keptValues) room(set *computedSet, ix *index.Index) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.set != set || k.ix != ix || len(k.m) < maxKept
 }
 
 func (k *keptValues) put(set *computedSet, v *index.View, p uint32, e keptEntry) {
@@ -144,6 +155,39 @@ func (k *keptValues) put(set *computedSet, v *index.View, p uint32, e keptEntry)
 		}
 	}
 	k.m[p] = e
+}
+
+// warmKept computes the computed traits of the live profiles, as many as
+// can be kept, after a definition is made or dropped: values are
+// materialised when the definitions change, as their property paths are
+// indexed then, so WHO finds them kept. A batch of profiles at a time
+// pins the index, so writers wait for one batch at most. It stops early
+// when ctx ends.
+func (x *Executor) warmKept(ctx context.Context) {
+	v := x.db.Index().View()
+	all := v.All()
+	v.Close()
+	now := x.clock(ctx)
+	set, ix := computedSetOf(x.db), x.db.Index()
+	if set.byName == nil {
+		return
+	}
+	it := all.Iterator()
+	batch := make([]uint32, 0, 256)
+	for it.HasNext() && ctx.Err() == nil && x.kept.room(set, ix) {
+		batch = batch[:0]
+		for it.HasNext() && len(batch) < cap(batch) {
+			batch = append(batch, it.Next())
+		}
+		v := x.db.Index().View()
+		e := x.evaluator(v, now, nil)
+		for _, p := range batch {
+			if v.Live(p) {
+				x.computedValues(e, p)
+			}
+		}
+		v.Close()
+	}
 }
 
 // computedValues are profile p's computed traits for WHO, kept or

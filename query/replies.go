@@ -38,11 +38,12 @@ func profileReply(p *engine.Profile, segs []string, withComputed bool, computed 
 		consent = append(consent, Pair{k, String(d)})
 	}
 	sort.Slice(consent, func(i, j int) bool { return consent[i].Key < consent[j].Key })
-	pairs := []Pair{
-		{"profile", Int(int64(p.ID))},
-		{"ids", Strings(p.IDs)},
-		{"traits", Map(traits...)},
-	}
+	pairs := make([]Pair, 0, 10)
+	pairs = append(pairs,
+		Pair{"profile", Int(int64(p.ID))},
+		Pair{"ids", Strings(p.IDs)},
+		Pair{"traits", Map(traits...)},
+	)
 	if withComputed {
 		// Only when computed traits are defined: a profile's values, by name.
 		pairs = append(pairs, Pair{"computed", Map(computed...)})
