@@ -313,18 +313,17 @@ func (db *DB) load() error {
 	if err != nil {
 		return err
 	}
-	all := make(map[string]string, len(comps))
-	for k, v := range comps {
-		all[k] = string(v)
+	texts := func(m map[string][]byte) map[string]string {
+		out := make(map[string]string, len(m))
+		for k, v := range m {
+			out[k] = string(v)
+		}
+		return out
 	}
 	db.segMu.Lock()
-	db.comps = all
+	db.segs, db.comps = texts(segs), texts(comps)
 	db.compsV++
 	db.segMu.Unlock()
-	db.segs = make(map[string]string, len(segs))
-	for k, v := range segs {
-		db.segs[k] = string(v)
-	}
 	if db.mirror, err = loadMirror(snap); err != nil {
 		return err
 	}

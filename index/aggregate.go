@@ -399,48 +399,16 @@ func (v *View) aggregatesFor(qs []AggQuery, p uint32, reach bool) ([]AggValue, [
 }
 
 // nextAfter returns the time of p's earliest event after q.To that q's
-// terms would count, or math.MaxInt64: the first bucket of each term's
-// series that holds one ends that term's search. h, prepared by heldBy
-// with reach for a set of queries including q, has the buckets.
+// terms would count, or math.MaxInt64. h, prepared by heldBy with reach
+// for a set of queries including q, has the buckets past the window.
 func (x *Index) nextAfter(q AggQuery, p uint32, h *held) int64 {
 	next := int64(math.MaxInt64)
 	if q.To == math.MaxInt64 {
 		return next
 	}
-	after := q.To
-	d0, _ := splitTime(after)
-	for _, term := range termsOf(q) {
-		s := x.series[term.Event]
-		src, filter, ok := x.source(DidQuery{Source: term.Source})
-		if s == nil || !ok || !s.mayHold(p) {
-			continue
-		}
-		m := newMatcher(s.props, term.Where)
-		ix := h.buckets(s)
-		for j := sort.SearchInts(ix, s.search(d0)); j < len(ix); j++ {
-			b := s.buckets[ix[j]]
-			if b.day*dayMS > next {
-				break
-			}
-			found := false
-			ci, k := b.ev.lowerBound(entry{p: p})
-			for ; ci < len(b.ev.chunks); ci, k = ci+1, 0 {
-				c := b.ev.chunks[ci]
-				for ; k < len(c) && c[k].p == p; k++ {
-					t := b.day*dayMS + int64(c[k].ms)
-					if t > after && (!filter || c[k].src == src) && m.match(c[k].tup) {
-						next, found = min(next, t), true
-					}
-				}
-				if k < len(c) {
-					break
-				}
-			}
-			if found {
-				break
-			}
-		}
-	}
+	later := q
+	later.From, later.To = q.To+1, math.MaxInt64
+	x.scanAggEntries(later, p, h, func(_ *series, _ ScoreTerm, t int64, _ entry) { next = min(next, t) })
 	return next
 }
 

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -53,15 +52,7 @@ func TestPerProfileReadsMatchTheModel(t *testing.T) {
 		}
 		// The blocks as recount rebuilds them from a snapshot, half the time.
 		if seed%4 < 2 {
-			var buf bytes.Buffer
-			if _, err := x.WriteTo(&buf); err != nil {
-				t.Fatal(err)
-			}
-			y, err := Read(&buf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			x = y
+			x = reread(t, x)
 		}
 		v := x.View()
 		for q := 0; q < 40; q++ {

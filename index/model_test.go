@@ -429,14 +429,7 @@ func testRandom(t *testing.T, seed uint64, profiles, steps int) (chunks int) {
 	if ok, msg := x.Equal(x); !ok {
 		t.Fatalf("self check: %s", msg)
 	}
-	var buf bytes.Buffer
-	if _, err := x.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	y, err := Read(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	y := reread(t, x)
 	if ok, msg := x.Equal(y); !ok {
 		t.Fatalf("round trip: %s", msg)
 	}
@@ -448,4 +441,18 @@ func testRandom(t *testing.T, seed uint64, profiles, steps int) (chunks int) {
 		t.Fatalf("after round trip and add: %s", msg)
 	}
 	return chunks
+}
+
+// reread returns x written as a snapshot and read back.
+func reread(t *testing.T, x *Index) *Index {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := x.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	y, err := Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return y
 }

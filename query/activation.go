@@ -452,7 +452,7 @@ func (x *Executor) exportMoment(ctx context.Context, st *SegmentExport, key stri
 		em.members = members
 		for _, f := range st.Fields {
 			name, ok := strings.CutPrefix(f, "computed:")
-			if a := e.computed[name]; ok && a != nil && em.computed[name] == nil {
+			if a := e.set.byName[name]; ok && a != nil && em.computed[name] == nil {
 				em.computed[name] = v.AggregateAll(e.aggQuery(a), members)
 			}
 		}
@@ -587,7 +587,7 @@ func (x *Executor) changesReply(ctx context.Context, entries []engine.Change, fi
 						e = x.evaluator(r.Index(), x.clock(ctx), nil)
 					}
 					ps = append(ps, fieldValues(fields, p, func(name string) (index.AggValue, bool) {
-						a := e.computed[name]
+						a := e.set.byName[name]
 						if a == nil {
 							return index.AggValue{}, false
 						}

@@ -116,10 +116,16 @@ type keptEntry struct {
 // dropped.
 const maxKept = 1 << 18
 
+// current reports whether the kept values are of set and ix (else the
+// next put starts afresh). The caller holds mu.
+func (k *keptValues) current(set *computedSet, ix *index.Index) bool {
+	return k.set == set && k.ix == ix && k.m != nil
+}
+
 func (k *keptValues) get(set *computedSet, v *index.View, p uint32, now int64) ([]index.AggValue, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.set != set || k.ix != v.Index() {
+	if !k.current(set, v.Index()) {
 		return nil, false
 	}
 	e, ok := k.m[p]
@@ -135,13 +141,13 @@ func (k *keptValues) get(set *computedSet, v *index.View, p uint32, now int64) (
 func (k *keptValues) room(set *computedSet, ix *index.Index) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.set != set || k.ix != ix || len(k.m) < maxKept
+	return !k.current(set, ix) || len(k.m) < maxKept
 }
 
 func (k *keptValues) put(set *computedSet, v *index.View, p uint32, e keptEntry) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.set != set || k.ix != v.Index() || k.m == nil {
+	if !k.current(set, v.Index()) {
 		k.set, k.ix, k.m = set, v.Index(), map[uint32]keptEntry{}
 	}
 	if len(k.m) >= maxKept {
@@ -164,14 +170,14 @@ func (k *keptValues) put(set *computedSet, v *index.View, p uint32, e keptEntry)
 // pins the index, so writers wait for one batch at most. It stops early
 // when ctx ends.
 func (x *Executor) warmKept(ctx context.Context) {
-	v := x.db.Index().View()
-	all := v.All()
-	v.Close()
-	now := x.clock(ctx)
 	set, ix := computedSetOf(x.db), x.db.Index()
 	if set.byName == nil {
 		return
 	}
+	now := x.clock(ctx)
+	v := ix.View()
+	all := v.All()
+	v.Close()
 	it := all.Iterator()
 	batch := make([]uint32, 0, 256)
 	for it.HasNext() && ctx.Err() == nil && x.kept.room(set, ix) {
@@ -179,11 +185,11 @@ func (x *Executor) warmKept(ctx context.Context) {
 		for it.HasNext() && len(batch) < cap(batch) {
 			batch = append(batch, it.Next())
 		}
-		v := x.db.Index().View()
+		v := ix.View()
 		e := x.evaluator(v, now, nil)
 		for _, p := range batch {
 			if v.Live(p) {
-				x.computedValues(e, p)
+				x.keptOrComputed(e, p)
 			}
 		}
 		v.Close()
@@ -193,13 +199,19 @@ func (x *Executor) warmKept(ctx context.Context) {
 // computedValues are profile p's computed traits for WHO, kept or
 // computed.
 func (x *Executor) computedValues(e *evaluator, p uint32) []Pair {
-	set := e.set
-	if set.byName == nil {
+	if e.set.byName == nil {
 		return nil
 	}
+	return e.set.pairs(x.keptOrComputed(e, p))
+}
+
+// keptOrComputed returns profile p's computed values in e.set's order: the
+// kept ones while they hold, else computed and kept.
+func (x *Executor) keptOrComputed(e *evaluator, p uint32) []index.AggValue {
+	set := e.set
 	now := e.now.UnixMilli()
 	if vals, ok := x.kept.get(set, e.v, p, now); ok {
-		return set.pairs(vals)
+		return vals
 	}
 	qs := make([]index.AggQuery, len(set.aggs))
 	for i, a := range set.aggs {
@@ -213,5 +225,5 @@ func (x *Executor) computedValues(e *evaluator, p uint32) []Pair {
 	if until > now {
 		x.kept.put(set, e.v, p, keptEntry{version: e.v.Version(), from: now, until: until, vals: vals})
 	}
-	return set.pairs(vals)
+	return vals
 }

@@ -30,8 +30,7 @@ type evaluator struct {
 	stack map[string]bool            // saved segments being expanded, to refuse cycles
 	depth int
 
-	set      *computedSet
-	computed map[string]*Aggregate // computed traits, by name (set.byName)
+	set *computedSet // the computed traits defined
 }
 
 func (x *Executor) evaluator(v *index.View, now time.Time, args []string) *evaluator {
@@ -39,9 +38,8 @@ func (x *Executor) evaluator(v *index.View, now time.Time, args []string) *evalu
 }
 
 func newEvaluator(db *engine.DB, v *index.View, pv index.ProfileReader, now time.Time, args []string, saved map[string]string) *evaluator {
-	set := computedSetOf(db)
 	return &evaluator{db: db, v: v, pv: pv, now: now, args: args, saved: saved,
-		memo: map[string]*roaring.Bitmap{}, stack: map[string]bool{}, set: set, computed: set.byName}
+		memo: map[string]*roaring.Bitmap{}, stack: map[string]bool{}, set: computedSetOf(db)}
 }
 
 // segment runs f with an evaluator on a pinned view at now or asOf.
@@ -123,7 +121,7 @@ func (e *evaluator) eval(expr Expr) (*roaring.Bitmap, error) {
 		}
 		return e.v.Has(ex.Type), nil
 	case *TraitCmp:
-		if a, ok := e.computed[ex.Name]; ok {
+		if a, ok := e.set.byName[ex.Name]; ok {
 			if err := e.checkComputed(ex, a); err != nil {
 				return nil, err
 			}
@@ -211,7 +209,7 @@ func (e *evaluator) holdsFor(expr Expr, p uint32) (bool, error) {
 	case *Has:
 		return e.pv.HasType(ex.Type, p), nil
 	case *TraitCmp:
-		if a, ok := e.computed[ex.Name]; ok {
+		if a, ok := e.set.byName[ex.Name]; ok {
 			return e.pv.AggregateFor(e.aggQuery(a), p).Holds(ex.Op, ex.Value), nil
 		}
 		return e.pv.TraitHolds(ex.Name, ex.Op, ex.Value, p), nil

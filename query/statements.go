@@ -98,7 +98,7 @@ func execWho(c *call) (Value, error) {
 		if err != nil {
 			return err
 		}
-		out = profileReply(p, segs, e.computed != nil, c.x.computedValues(e, p.ID))
+		out = profileReply(p, segs, e.set.byName != nil, c.x.computedValues(e, p.ID))
 		return nil
 	})
 	return out, err

@@ -276,6 +276,10 @@ func TestMemoryFlags(t *testing.T) {
 		if n, _ := strconv.Atoi(m[1]); n < c.min || n > c.max {
 			t.Errorf("--cache %s: cache_bytes %d after 2,000 WHOs, want %d to %d", c.cache, n, c.min, c.max)
 		}
+		// Only queries read: everything cached is in the hot tier.
+		if h := regexp.MustCompile(`cache_hot_bytes:(\d+)`).FindStringSubmatch(out); h == nil || h[1] != m[1] {
+			t.Errorf("--cache %s: INFO cache_hot_bytes %v, want %s (all of cache_bytes)", c.cache, h, m[1])
+		}
 	}
 	for _, bad := range [][]string{{"--memory-limit", "lots"}, {"--memory-limit", "0"}, {"--cache", "-1m"}} {
 		fresh := filepath.Join(t.TempDir(), "fresh")

@@ -25,52 +25,117 @@ import (
 // cache (the old engine kept every profile it touched decoded; a bounded
 // cache that an ingest flushed made WHO after an ingest read Badger).
 type cache struct {
-	mu        sync.RWMutex
-	gen       uint64
-	hot, cold tier
-	meta      *store.Meta // the meta record, decoded (nil: not read yet)
-	max       int64
+	mu     sync.RWMutex
+	gen    uint64
+	idents part[string, [2]uint32]
+	nodes  part[uint32, *store.Node]
+	profs  part[uint32, *store.Profile]
+	bytes  [2]int64    // estimated, by tier
+	meta   *store.Meta // the meta record, decoded (nil: not read yet)
+	max    int64
 }
 
-// tier is one tier of the cache.
-type tier struct {
-	idents map[string][2]uint32
-	nodes  map[uint32]*store.Node
-	profs  map[uint32]*store.Profile
-	bytes  int64
+// The tiers, indices of part.m and cache.bytes.
+const (
+	cold = 0
+	hot  = 1
+)
+
+// tierOf is the tier a reader's reads go to.
+func tierOf(hotReader bool) int {
+	if hotReader {
+		return hot
+	}
+	return cold
 }
 
-func newTier() tier {
-	return tier{idents: map[string][2]uint32{}, nodes: map[uint32]*store.Node{}, profs: map[uint32]*store.Profile{}}
+// part holds one kind of record in both tiers. bytes is the cache's count
+// by tier, which every change keeps in step. Callers hold the cache's mu.
+type part[K comparable, V comparable] struct {
+	m     [2]map[K]V // by tier
+	size  func(K, V) int64
+	bytes *[2]int64
+}
+
+func newPart[K comparable, V comparable](bytes *[2]int64, size func(K, V) int64) part[K, V] {
+	return part[K, V]{m: [2]map[K]V{{}, {}}, size: size, bytes: bytes}
+}
+
+// put puts k into tier t and out of the other.
+func (pt *part[K, V]) put(t int, k K, v V) {
+	pt.drop(1-t, k)
+	if old, ok := pt.m[t][k]; ok {
+		pt.bytes[t] -= pt.size(k, old)
+	}
+	pt.m[t][k] = v
+	pt.bytes[t] += pt.size(k, v)
+}
+
+func (pt *part[K, V]) drop(t int, k K) {
+	if old, ok := pt.m[t][k]; ok {
+		delete(pt.m[t], k)
+		pt.bytes[t] -= pt.size(k, old)
+	}
+}
+
+// write applies a commit's write of k: the entry stays in the tier that
+// holds it, a record no tier holds goes to the cold one, and a deletion
+// leaves both.
+func (pt *part[K, V]) write(k K, v V, deleted bool) {
+	if deleted {
+		pt.drop(cold, k)
+		pt.drop(hot, k)
+		return
+	}
+	t := cold
+	if _, ok := pt.m[hot][k]; ok {
+		t = hot
+	}
+	pt.put(t, k, v)
+}
+
+// evict drops entries of tier t, in no particular order, while over()
+// holds, and reports whether it stopped because over() no longer does.
+func (pt *part[K, V]) evict(t int, over func() bool) bool {
+	for k := range pt.m[t] {
+		if !over() {
+			return true
+		}
+		pt.drop(t, k)
+	}
+	return !over()
 }
 
 func newCache(max int64) *cache {
-	return &cache{hot: newTier(), cold: newTier(), max: max}
+	c := &cache{max: max}
+	c.reset(0)
+	return c
 }
 
 func (c *cache) enabled() bool { return c.max > 0 }
 
-// ident looks key up at generation gen; a hot reader's hit on a cold entry
-// makes it hot.
-func (c *cache) ident(key string, gen uint64, hot bool) ([2]uint32, bool) {
+// lookup returns pt's entry for k at generation gen; a hot reader's hit on
+// a cold entry makes it hot.
+func lookup[K comparable, V comparable](c *cache, pt *part[K, V], k K, gen uint64, hotReader bool) (V, bool) {
+	var zero V
 	if !c.enabled() {
-		return [2]uint32{}, false
+		return zero, false
 	}
 	c.mu.RLock()
 	if c.gen != gen {
 		c.mu.RUnlock()
-		return [2]uint32{}, false
+		return zero, false
 	}
-	if v, ok := c.hot.idents[key]; ok {
+	if v, ok := pt.m[hot][k]; ok {
 		c.mu.RUnlock()
 		return v, true
 	}
-	v, ok := c.cold.idents[key]
+	v, ok := pt.m[cold][k]
 	c.mu.RUnlock()
-	if ok && hot {
+	if ok && hotReader {
 		c.fill(gen, func() {
-			if w, still := c.cold.idents[key]; still && w == v {
-				c.putIdent(true, key, v[0], v[1])
+			if w, still := pt.m[cold][k]; still && w == v {
+				pt.put(hot, k, v)
 			}
 		})
 	}
@@ -89,57 +154,7 @@ func (c *cache) metaAt(gen uint64) *store.Meta {
 	return c.meta
 }
 
-func (c *cache) node(n uint32, gen uint64, hot bool) *store.Node {
-	if !c.enabled() {
-		return nil
-	}
-	c.mu.RLock()
-	if c.gen != gen {
-		c.mu.RUnlock()
-		return nil
-	}
-	if rec := c.hot.nodes[n]; rec != nil {
-		c.mu.RUnlock()
-		return rec
-	}
-	rec := c.cold.nodes[n]
-	c.mu.RUnlock()
-	if rec != nil && hot {
-		c.fill(gen, func() {
-			if c.cold.nodes[n] == rec {
-				c.putNode(true, n, rec)
-			}
-		})
-	}
-	return rec
-}
-
-func (c *cache) profile(p uint32, gen uint64, hot bool) *store.Profile {
-	if !c.enabled() {
-		return nil
-	}
-	c.mu.RLock()
-	if c.gen != gen {
-		c.mu.RUnlock()
-		return nil
-	}
-	if rec := c.hot.profs[p]; rec != nil {
-		c.mu.RUnlock()
-		return rec
-	}
-	rec := c.cold.profs[p]
-	c.mu.RUnlock()
-	if rec != nil && hot {
-		c.fill(gen, func() {
-			if c.cold.profs[p] == rec {
-				c.putProfile(true, p, rec)
-			}
-		})
-	}
-	return rec
-}
-
-// fill adds entries read at generation gen (f calls the put methods),
+// fill adds entries read at generation gen (f calls the parts' put),
 // unless the cache has moved on.
 func (c *cache) fill(gen uint64, f func()) {
 	if !c.enabled() {
@@ -154,133 +169,17 @@ func (c *cache) fill(gen uint64, f func()) {
 	c.trim()
 }
 
-// putIdent, putNode and putProfile put an entry into the hot tier or the
-// cold one, and out of the other. The caller holds mu.
-
-func (c *cache) putIdent(hot bool, key string, n, p uint32) {
-	c.tierOf(!hot).dropIdent(key)
-	c.tierOf(hot).putIdent(key, n, p)
-}
-
-func (c *cache) putNode(hot bool, n uint32, rec *store.Node) {
-	c.tierOf(!hot).dropNode(n)
-	c.tierOf(hot).putNode(n, rec)
-}
-
-func (c *cache) putProfile(hot bool, p uint32, rec *store.Profile) {
-	c.tierOf(!hot).dropProfile(p)
-	c.tierOf(hot).putProfile(p, rec)
-}
-
-// writeIdent, writeNode and writeProfile apply a commit's write: an entry
-// stays in the tier that holds it, a record no tier holds goes to the
-// cold one, and a deletion (zero, nil) leaves both. The caller holds mu.
-
-func (c *cache) writeIdent(key string, v [2]uint32) {
-	if v[0] == 0 {
-		c.hot.dropIdent(key)
-		c.cold.dropIdent(key)
-		return
-	}
-	_, hot := c.hot.idents[key]
-	c.putIdent(hot, key, v[0], v[1])
-}
-
-func (c *cache) writeNode(n uint32, rec *store.Node) {
-	if rec == nil {
-		c.hot.dropNode(n)
-		c.cold.dropNode(n)
-		return
-	}
-	c.putNode(c.hot.nodes[n] != nil, n, rec)
-}
-
-func (c *cache) writeProfile(p uint32, rec *store.Profile) {
-	if rec == nil {
-		c.hot.dropProfile(p)
-		c.cold.dropProfile(p)
-		return
-	}
-	c.putProfile(c.hot.profs[p] != nil, p, rec)
-}
-
-func (c *cache) tierOf(hot bool) *tier {
-	if hot {
-		return &c.hot
-	}
-	return &c.cold
-}
-
-func (t *tier) putIdent(key string, n, p uint32) {
-	if _, ok := t.idents[key]; !ok {
-		t.bytes += int64(len(key)) + 48
-	}
-	t.idents[key] = [2]uint32{n, p}
-}
-
-func (t *tier) putNode(n uint32, rec *store.Node) {
-	if old := t.nodes[n]; old != nil {
-		t.bytes -= nodeBytes(old)
-	}
-	t.nodes[n] = rec
-	t.bytes += nodeBytes(rec)
-}
-
-func (t *tier) putProfile(p uint32, rec *store.Profile) {
-	if old := t.profs[p]; old != nil {
-		t.bytes -= profileBytes(old)
-	}
-	t.profs[p] = rec
-	t.bytes += profileBytes(rec)
-}
-
-func (t *tier) dropIdent(key string) {
-	if _, ok := t.idents[key]; ok {
-		delete(t.idents, key)
-		t.bytes -= int64(len(key)) + 48
-	}
-}
-
-func (t *tier) dropNode(n uint32) {
-	if old := t.nodes[n]; old != nil {
-		t.bytes -= nodeBytes(old)
-		delete(t.nodes, n)
-	}
-}
-
-func (t *tier) dropProfile(p uint32) {
-	if old := t.profs[p]; old != nil {
-		t.bytes -= profileBytes(old)
-		delete(t.profs, p)
-	}
-}
-
 // trim drops cold entries, then hot ones, until the cache is under 90% of
 // its bound. The caller holds mu.
 func (c *cache) trim() {
-	if c.hot.bytes+c.cold.bytes <= c.max {
+	if c.bytes[cold]+c.bytes[hot] <= c.max {
 		return
 	}
 	goal := c.max * 9 / 10
-	for _, t := range []*tier{&c.cold, &c.hot} {
-		over := func() bool { return c.hot.bytes+c.cold.bytes > goal }
-		for p := range t.profs {
-			if !over() {
-				return
-			}
-			t.dropProfile(p)
-		}
-		for n := range t.nodes {
-			if !over() {
-				return
-			}
-			t.dropNode(n)
-		}
-		for k := range t.idents {
-			if !over() {
-				return
-			}
-			t.dropIdent(k)
+	over := func() bool { return c.bytes[cold]+c.bytes[hot] > goal }
+	for _, t := range []int{cold, hot} {
+		if c.profs.evict(t, over) || c.nodes.evict(t, over) || c.idents.evict(t, over) {
+			return
 		}
 	}
 }
@@ -291,7 +190,10 @@ func (c *cache) reset(gen uint64) {
 	defer c.mu.Unlock()
 	c.gen = gen
 	c.meta = nil
-	c.hot, c.cold = newTier(), newTier()
+	c.bytes = [2]int64{}
+	c.idents = newPart(&c.bytes, func(k string, _ [2]uint32) int64 { return int64(len(k)) + 48 })
+	c.nodes = newPart(&c.bytes, func(_ uint32, n *store.Node) int64 { return nodeBytes(n) })
+	c.profs = newPart(&c.bytes, func(_ uint32, p *store.Profile) int64 { return profileBytes(p) })
 }
 
 // stats returns the entries and estimated bytes of both tiers, and of the
@@ -299,8 +201,8 @@ func (c *cache) reset(gen uint64) {
 func (c *cache) stats() (entries int, bytes int64, hotEntries int, hotBytes int64) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	count := func(t *tier) int { return len(t.idents) + len(t.nodes) + len(t.profs) }
-	return count(&c.hot) + count(&c.cold), c.hot.bytes + c.cold.bytes, count(&c.hot), c.hot.bytes
+	count := func(t int) int { return len(c.idents.m[t]) + len(c.nodes.m[t]) + len(c.profs.m[t]) }
+	return count(cold) + count(hot), c.bytes[cold] + c.bytes[hot], count(hot), c.bytes[hot]
 }
 
 func nodeBytes(n *store.Node) int64 { return int64(64 + len(n.Type) + len(n.Value)) }

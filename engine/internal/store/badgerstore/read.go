@@ -73,65 +73,63 @@ func (r *reader) Meta() (store.Meta, error) {
 	return m, nil
 }
 
+// cached returns pt's entry for k from the cache, or load's, which it
+// then puts into the cache (a snapshot's reads into the hot tier).
+func cached[K comparable, V comparable](r *reader, pt *part[K, V], k K, load func() (V, error)) (V, error) {
+	if v, ok := lookup(r.s.cache, pt, k, r.gen, r.hot); ok {
+		return v, nil
+	}
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
+	r.s.cache.fill(r.gen, func() { pt.put(tierOf(r.hot), k, v) })
+	return v, nil
+}
+
 func (r *reader) Ident(typ, val string) (uint32, uint32, error) {
 	key := identKey(typ, val)
-	if v, ok := r.s.cache.ident(string(key), r.gen, r.hot); ok {
-		return v[0], v[1], nil
-	}
-	var n, p uint32
-	err := r.get(key, func(v []byte) error {
-		var err error
-		n, p, err = parseIdentValue(v)
-		return err
+	v, err := cached(r, &r.s.cache.idents, string(key), func() ([2]uint32, error) {
+		var v [2]uint32
+		err := r.get(key, func(b []byte) error {
+			var err error
+			v[0], v[1], err = parseIdentValue(b)
+			return err
+		})
+		return v, err
 	})
-	if err != nil {
-		return 0, 0, err
-	}
-	r.s.cache.fill(r.gen, func() { r.s.cache.putIdent(r.hot, string(key), n, p) })
-	return n, p, nil
+	return v[0], v[1], err
 }
 
 // node returns the shared (cached) record: callers that may change it
 // clone it.
 func (r *reader) node(n uint32) (*store.Node, error) {
-	if rec := r.s.cache.node(n, r.gen, r.hot); rec != nil {
-		return rec, nil
-	}
-	var rec *store.Node
-	err := r.get(nodeKey(n), func(v []byte) error {
-		var err error
-		rec, err = decodeNode(v)
-		return err
+	return cached(r, &r.s.cache.nodes, n, func() (*store.Node, error) {
+		var rec *store.Node
+		err := r.get(nodeKey(n), func(v []byte) error {
+			var err error
+			rec, err = decodeNode(v)
+			return err
+		})
+		return rec, err
 	})
-	if err != nil {
-		return nil, err
-	}
-	r.s.cache.fill(r.gen, func() { r.s.cache.putNode(r.hot, n, rec) })
-	return rec, nil
 }
 
 func (r *reader) Node(n uint32) (*store.Node, error) { return r.node(n) }
 
 func (r *reader) profile(p uint32) (*store.Profile, error) {
-	if rec := r.s.cache.profile(p, r.gen, r.hot); rec != nil {
-		return rec, nil
-	}
-	var rec *store.Profile
-	err := r.get(profileKey(p), func(v []byte) error {
-		var err error
-		rec, err = decodeProfile(v)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if rec.Into == 0 {
-		if rec.Facts, err = r.profileFacts(p); err != nil {
-			return nil, err
+	return cached(r, &r.s.cache.profs, p, func() (*store.Profile, error) {
+		var rec *store.Profile
+		err := r.get(profileKey(p), func(v []byte) error {
+			var err error
+			rec, err = decodeProfile(v)
+			return err
+		})
+		if err == nil && rec.Into == 0 {
+			rec.Facts, err = r.profileFacts(p)
 		}
-	}
-	r.s.cache.fill(r.gen, func() { r.s.cache.putProfile(r.hot, p, rec) })
-	return rec, nil
+		return rec, err
+	})
 }
 
 // profileFacts reads a profile's combined facts, kept apart from the

@@ -553,13 +553,13 @@ func (t *txn) publish(gen uint64) {
 		return
 	}
 	for k, v := range t.idents {
-		c.writeIdent(k, v)
+		c.idents.write(k, v, v[0] == 0)
 	}
 	for n, rec := range t.nodes {
-		c.writeNode(n, rec)
+		c.nodes.write(n, rec, rec == nil)
 	}
 	for p, rec := range t.profs {
-		c.writeProfile(p, rec)
+		c.profs.write(p, rec, rec == nil)
 	}
 	c.trim()
 }
