@@ -103,11 +103,13 @@ type Stats struct {
 	Batches, Ops    uint64 // submissions and operations since open
 	LSMBytes        int64
 	VlogBytes       int64
-	CacheEntries    int   // decoded records cached
-	CacheBytes      int64 // their estimated size
-	CacheHotBytes   int64 // of which records queries have read (kept longest)
-	PurgePending    int   // forgotten identifiers whose records are still being deleted
-	ErasePending    bool  // a FORGET whose values are not yet compacted out of the files
+	CacheEntries    int    // decoded records cached
+	CacheBytes      int64  // their estimated size
+	CacheHotBytes   int64  // of which records queries have read (kept longest)
+	CacheHits       uint64 // cache lookups that found the record, since open
+	CacheMisses     uint64 // and that read the store
+	PurgePending    int    // forgotten identifiers whose records are still being deleted
+	ErasePending    bool   // a FORGET whose values are not yet compacted out of the files
 	// KeysWritten counts the keys written (set or deleted) since open, in
 	// all and by kind ("record", "profile", "partner", ...).
 	KeysWritten   uint64
@@ -128,7 +130,9 @@ func (db *DB) Stats() Stats {
 	})
 	if db.bst != nil {
 		st.LSMBytes, st.VlogBytes = db.bst.Size()
-		st.CacheEntries, st.CacheBytes, _, st.CacheHotBytes = db.bst.CacheStats()
+		cs := db.bst.CacheStats()
+		st.CacheEntries, st.CacheBytes, st.CacheHotBytes = cs.Entries, cs.Bytes, cs.HotBytes
+		st.CacheHits, st.CacheMisses = cs.Hits, cs.Misses
 		st.KeysWritten, st.KeysWrittenBy = db.bst.KeysWritten()
 	}
 	return st

@@ -114,6 +114,23 @@ func (o *linkOp) check(tt *graph.Types) (*linkPlan, error) {
 	return p, nil
 }
 
+// Warm reads ahead what applying will read of each identifier: its
+// identifier record and its profile (see writer.Warmer); the store's
+// transaction knows the node from the identifier record. Identifiers that
+// do not parse are left to Plan to refuse.
+func (o *linkOp) Warm(r store.Reader) {
+	tt := o.db.types.Load()
+	for _, s := range o.ids {
+		id, _, blocked, err := tt.ParseID(s, o.db.bl)
+		if err != nil || blocked {
+			continue
+		}
+		if _, p, err := r.Ident(id.Type, id.Value); err == nil {
+			_, _ = r.Profile(p)
+		}
+	}
+}
+
 func (o *linkOp) Plan(r writer.Reader) (writer.Plan, error) {
 	o.db.stamp(r, o.now)
 	tt := o.db.local(r).types

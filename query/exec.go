@@ -264,6 +264,7 @@ func (x *Executor) StoreInfo() []Pair {
 		kv("profiles_live", live), kv("link_records", st.Seq), kv("generation", st.Gen),
 		kv("writes", st.Ops), kv("lsm_bytes", st.LSMBytes), kv("vlog_bytes", st.VlogBytes),
 		kv("cache_entries", st.CacheEntries), kv("cache_bytes", st.CacheBytes), kv("cache_hot_bytes", st.CacheHotBytes),
+		kv("cache_hits", st.CacheHits), kv("cache_misses", st.CacheMisses),
 		kv("index_events", is.Events), kv("index_bytes", is.Bytes),
 		kv("purge_pending", st.PurgePending), kv("erase_pending", btoi(st.ErasePending)),
 	}

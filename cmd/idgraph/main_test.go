@@ -257,8 +257,10 @@ func TestMemoryFlags(t *testing.T) {
 		t.Errorf("memory limit %d after --memory-limit 900m", got)
 	}
 	var whos strings.Builder
-	for i := range 2000 {
-		fmt.Fprintf(&whos, "WHO email:u%d@example.com\n", i)
+	for range 2 {
+		for i := range 2000 {
+			fmt.Fprintf(&whos, "WHO email:u%d@example.com\n", i)
+		}
 	}
 	whos.WriteString("INFO\n")
 	for _, c := range []struct {
@@ -274,11 +276,21 @@ func TestMemoryFlags(t *testing.T) {
 			t.Fatalf("INFO lacks cache_bytes:\n%s", out)
 		}
 		if n, _ := strconv.Atoi(m[1]); n < c.min || n > c.max {
-			t.Errorf("--cache %s: cache_bytes %d after 2,000 WHOs, want %d to %d", c.cache, n, c.min, c.max)
+			t.Errorf("--cache %s: cache_bytes %d after 4,000 WHOs, want %d to %d", c.cache, n, c.min, c.max)
 		}
 		// Only queries read: everything cached is in the hot tier.
 		if h := regexp.MustCompile(`cache_hot_bytes:(\d+)`).FindStringSubmatch(out); h == nil || h[1] != m[1] {
 			t.Errorf("--cache %s: INFO cache_hot_bytes %v, want %s (all of cache_bytes)", c.cache, h, m[1])
+		}
+		// Each WHO reads its identifier and its profile: from the store the
+		// first time, from the cache the second when the cache holds all.
+		hits := regexp.MustCompile(`cache_hits:(\d+)`).FindStringSubmatch(out)
+		misses := regexp.MustCompile(`cache_misses:(\d+)`).FindStringSubmatch(out)
+		want := map[string][2]string{"0": {"0", "0"}, "64m": {"4000", "4000"}}[c.cache]
+		if hits == nil || misses == nil {
+			t.Errorf("--cache %s: INFO lacks cache_hits or cache_misses", c.cache)
+		} else if want[0] != "" && (hits[1] != want[0] || misses[1] != want[1]) {
+			t.Errorf("--cache %s: %s hits, %s misses after 4,000 WHOs; want %s and %s", c.cache, hits[1], misses[1], want[0], want[1])
 		}
 	}
 	for _, bad := range [][]string{{"--memory-limit", "lots"}, {"--memory-limit", "0"}, {"--cache", "-1m"}} {

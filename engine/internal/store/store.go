@@ -316,6 +316,10 @@ type Limits struct {
 type Store interface {
 	// View opens a snapshot of the latest committed generation.
 	View() Snapshot
+	// AheadView opens a snapshot of the latest committed generation for
+	// reading ahead of the writer: what it reads a caching store keeps as
+	// the writer's working set, not as what queries ask for.
+	AheadView() Snapshot
 	// ViewAt opens a snapshot of generation gen, which must be at most the
 	// latest and not older than what the store still keeps (Pin).
 	ViewAt(gen uint64) (Snapshot, error)

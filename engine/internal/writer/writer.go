@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/idgraph/idgraph/engine/internal/graph"
 	"github.com/idgraph/idgraph/engine/internal/store"
@@ -50,6 +51,18 @@ type Op interface {
 type Reader interface {
 	store.Reader
 	Local() *any
+}
+
+// A Warmer is an Op that can read ahead what it will read when it
+// applies. The writer calls Warm, on a goroutine of its own and with a
+// snapshot of the latest commit, for the operations of a batch after the
+// one it is applying, so that their records are in the store's cache when
+// their turn comes: the writer is one goroutine, and a record it has to
+// read from disk holds up every operation behind it. Warm only reads, and
+// what it finds changes no outcome; an operation the writer has reached is
+// not warmed.
+type Warmer interface {
+	Warm(r store.Reader)
 }
 
 // Plan is a validated operation.
@@ -353,6 +366,9 @@ func tooLarge() error {
 }
 
 func (w *Writer) batch(reqs []*request) {
+	var reached atomic.Int64 // operations of the batch the writer has reached
+	stop := w.warm(reqs, &reached)
+	defer stop()
 	c := &commit{w: w}
 	for _, r := range reqs {
 		if r.fn != nil {
@@ -361,6 +377,7 @@ func (w *Writer) batch(reqs []*request) {
 			continue
 		}
 		for i := range r.ops {
+			reached.Add(1)
 			s := slot{op: r.ops[i], res: &r.res[i], err: &r.errs[i]}
 			if c.tx != nil && c.soft() {
 				c.flush()
@@ -385,6 +402,41 @@ func (w *Writer) batch(reqs []*request) {
 		close(r.done)
 	}
 	w.maintain()
+}
+
+// warm starts reading ahead for the operations of a batch after its first
+// (see Warmer), skipping those the writer has reached, and returns what
+// stops it and waits for it.
+func (w *Writer) warm(reqs []*request, reached *atomic.Int64) (stop func()) {
+	n := 0
+	for _, r := range reqs {
+		n += len(r.ops)
+	}
+	if n < 2 {
+		return func() {}
+	}
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		snap := w.cfg.Store.AheadView()
+		defer snap.Close()
+		k := 0
+		for _, r := range reqs {
+			for _, op := range r.ops {
+				k++
+				if done.Load() {
+					return
+				}
+				if wo, ok := op.(Warmer); ok && int64(k) > reached.Load() {
+					wo.Warm(snap)
+				}
+			}
+		}
+	})
+	return func() {
+		done.Store(true)
+		wg.Wait()
+	}
 }
 
 // maintain runs pending maintenance work, one commit per operation.

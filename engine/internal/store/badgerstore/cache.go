@@ -2,6 +2,7 @@ package badgerstore
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/idgraph/idgraph/engine/internal/store"
 )
@@ -33,6 +34,8 @@ type cache struct {
 	bytes  [2]int64    // estimated, by tier
 	meta   *store.Meta // the meta record, decoded (nil: not read yet)
 	max    int64
+
+	hits, misses atomic.Uint64 // lookups since open
 }
 
 // The tiers, indices of part.m and cache.bytes.
@@ -124,15 +127,22 @@ func lookup[K comparable, V comparable](c *cache, pt *part[K, V], k K, gen uint6
 	c.mu.RLock()
 	if c.gen != gen {
 		c.mu.RUnlock()
+		c.misses.Add(1)
 		return zero, false
 	}
 	if v, ok := pt.m[hot][k]; ok {
 		c.mu.RUnlock()
+		c.hits.Add(1)
 		return v, true
 	}
 	v, ok := pt.m[cold][k]
 	c.mu.RUnlock()
-	if ok && hotReader {
+	if !ok {
+		c.misses.Add(1)
+		return zero, false
+	}
+	c.hits.Add(1)
+	if hotReader {
 		c.fill(gen, func() {
 			if w, still := pt.m[cold][k]; still && w == v {
 				pt.put(hot, k, v)
@@ -196,13 +206,22 @@ func (c *cache) reset(gen uint64) {
 	c.profs = newPart(&c.bytes, func(_ uint32, p *store.Profile) int64 { return profileBytes(p) })
 }
 
-// stats returns the entries and estimated bytes of both tiers, and of the
-// hot one.
-func (c *cache) stats() (entries int, bytes int64, hotEntries int, hotBytes int64) {
+// CacheStats are the decoded-record cache's figures.
+type CacheStats struct {
+	Entries, HotEntries int
+	Bytes, HotBytes     int64  // estimated; hot: what queries have read
+	Hits, Misses        uint64 // lookups since open
+}
+
+func (c *cache) stats() CacheStats {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	count := func(t int) int { return len(c.idents.m[t]) + len(c.nodes.m[t]) + len(c.profs.m[t]) }
-	return count(cold) + count(hot), c.bytes[cold] + c.bytes[hot], count(hot), c.bytes[hot]
+	return CacheStats{
+		Entries: count(cold) + count(hot), HotEntries: count(hot),
+		Bytes: c.bytes[cold] + c.bytes[hot], HotBytes: c.bytes[hot],
+		Hits: c.hits.Load(), Misses: c.misses.Load(),
+	}
 }
 
 func nodeBytes(n *store.Node) int64 { return int64(64 + len(n.Type) + len(n.Value)) }

@@ -87,6 +87,9 @@ func cached[K comparable, V comparable](r *reader, pt *part[K, V], k K, load fun
 	return v, nil
 }
 
+// Ident caches an identifier that is not stored too, as node 0 (nodes
+// count from 1): an identifier read ahead of the writer is as often new
+// as known, and the writer would otherwise ask Badger again.
 func (r *reader) Ident(typ, val string) (uint32, uint32, error) {
 	key := identKey(typ, val)
 	v, err := cached(r, &r.s.cache.idents, string(key), func() ([2]uint32, error) {
@@ -96,8 +99,14 @@ func (r *reader) Ident(typ, val string) (uint32, uint32, error) {
 			v[0], v[1], err = parseIdentValue(b)
 			return err
 		})
+		if errors.Is(err, store.ErrNotFound) {
+			return [2]uint32{}, nil
+		}
 		return v, err
 	})
+	if err == nil && v[0] == 0 {
+		err = store.ErrNotFound
+	}
 	return v[0], v[1], err
 }
 
@@ -172,7 +181,11 @@ func (r *reader) Record(k store.RecordKey) (*store.Record, error) {
 func (r *reader) records(anchor uint32, rg store.Range) iter.Seq2[*store.Record, error] {
 	return func(yield func(*store.Record, error) bool) {
 		prefix := u32Key(pRecord, anchor)
-		c := &cursor{it: r.btxn().NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: rg.Reverse, PrefetchValues: !rg.KeysOnly})}
+		// Values are read in place, not prefetched: an anchor holds few
+		// records, their values are inline in the tables, and a prefetch
+		// only copies them (a merge reads the events of each identifier it
+		// moves this way).
+		c := &cursor{it: r.btxn().NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: rg.Reverse})}
 		defer c.close()
 		var seek []byte
 		switch {
@@ -324,8 +337,8 @@ func (r *reader) Blobs(kind store.Blob, from []byte, f func(key, value []byte) b
 // snapshot is a store.Snapshot.
 type snapshot struct{ reader }
 
-func (s *Store) newSnapshot(gen uint64, release func()) *snapshot {
-	return &snapshot{reader{s: s, gen: gen, release: release, hot: true}}
+func (s *Store) newSnapshot(gen uint64, hot bool, release func()) *snapshot {
+	return &snapshot{reader{s: s, gen: gen, release: release, hot: hot}}
 }
 
 func (s *snapshot) Close() { s.close() }

@@ -257,12 +257,18 @@ func (s *Store) floor() uint64 {
 }
 
 // View opens a snapshot of the latest generation.
-func (s *Store) View() store.Snapshot {
+func (s *Store) View() store.Snapshot { return s.latest(true) }
+
+// AheadView opens a snapshot of the latest generation whose reads go to
+// the cache's cold tier, as the writer's own do.
+func (s *Store) AheadView() store.Snapshot { return s.latest(false) }
+
+func (s *Store) latest(hot bool) store.Snapshot {
 	s.pinMu.Lock()
 	gen := s.gen.Load()
 	s.pins[gen]++
 	s.pinMu.Unlock()
-	return s.newSnapshot(gen, func() {
+	return s.newSnapshot(gen, hot, func() {
 		s.pinMu.Lock()
 		if s.pins[gen]--; s.pins[gen] <= 0 {
 			delete(s.pins, gen)
@@ -277,7 +283,7 @@ func (s *Store) ViewAt(gen uint64) (store.Snapshot, error) {
 		return nil, fmt.Errorf("generation %d is not committed yet (latest %d)", gen, s.gen.Load())
 	}
 	release := s.pin(gen)
-	return s.newSnapshot(gen, release), nil
+	return s.newSnapshot(gen, true, release), nil
 }
 
 // Begin opens the writer's transaction.
@@ -353,11 +359,8 @@ func (s *Store) KeysWritten() (uint64, map[string]uint64) {
 	return total, by
 }
 
-// CacheStats returns the decoded-record cache's entries and estimated
-// bytes, in all and in its hot tier (what queries have read).
-func (s *Store) CacheStats() (entries int, bytes int64, hotEntries int, hotBytes int64) {
-	return s.cache.stats()
-}
+// CacheStats returns the decoded-record cache's figures.
+func (s *Store) CacheStats() CacheStats { return s.cache.stats() }
 
 type logger struct{ l *slog.Logger }
 

@@ -33,6 +33,11 @@ type txn struct {
 	messages  map[string]message
 	named     map[namedRef][]byte // nil: deleted
 	blobs     map[string][]byte   // kind byte + key; nil: deleted
+	// known holds the committed nodes that the identifier records read
+	// describe whole: an identifier record is kept in step with its node
+	// (type and value in its key, node and profile in its value), so a
+	// node found through its identifier needs no read of its own.
+	known map[uint32]store.Node
 
 	bytes   int      // estimated bytes buffered (a record put twice counts twice)
 	nrecs   int      // distinct record keys buffered (in records)
@@ -86,7 +91,14 @@ func (t *txn) Ident(typ, val string) (uint32, uint32, error) {
 		}
 		return v[0], v[1], nil
 	}
-	return t.reader.Ident(typ, val)
+	n, p, err := t.reader.Ident(typ, val)
+	if err == nil {
+		if t.known == nil {
+			t.known = map[uint32]store.Node{}
+		}
+		t.known[n] = store.Node{Type: typ, Value: val, Profile: p}
+	}
+	return n, p, err
 }
 
 func (t *txn) Node(n uint32) (*store.Node, error) {
@@ -95,6 +107,9 @@ func (t *txn) Node(n uint32) (*store.Node, error) {
 			return nil, store.ErrNotFound
 		}
 		return rec, nil
+	}
+	if rec, ok := t.known[n]; ok {
+		return &rec, nil
 	}
 	rec, err := t.reader.node(n)
 	if err != nil {

@@ -137,7 +137,10 @@ func (s *Store) Limits() store.Limits { return s.limits }
 func (s *Store) Pin(uint64) func()    { return func() {} }
 func (s *Store) Close() error         { return nil }
 func (s *Store) View() store.Snapshot { return &view{s: s, gen: s.Gen()} }
-func (s *Store) Discard(t store.Txn)  { s.end(t.(*txn), false) }
+
+// AheadView is View: the memory store has no cache to warm.
+func (s *Store) AheadView() store.Snapshot { return s.View() }
+func (s *Store) Discard(t store.Txn)       { s.end(t.(*txn), false) }
 func (s *Store) Commit(t store.Txn) (uint64, error) {
 	tx := t.(*txn)
 	e, b := tx.Size()
