@@ -71,12 +71,9 @@ func (db *DB) endOp(tx *writer.Tx) {
 // traits, consent and tags.
 func attrsOf(pr *store.Profile) index.Attrs {
 	a := index.Attrs{Traits: pr.TraitValues(), Consent: pr.Granted(), Tags: pr.TagList()}
-	for t, c := range pr.Counts {
-		if c > 0 {
-			a.Types = append(a.Types, t)
-		}
+	for _, tc := range pr.Counts {
+		a.Types = append(a.Types, tc.Type) // sorted, as Counts are
 	}
-	sort.Strings(a.Types)
 	return a
 }
 

@@ -215,7 +215,7 @@ type ingest struct {
 
 func (g *ingest) ProfileOf(n uint32) uint32 { return g.a.node(n).Profile }
 
-func (g *ingest) Counts(p uint32) map[string]int { return g.a.profile(p).Counts }
+func (g *ingest) Counts(p uint32) graph.Counts { return g.a.profile(p).Counts }
 
 func (g *ingest) Create(n uint32, typ int) uint32 {
 	p, _ := g.a.newProfile(g.now)
@@ -306,9 +306,7 @@ func (g *ingest) Move(n uint32, typ int, p uint32) {
 // one of its ends.
 func (a *applier) leave(p uint32, pr *store.Profile, typ int, gone graph.Span) {
 	name := a.types.Spec(typ).Name
-	if pr.Counts[name]--; pr.Counts[name] <= 0 {
-		delete(pr.Counts, name)
-	}
+	pr.Counts.Add(name, -1)
 	switch {
 	case gone.Events == 0:
 	case gone.Events == pr.Events:

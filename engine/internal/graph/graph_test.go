@@ -155,3 +155,50 @@ func TestResolveRules(t *testing.T) {
 		t.Fatalf("two new users: %+v", ds)
 	}
 }
+
+// Counts against a map: random adds and removals (a removal below zero
+// included) keep them sorted, without zeros, and equal to the map.
+func TestCountsFollowAMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	types := []string{"cookie", "device", "email", "phone", "user", "app"}
+	for range 200 {
+		var c Counts
+		m := map[string]int{}
+		for range 40 {
+			typ, n := types[r.IntN(len(types))], r.IntN(5)-2
+			c.Add(typ, n)
+			if m[typ] += n; m[typ] <= 0 {
+				delete(m, typ)
+			}
+			total := 0
+			for i, tc := range c {
+				if tc.N <= 0 || i > 0 && c[i-1].Type >= tc.Type {
+					t.Fatalf("after Add(%s, %d): %v is not sorted and positive", typ, n, c)
+				}
+				if m[tc.Type] != tc.N {
+					t.Fatalf("after Add(%s, %d): %v, map %v", typ, n, c, m)
+				}
+				total += tc.N
+			}
+			if len(c) != len(m) || c.Total() != total {
+				t.Fatalf("after Add(%s, %d): %v, map %v", typ, n, c, m)
+			}
+			for _, typ := range types {
+				if c.Of(typ) != m[typ] {
+					t.Fatalf("Of(%s) = %d, map %d", typ, c.Of(typ), m[typ])
+				}
+			}
+		}
+		// A clone is its own: changing it leaves the original.
+		d := c.Clone()
+		d.Add("zzz", 1)
+		if len(c) > 0 {
+			d.Add(c[0].Type, 5)
+		}
+		for _, tc := range c {
+			if m[tc.Type] != tc.N {
+				t.Fatalf("the clone's change reached the original: %v", c)
+			}
+		}
+	}
+}

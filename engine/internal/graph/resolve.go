@@ -21,7 +21,7 @@ type Resolver interface {
 	ProfileOf(n uint32) uint32
 	// Counts returns p's number of members per type name. The caller must
 	// not keep or change it.
-	Counts(p uint32) map[string]int
+	Counts(p uint32) Counts
 	// Create makes a new profile holding only the new node n.
 	Create(n uint32, typ int) uint32
 	// Join adds the new node n to p.
@@ -80,7 +80,7 @@ func Resolve(r Resolver, t *Types, ms []Member) (uint32, []Decision) {
 			out = append(out, Decision{Node: x.Node})
 		case px == 0:
 			// A new identifier is a profile of one: it joins when p has room.
-			if r.Counts(p)[spec.Name]+1 <= spec.Limit {
+			if r.Counts(p).Of(spec.Name)+1 <= spec.Limit {
 				r.Join(x.Node, x.Type, p)
 				out = append(out, Decision{Node: x.Node})
 			} else {
@@ -93,7 +93,7 @@ func Resolve(r Resolver, t *Types, ms []Member) (uint32, []Decision) {
 			case over < 0:
 				p = r.Merge(p, px)
 				out = append(out, Decision{Node: x.Node})
-			case spec.Exclusive && r.Counts(p)[spec.Name]+1 <= spec.Limit:
+			case spec.Exclusive && r.Counts(p).Of(spec.Name)+1 <= spec.Limit:
 				r.Move(x.Node, x.Type, p)
 				out = append(out, Decision{Node: x.Node, Rule: "moved " + spec.Name})
 			default:
@@ -106,11 +106,11 @@ func Resolve(r Resolver, t *Types, ms []Member) (uint32, []Decision) {
 
 // overflow returns the first type code (by priority, then code) whose limit
 // the union of two profiles would exceed, or -1 when they fit together.
-func (t *Types) overflow(a, b map[string]int) int {
+func (t *Types) overflow(a, b Counts) int {
 	best := -1
-	for name, n := range b {
-		c, ok := t.byName[name]
-		if !ok || n+a[name] <= t.specs[c].Limit {
+	for _, tc := range b {
+		c, ok := t.byName[tc.Type]
+		if !ok || tc.N+a.Of(tc.Type) <= t.specs[c].Limit {
 			continue
 		}
 		if best < 0 || t.specs[c].Priority < t.specs[best].Priority ||

@@ -6,7 +6,7 @@ package graph
 // store.
 type Scratch struct {
 	label   map[uint32]uint32
-	cnt     map[uint32]map[string]int
+	cnt     map[uint32]Counts
 	members map[uint32][]uint32
 	types   *Types
 	next    uint32
@@ -14,7 +14,7 @@ type Scratch struct {
 
 // NewScratch returns an empty replay state over the types t.
 func NewScratch(t *Types) *Scratch {
-	return &Scratch{label: map[uint32]uint32{}, cnt: map[uint32]map[string]int{},
+	return &Scratch{label: map[uint32]uint32{}, cnt: map[uint32]Counts{},
 		members: map[uint32][]uint32{}, types: t}
 }
 
@@ -30,19 +30,19 @@ func (s *Scratch) Replay(ms []Member) (uint32, []Decision) {
 	return Resolve(s, s.types, ms)
 }
 
-func (s *Scratch) ProfileOf(n uint32) uint32      { return s.label[n] }
-func (s *Scratch) Counts(p uint32) map[string]int { return s.cnt[p] }
+func (s *Scratch) ProfileOf(n uint32) uint32 { return s.label[n] }
+func (s *Scratch) Counts(p uint32) Counts    { return s.cnt[p] }
 
 func (s *Scratch) Create(n uint32, typ int) uint32 {
 	s.next++
-	s.cnt[s.next] = map[string]int{}
+	s.cnt[s.next] = nil
 	s.Join(n, typ, s.next)
 	return s.next
 }
 
 func (s *Scratch) Join(n uint32, typ int, p uint32) {
 	s.label[n] = p
-	s.cnt[p][s.types.specs[typ].Name]++
+	s.add(p, s.types.specs[typ].Name, 1)
 	s.members[p] = append(s.members[p], n)
 }
 
@@ -54,8 +54,8 @@ func (s *Scratch) Merge(a, b uint32) uint32 {
 		s.label[n] = a
 	}
 	s.members[a] = append(s.members[a], s.members[b]...)
-	for t, c := range s.cnt[b] {
-		s.cnt[a][t] += c
+	for _, tc := range s.cnt[b] {
+		s.add(a, tc.Type, tc.N)
 	}
 	delete(s.members, b)
 	delete(s.cnt, b)
@@ -71,6 +71,12 @@ func (s *Scratch) Move(n uint32, typ int, p uint32) {
 			break
 		}
 	}
-	s.cnt[old][s.types.specs[typ].Name]--
+	s.add(old, s.types.specs[typ].Name, -1)
 	s.Join(n, typ, p)
+}
+
+func (s *Scratch) add(p uint32, typ string, n int) {
+	c := s.cnt[p]
+	c.Add(typ, n)
+	s.cnt[p] = c
 }

@@ -203,9 +203,9 @@ func encodeProfile(p *store.Profile) []byte {
 		e.str(m.ID)
 	}
 	e.uvarint(uint64(len(p.Counts)))
-	for k, v := range p.Counts {
-		e.str(k)
-		e.uvarint(uint64(v))
+	for _, tc := range p.Counts {
+		e.str(tc.Type)
+		e.uvarint(uint64(tc.N))
 	}
 	e.uvarint(uint64(p.Events))
 	e.varint(p.First)
@@ -228,10 +228,12 @@ func decodeProfile(b []byte) (*store.Profile, error) {
 		}
 	}
 	if n := d.count(); n > 0 {
-		p.Counts = make(map[string]int, n)
+		// Sorted on the way in: stores written before Counts were a
+		// slice hold them in a map's order.
+		p.Counts = make(graph.Counts, 0, n)
 		for ; n > 0 && d.err == nil; n-- {
 			k := d.str()
-			p.Counts[k] = int(d.uvarint())
+			p.Counts.Add(k, int(d.uvarint()))
 		}
 	}
 	p.Events = int64(d.uvarint())

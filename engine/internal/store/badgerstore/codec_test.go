@@ -10,7 +10,7 @@ import (
 
 func sampleProfile() *store.Profile {
 	p := &store.Profile{Created: 1764000000000, Members: []store.Member{{Node: 1, ID: "user:1"}, {Node: 300000, ID: "cookie:é"}}}
-	p.Counts = map[string]int{"user": 1, "cookie": 1}
+	p.Counts = graph.Counts{{Type: "cookie", N: 1}, {Type: "user", N: 1}}
 	p.Span = graph.Span{Events: 3, First: -5, Last: 1764000000001}
 	return p
 }
@@ -37,6 +37,12 @@ func TestCodecsRoundTrip(t *testing.T) {
 	p := sampleProfile()
 	if got, err := decodeProfile(encodeProfile(p)); err != nil || !reflect.DeepEqual(got, p) {
 		t.Errorf("profile: %+v %v", got, err)
+	}
+	// Stores written when counts were a map hold them in any order.
+	unsorted := sampleProfile()
+	unsorted.Counts = graph.Counts{{Type: "user", N: 1}, {Type: "cookie", N: 1}}
+	if got, err := decodeProfile(encodeProfile(unsorted)); err != nil || !reflect.DeepEqual(got, p) {
+		t.Errorf("profile with counts out of order: %+v %v", got, err)
 	}
 	fwd := &store.Profile{Into: 3}
 	if got, err := decodeProfile(encodeProfile(fwd)); err != nil || !reflect.DeepEqual(got, fwd) {
