@@ -116,17 +116,16 @@ func (o *linkOp) check(tt *graph.Types) (*linkPlan, error) {
 
 // Warm reads ahead what applying will read of each identifier: its
 // identifier record and its profile (see writer.Warmer); the store's
-// transaction knows the node from the identifier record. Identifiers that
-// do not parse are left to Plan to refuse.
+// transaction knows the node from the identifier record. An operation
+// whose identifiers do not parse is left to Plan to refuse.
 func (o *linkOp) Warm(r store.Reader) {
-	tt := o.db.types.Load()
-	for _, s := range o.ids {
-		id, _, blocked, err := tt.ParseID(s, o.db.bl)
-		if err != nil || blocked {
-			continue
-		}
-		if _, p, err := r.Ident(id.Type, id.Value); err == nil {
-			_, _ = r.Profile(p)
+	p, err := o.db.parseIDs(o.db.types.Load(), o.ids, nil)
+	if err != nil {
+		return
+	}
+	for _, id := range p.ids {
+		if _, prof, err := r.Ident(id.Type, id.Value); err == nil {
+			_, _ = r.Profile(prof)
 		}
 	}
 }

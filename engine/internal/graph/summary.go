@@ -1,5 +1,10 @@
 package graph
 
+import (
+	"slices"
+	"strings"
+)
+
 // Stamp orders facts: the later time wins, and between equal times the
 // later arrival (seq).
 type Stamp struct {
@@ -154,12 +159,7 @@ type TypeCount struct {
 }
 
 func (c Counts) search(t string) (int, bool) {
-	for i, tc := range c {
-		if tc.Type >= t {
-			return i, tc.Type == t
-		}
-	}
-	return len(c), false
+	return slices.BinarySearchFunc(c, t, func(tc TypeCount, t string) int { return strings.Compare(tc.Type, t) })
 }
 
 // Of returns the number of members of type t.
@@ -179,13 +179,11 @@ func (c *Counts) Add(t string, n int) {
 	i, ok := c.search(t)
 	switch {
 	case ok && (*c)[i].N+n <= 0:
-		*c = append((*c)[:i], (*c)[i+1:]...)
+		*c = slices.Delete(*c, i, i+1)
 	case ok:
 		(*c)[i].N += n
 	case n > 0:
-		*c = append(*c, TypeCount{})
-		copy((*c)[i+1:], (*c)[i:])
-		(*c)[i] = TypeCount{Type: t, N: n}
+		*c = slices.Insert(*c, i, TypeCount{Type: t, N: n})
 	}
 }
 
@@ -199,12 +197,7 @@ func (c Counts) Total() int {
 }
 
 // Clone returns a copy.
-func (c Counts) Clone() Counts {
-	if c == nil {
-		return nil
-	}
-	return append(make(Counts, 0, len(c)), c...)
-}
+func (c Counts) Clone() Counts { return slices.Clone(c) }
 
 // MemberSummary is the summary of one identifier of type typ whose anchored
 // events span span and of which facts were said.

@@ -404,13 +404,18 @@ func (w *Writer) batch(reqs []*request) {
 	w.maintain()
 }
 
-// warm starts reading ahead for the operations of a batch after its first
-// (see Warmer), skipping those the writer has reached, and returns what
-// stops it and waits for it.
+// warm starts reading ahead for the operations of a batch (see Warmer),
+// skipping those the writer has reached, and returns what stops it and
+// waits for it. A batch with fewer than two Warmers has nothing to read
+// ahead of: the writer starts on the first at once.
 func (w *Writer) warm(reqs []*request, reached *atomic.Int64) (stop func()) {
 	n := 0
 	for _, r := range reqs {
-		n += len(r.ops)
+		for _, op := range r.ops {
+			if _, ok := op.(Warmer); ok {
+				n++
+			}
+		}
 	}
 	if n < 2 {
 		return func() {}

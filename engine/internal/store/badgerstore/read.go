@@ -110,17 +110,22 @@ func (r *reader) Ident(typ, val string) (uint32, uint32, error) {
 	return v[0], v[1], err
 }
 
+// getAs reads key's value and decodes it with dec.
+func getAs[T any](r *reader, key []byte, dec func([]byte) (T, error)) (T, error) {
+	var out T
+	err := r.get(key, func(v []byte) error {
+		var err error
+		out, err = dec(v)
+		return err
+	})
+	return out, err
+}
+
 // node returns the shared (cached) record: callers that may change it
 // clone it.
 func (r *reader) node(n uint32) (*store.Node, error) {
 	return cached(r, &r.s.cache.nodes, n, func() (*store.Node, error) {
-		var rec *store.Node
-		err := r.get(nodeKey(n), func(v []byte) error {
-			var err error
-			rec, err = decodeNode(v)
-			return err
-		})
-		return rec, err
+		return getAs(r, nodeKey(n), decodeNode)
 	})
 }
 
@@ -128,12 +133,7 @@ func (r *reader) Node(n uint32) (*store.Node, error) { return r.node(n) }
 
 func (r *reader) profile(p uint32) (*store.Profile, error) {
 	return cached(r, &r.s.cache.profs, p, func() (*store.Profile, error) {
-		var rec *store.Profile
-		err := r.get(profileKey(p), func(v []byte) error {
-			var err error
-			rec, err = decodeProfile(v)
-			return err
-		})
+		rec, err := getAs(r, profileKey(p), decodeProfile)
 		if err == nil && rec.Into == 0 {
 			rec.Facts, err = r.profileFacts(p)
 		}
@@ -168,13 +168,7 @@ func (r *reader) Facts(n uint32) (graph.Facts, error) {
 }
 
 func (r *reader) Record(k store.RecordKey) (*store.Record, error) {
-	var rec *store.Record
-	err := r.get(recordKey(k), func(v []byte) error {
-		var err error
-		rec, err = decodeRecord(k, v)
-		return err
-	})
-	return rec, err
+	return getAs(r, recordKey(k), func(v []byte) (*store.Record, error) { return decodeRecord(k, v) })
 }
 
 // records iterates committed records of one anchor.
