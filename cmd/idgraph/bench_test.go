@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idgraph/idgraph/bench"
 )
@@ -121,5 +122,36 @@ func TestParseScale(t *testing.T) {
 		if _, err := parseScale(bad); err == nil {
 			t.Errorf("parseScale(%q) succeeded", bad)
 		}
+	}
+}
+
+// TestIngestRateOverAPrefix checks the embedded rate a capped ingest is
+// compared with: events over the elapsed time of the first chunk that
+// reaches the cap, or the whole ingest when the cap covers it.
+func TestIngestRateOverAPrefix(t *testing.T) {
+	st := ingestStats{records: 3000, events: 2400, elapsed: 6 * time.Second, marks: []ingestMark{
+		{records: 1000, events: 900, elapsed: time.Second},
+		{records: 2000, events: 1700, elapsed: 4 * time.Second},
+		{records: 3000, events: 2400, elapsed: 6 * time.Second},
+	}}
+	for _, c := range []struct {
+		n       int64
+		rate    float64
+		covered int64
+	}{
+		{0, 400, 3000},
+		{500, 900, 1000},
+		{1000, 900, 1000},
+		{1001, 425, 2000},
+		{2999, 400, 3000},
+		{3000, 400, 3000},
+		{1 << 40, 400, 3000},
+	} {
+		if rate, covered := st.rateOver(c.n); rate != c.rate || covered != c.covered {
+			t.Errorf("rateOver(%d) = %v over %d records; want %v over %d", c.n, rate, covered, c.rate, c.covered)
+		}
+	}
+	if rate, covered := (ingestStats{}).rateOver(10); rate != 0 || covered != 0 {
+		t.Errorf("an empty ingest's rate = %v over %d; want 0 over 0", rate, covered)
 	}
 }
