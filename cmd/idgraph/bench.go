@@ -44,6 +44,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -103,7 +104,7 @@ const (
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "bench [--people 100000] [--seed 1] [--out bench-results] [--quick] [--skip-postgres] [--skip-redis] [--scale 1m] | --cluster 3 [--quick]", stderr)
+	fs := newFlags("bench", "bench [--people 100000] [--seed 1] [--out bench-results] [--quick] [--skip-postgres] [--skip-redis] [--scale 1m] | --cluster 3 [--quick] | --scaling DIR,DIR,... [--out DIR]", stderr)
 	people := fs.Int("people", 100_000, "people in the generated population")
 	seed := fs.Uint64("seed", 1, "population seed")
 	out := fs.String("out", "bench-results", "directory for report.json, report.md and the charts")
@@ -112,12 +113,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	skipRedis := fs.Bool("skip-redis", false, "skip the Redis GET baseline")
 	scale := fs.String("scale", "", "people, with an optional k or m suffix (100k, 1m); overrides --people")
 	requests := fs.Int("requests", 0, "redis-benchmark -n for WHO over TCP and Redis GET (default 200000; 10000 with --quick)")
+	scaling := fs.String("scaling", "", "instead of the suite: lay the reports of earlier runs (their --out directories, comma-separated) side by side in --out as scaling.md, scaling.json and a chart")
 	clusterSize := fs.Int("cluster", 0, "instead of the suite: a cluster of this many nodes on this machine against one node (writes, WHO, leader change); report in --out as cluster.md")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return exitError{2, "bench takes no arguments, only flags"}
+	}
+	if *scaling != "" {
+		return writeScaling(strings.Split(*scaling, ","), *out, stdout)
 	}
 	cfg := benchConfig{people: *people, seed: *seed, out: *out, quick: *quick, skipPG: *skipPG, skipRedis: *skipRedis}
 	if *quick && !flagSet(args, "people") {
@@ -142,6 +147,50 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	b := &benchRun{cfg: cfg, log: stderr}
 	return b.run(ctx, stdout)
+}
+
+// writeScaling reads DIR/report.json of each directory and writes their
+// scaling table and chart into out.
+func writeScaling(dirs []string, out string, stdout io.Writer) error {
+	var reports []*bench.Report
+	for _, d := range dirs {
+		f, err := os.Open(filepath.Join(strings.TrimSpace(d), "report.json"))
+		if err != nil {
+			return exitError{1, err.Error()}
+		}
+		r, err := bench.ReadReport(f)
+		f.Close()
+		if err != nil {
+			return exitError{1, fmt.Sprintf("%s: %v", d, err)}
+		}
+		reports = append(reports, r)
+	}
+	s, err := bench.NewScaling(reports)
+	if err != nil {
+		return exitError{2, err.Error()}
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	if _, err := s.WriteChart(out); err != nil {
+		return err
+	}
+	var md strings.Builder
+	if err := s.WriteMarkdown(&md, "scaling.svg"); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "scaling.md"), []byte(md.String()), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "scaling.json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, md.String())
+	return err
 }
 
 // parseScale reads 2000, 100k, 1m, 1.5m.

@@ -155,3 +155,39 @@ func TestIngestRateOverAPrefix(t *testing.T) {
 		t.Errorf("an empty ingest's rate = %v over %d; want 0 over 0", rate, covered)
 	}
 }
+
+// TestBenchScaling lays two saved reports side by side through the command
+// line, and refuses a directory without a report.
+func TestBenchScaling(t *testing.T) {
+	dirs := []string{t.TempDir(), t.TempDir()}
+	for i, people := range []int{1000, 4000} {
+		r := &bench.Report{Stats: &bench.Stats{People: people, Events: people * 20}, Workloads: []bench.Workload{
+			{Name: "ingest-embedded", Throughput: float64(20_000 - 5_000*i)},
+		}}
+		f, err := os.Create(filepath.Join(dirs[i], "report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WriteJSON(f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	out := t.TempDir()
+	stdout, stderr, code := runCmd(t, "bench", "--scaling", dirs[1]+","+dirs[0], "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := "| ingest, embedded (events/s) | 20\u202f000 | 15\u202f000 | 0.75× |\n"
+	if !strings.Contains(stdout, want) {
+		t.Errorf("stdout lacks %q:\n%s", want, stdout)
+	}
+	for _, f := range []string{"scaling.md", "scaling.json", "scaling.svg", "scaling.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, stderr, code := runCmd(t, "bench", "--scaling", dirs[0]+","+t.TempDir(), "--out", out); code != 1 || !strings.Contains(stderr, "report.json") {
+		t.Errorf("a directory without a report: exit %d, %q", code, stderr)
+	}
+}
