@@ -247,8 +247,9 @@ type benchRun struct {
 	events  int64     // events ingested
 	peakRSS int64     // the highest peak of idgraph's workloads
 
-	embedded ingestStats      // the embedded ingest, for ratios over a prefix
-	ingested map[string]int64 // records each ingest workload applied
+	embedded   ingestStats      // the embedded ingest, for ratios over a prefix
+	steadyRate float64          // events/s the steady ingest achieved
+	ingested   map[string]int64 // records each ingest workload applied
 
 	redis *bench.RedisResult
 	pg    *bench.PostgresResult
@@ -292,6 +293,7 @@ func (b *benchRun) run(ctx context.Context, stdout io.Writer) (err error) {
 		{"computed traits", b.computedTraits},
 		{"SEGMENT", b.segments},
 		{"mixed", b.mixed},
+		{"WHO during a steady ingest", b.whoDuringIngest},
 		{"ingest over TCP", b.ingestTCP},
 		{"ingest over HTTP", b.ingestHTTP},
 		{"ingest with computed traits", b.ingestComputed},
@@ -1172,6 +1174,12 @@ func (b *benchRun) goals() {
 		}
 		g := bench.GoalAtLeast(title, w.Throughput/base.Throughput, p.target, bench.FormatRatio)
 		g.Note = fmt.Sprintf("%s/s vs %s/s", bench.FormatCount(w.Throughput), bench.FormatCount(base.Throughput))
+		gs = append(gs, g)
+	}
+	if w := find(b.rep.Workloads, "who-during-ingest"); w != nil && w.P99 > 0 {
+		g := bench.GoalAtMost(fmt.Sprintf("WHO p99 during a steady %s events/s ingest", bench.FormatCount(steadyEvents)), float64(w.P99)/1e6, 2, bench.FormatMillis)
+		g.Note = fmt.Sprintf("embedded, %s WHO calls/s; p50 %s, p99.9 %s; the ingest achieved %s events/s", bench.FormatCount(steadyWHOs),
+			bench.FormatDuration(w.P50), bench.FormatDuration(w.P999), bench.FormatCount(b.steadyRate))
 		gs = append(gs, g)
 	}
 	cart := find(b.rep.Workloads, "segment-abandoned-cart")

@@ -49,7 +49,7 @@ func TestBenchQuickReport(t *testing.T) {
 			t.Errorf("workload %s: p99.9 %v below p99 %v", w.Name, w.P999, w.P99)
 		}
 	}
-	for _, name := range []string{"ingest-embedded", "ingest-tcp", "who-embedded", "merge-embedded", "merge-batched", "segment-abandoned-cart", "mixed-who90-track10", "ingest-http", "who-http", "who-statement", "who-statement-computed5", "compute-backfill", "ingest-embedded-computed5", "ingest-embedded-watch3", "changes-read", "webhook-lag"} {
+	for _, name := range []string{"ingest-embedded", "ingest-tcp", "who-embedded", "merge-embedded", "merge-batched", "segment-abandoned-cart", "mixed-who90-track10", "who-during-ingest", "ingest-http", "who-http", "who-statement", "who-statement-computed5", "compute-backfill", "ingest-embedded-computed5", "ingest-embedded-watch3", "changes-read", "webhook-lag"} {
 		if !have[name] {
 			t.Errorf("no workload %s", name)
 		}
