@@ -4,6 +4,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Figures of this process and this machine that the report quotes: peak
@@ -13,12 +15,62 @@ import (
 // kernel's high-water mark (VmHWM in /proc/self/status) on Linux, the
 // getrusage maximum elsewhere on Unix, 0 when neither is available.
 func PeakRSS() int64 {
-	if v := procField("/proc/self/status", "VmHWM"); v != "" {
-		if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64); err == nil {
-			return kb * 1024
-		}
+	if v := procKB("VmHWM"); v > 0 {
+		return v
 	}
 	return maxRSS()
+}
+
+// AnonRSS returns the anonymous resident memory of this process in bytes
+// (RssAnon in /proc/self/status: the heap and other private memory, not the
+// pages of mapped files, which the kernel can drop), or 0 when unknown.
+func AnonRSS() int64 {
+	return procKB("RssAnon")
+}
+
+func procKB(field string) int64 {
+	v := procField("/proc/self/status", field)
+	kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return kb * 1024
+}
+
+// SampleAnonRSS samples [AnonRSS] every interval until the returned
+// function is called, which returns the highest sample (0 when unknown).
+// The kernel keeps no high-water mark of anonymous memory alone, so a
+// peak shorter than the interval can be missed.
+func SampleAnonRSS(every time.Duration) (stop func() int64) {
+	var (
+		mu   sync.Mutex
+		peak = AnonRSS()
+		done = make(chan struct{})
+		wg   sync.WaitGroup
+	)
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				v := AnonRSS()
+				mu.Lock()
+				peak = max(peak, v)
+				mu.Unlock()
+			}
+		}
+	})
+	var once sync.Once
+	return func() int64 {
+		once.Do(func() { close(done); wg.Wait() })
+		v := AnonRSS()
+		mu.Lock()
+		defer mu.Unlock()
+		return max(peak, v)
+	}
 }
 
 // ResetPeakRSS resets the peak resident set size to the current one, so

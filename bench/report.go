@@ -52,9 +52,10 @@ type Workload struct {
 	P50        time.Duration `json:"p50_ns,omitempty"`
 	P99        time.Duration `json:"p99_ns,omitempty"`
 	P999       time.Duration `json:"p999_ns,omitempty"`
-	Baseline   string        `json:"baseline,omitempty"`     // name of a Report.Baselines entry
-	Ratio      float64       `json:"ratio,omitempty"`        // Throughput / the baseline's
-	Memory     int64         `json:"memory_bytes,omitempty"` // peak resident memory of the process while it ran
+	Baseline   string        `json:"baseline,omitempty"`          // name of a Report.Baselines entry
+	Ratio      float64       `json:"ratio,omitempty"`             // Throughput / the baseline's
+	Memory     int64         `json:"memory_bytes,omitempty"`      // peak resident memory of the process while it ran
+	AnonMemory int64         `json:"anon_memory_bytes,omitempty"` // the same, without the pages of mapped files (sampled)
 	Disk       int64         `json:"disk_bytes,omitempty"`
 	Note       string        `json:"note,omitempty"`
 	// Load is the 1-minute load average when the workload started.
@@ -270,7 +271,11 @@ func writeWorkloads(b *strings.Builder, title string, ws []Workload, ratios bool
 		if w.Note != "" || w.Memory > 0 || w.Disk > 0 || w.Load != "" {
 			fmt.Fprintf(b, "\n- **%s**:", cell(w.Name))
 			if w.Memory > 0 {
-				fmt.Fprintf(b, " peak RSS %s;", bytesIEC(w.Memory))
+				fmt.Fprintf(b, " peak RSS %s", bytesIEC(w.Memory))
+				if w.AnonMemory > 0 {
+					fmt.Fprintf(b, " (anonymous %s)", bytesIEC(w.AnonMemory))
+				}
+				b.WriteString(";")
 			}
 			if w.Disk > 0 {
 				fmt.Fprintf(b, " disk %s;", bytesIEC(w.Disk))

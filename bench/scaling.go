@@ -106,6 +106,13 @@ func NewScaling(reports []*Report) (*Scaling, error) {
 		}
 		return float64(m)
 	})
+	add("peak anonymous RSS, highest of all workloads", "bytes", false, func(r *Report) float64 {
+		var m int64
+		for _, w := range r.Workloads {
+			m = max(m, w.AnonMemory)
+		}
+		return float64(m)
+	})
 	add("disk after the ingest", "bytes", true, func(r *Report) float64 { return float64(workload(r, "ingest-embedded").Disk) })
 	add("disk per event (bytes)", "rate", false, func(r *Report) float64 {
 		return float64(workload(r, "ingest-embedded").Disk) / float64(r.Stats.Events)
