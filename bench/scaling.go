@@ -19,7 +19,8 @@ import (
 // Scaling lays the reports of runs at different populations side by side:
 // the figures that show how idgraph grows with the number of people.
 type Scaling struct {
-	Runs    []ScalingRun    `json:"runs"` // by people, ascending
+	Machine Machine         `json:"machine"` // the largest run's
+	Runs    []ScalingRun    `json:"runs"`    // by people, ascending
 	Figures []ScalingFigure `json:"figures"`
 }
 
@@ -59,7 +60,7 @@ func NewScaling(reports []*Report) (*Scaling, error) {
 			return nil, fmt.Errorf("scaling: two reports at %d people", rs[i].Stats.People)
 		}
 	}
-	s := &Scaling{}
+	s := &Scaling{Machine: rs[len(rs)-1].Machine}
 	for _, r := range rs {
 		s.Runs = append(s.Runs, ScalingRun{People: r.Stats.People, Events: r.Stats.Events, Started: r.Started,
 			Load: orDash(r.LoadBefore) + " → " + orDash(r.LoadAfter)})
@@ -135,6 +136,11 @@ func NewScaling(reports []*Report) (*Scaling, error) {
 			add("segment "+name+", p99", "latency", false, lat(w.Name, p99))
 		}
 	}
+	add("baseline: Redis GET, -P 1 (requests/s)", "rate", false, rate("redis-get"))
+	add("baseline: Redis GET, -P 16 (requests/s)", "rate", false, rate("redis-get-P16"))
+	add("baseline: raw Badger writes (keys/s)", "rate", false, rate("badger-writes"))
+	add("baseline: raw Badger gets, 1 goroutine, p50", "latency", false, lat("badger-gets", p50))
+	add("baseline: PostgreSQL abandoned-cart, p50", "latency", false, lat("postgres-abandoned-cart", p50))
 	add("abandoned-cart: PostgreSQL p50 ÷ idgraph p50", "ratio", false, func(r *Report) float64 {
 		return ratioOf(float64(workload(r, "postgres-abandoned-cart").P50), float64(workload(r, "segment-abandoned-cart").P50))
 	})
@@ -169,7 +175,11 @@ func (f ScalingFigure) format(v float64) string {
 // relative to where the Markdown will be), if any.
 func (s *Scaling) WriteMarkdown(w io.Writer, chart string) error {
 	var b strings.Builder
-	b.WriteString("## Scaling\n\n| figure |")
+	b.WriteString("## Scaling\n\n")
+	if m := s.Machine; m.Cores > 0 {
+		fmt.Fprintf(&b, "On %s, %d cores, %s of memory, %s, %s/%s. Each run measured its own baselines.\n\n", m.CPU, m.Cores, bytesIEC(int64(m.Memory)), m.GoVersion, m.OS, m.Arch)
+	}
+	b.WriteString("| figure |")
 	for _, r := range s.Runs {
 		fmt.Fprintf(&b, " %s people |", count(int64(r.People)))
 	}
@@ -191,11 +201,11 @@ func (s *Scaling) WriteMarkdown(w io.Writer, chart string) error {
 		}
 		fmt.Fprintf(&b, " %s |\n", growth)
 	}
-	b.WriteString("\nRuns:")
-	for _, r := range s.Runs {
-		fmt.Fprintf(&b, " %s people at %s (load %s);", count(int64(r.People)), r.Started.Format(time.RFC3339), r.Load)
+	runs := make([]string, len(s.Runs))
+	for i, r := range s.Runs {
+		runs[i] = fmt.Sprintf("%s people at %s (load average %s)", count(int64(r.People)), r.Started.Format(time.RFC3339), r.Load)
 	}
-	b.WriteString(" each with its own baselines.\n\n")
+	fmt.Fprintf(&b, "\nRuns: %s.\n\n", strings.Join(runs, "; "))
 	if chart != "" {
 		fmt.Fprintf(&b, "![scaling](%s)\n\n", chart)
 	}

@@ -51,6 +51,7 @@ func TestScalingTable(t *testing.T) {
 		"| segment abandoned-cart, p50 | 200µs | 600µs | 2ms | 10.00× |\n",
 		"| segment abandoned-cart, p99 | 400µs | 1.2ms | 4ms | 10.00× |\n",
 		"![scaling](results/scaling.svg)",
+		"\nRuns: 100\u202f000 people at 2026-11-30T14:00:00Z (load average 0.50 → 1.50); 300\u202f000 people at",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the table lacks %q:\n%s", want, md)
