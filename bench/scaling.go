@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -222,7 +223,12 @@ func (s *Scaling) WriteChart(dir string) (string, error) {
 	p.X.Label.Text = "people"
 	p.Y.Label.Text = "figure ÷ its value in the smallest run"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	var ticks plot.ConstantTicks
+	for _, r := range s.Runs {
+		ticks = append(ticks, plot.Tick{Value: float64(r.People), Label: shortCount(r.People)})
+	}
+	p.X.Tick.Marker = ticks
 	people0 := float64(s.Runs[0].People)
 	ref := plotter.XYs{}
 	for _, r := range s.Runs {
@@ -265,4 +271,15 @@ func (s *Scaling) WriteChart(dir string) (string, error) {
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	return save(p, dir, "scaling", 7*vg.Inch, 5*vg.Inch)
+}
+
+// shortCount writes 300000 as 300k and 1000000 as 1M.
+func shortCount(n int) string {
+	switch {
+	case n >= 1_000_000 && n%100_000 == 0:
+		return strconv.FormatFloat(float64(n)/1e6, 'f', -1, 64) + "M"
+	case n >= 1_000 && n%100 == 0:
+		return strconv.FormatFloat(float64(n)/1e3, 'f', -1, 64) + "k"
+	}
+	return strconv.Itoa(n)
 }

@@ -86,3 +86,11 @@ func TestScalingRefusesWhatItCannotCompare(t *testing.T) {
 		}
 	}
 }
+
+func TestShortCount(t *testing.T) {
+	for n, want := range map[int]string{100_000: "100k", 300_000: "300k", 1_000_000: "1M", 1_500_000: "1.5M", 2_000: "2k", 150: "150", 12_345: "12345"} {
+		if got := shortCount(n); got != want {
+			t.Errorf("shortCount(%d) = %q; want %q", n, got, want)
+		}
+	}
+}
