@@ -42,12 +42,9 @@ func procKB(field string) int64 {
 // The kernel keeps no high-water mark of anonymous memory alone, so a
 // peak shorter than the interval can be missed.
 func SampleAnonRSS(every time.Duration) (stop func() int64) {
-	var (
-		mu   sync.Mutex
-		peak = AnonRSS()
-		done = make(chan struct{})
-		wg   sync.WaitGroup
-	)
+	peak := AnonRSS() // the sampling goroutine's until stop has waited for it
+	done := make(chan struct{})
+	var wg sync.WaitGroup
 	wg.Go(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
@@ -56,20 +53,18 @@ func SampleAnonRSS(every time.Duration) (stop func() int64) {
 			case <-done:
 				return
 			case <-t.C:
-				v := AnonRSS()
-				mu.Lock()
-				peak = max(peak, v)
-				mu.Unlock()
+				peak = max(peak, AnonRSS())
 			}
 		}
 	})
 	var once sync.Once
 	return func() int64 {
-		once.Do(func() { close(done); wg.Wait() })
-		v := AnonRSS()
-		mu.Lock()
-		defer mu.Unlock()
-		return max(peak, v)
+		once.Do(func() {
+			close(done)
+			wg.Wait()
+			peak = max(peak, AnonRSS())
+		})
+		return peak
 	}
 }
 

@@ -138,6 +138,18 @@ func (r *Report) Compare() {
 	}
 }
 
+// Find returns the workload or baseline of that name, or nil.
+func (r *Report) Find(name string) *Workload {
+	for _, list := range [][]Workload{r.Workloads, r.Baselines} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
+
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)

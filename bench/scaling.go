@@ -37,7 +37,7 @@ type ScalingRun struct {
 // 0 where a run did not measure it.
 type ScalingFigure struct {
 	Name   string    `json:"name"`
-	Kind   string    `json:"kind"` // "rate", "latency" (nanoseconds), "bytes" or "ratio"
+	Kind   string    `json:"kind"` // "count", "latency" (nanoseconds), "bytes" or "ratio"
 	Values []float64 `json:"values"`
 	// Chart is set for the figures the growth chart draws.
 	Chart bool `json:"chart,omitempty"`
@@ -82,10 +82,8 @@ func NewScaling(reports []*Report) (*Scaling, error) {
 		}
 	}
 	workload := func(r *Report, name string) Workload {
-		for _, w := range append(slices.Clip(r.Workloads), r.Baselines...) {
-			if w.Name == name {
-				return w
-			}
+		if w := r.Find(name); w != nil {
+			return *w
 		}
 		return Workload{}
 	}
@@ -98,7 +96,7 @@ func NewScaling(reports []*Report) (*Scaling, error) {
 	p50 := func(w Workload) time.Duration { return w.P50 }
 	p99 := func(w Workload) time.Duration { return w.P99 }
 
-	add("ingest, embedded (events/s)", "rate", true, rate("ingest-embedded"))
+	add("ingest, embedded (events/s)", "count", true, rate("ingest-embedded"))
 	add("ingest chunk of 1,000 records, p99", "latency", true, lat("ingest-embedded", p99))
 	add("peak RSS of the embedded ingest", "bytes", false, func(r *Report) float64 { return float64(workload(r, "ingest-embedded").Memory) })
 	add("peak RSS, highest of all workloads", "bytes", true, func(r *Report) float64 {
@@ -116,20 +114,20 @@ func NewScaling(reports []*Report) (*Scaling, error) {
 		return float64(m)
 	})
 	add("disk after the ingest", "bytes", true, func(r *Report) float64 { return float64(workload(r, "ingest-embedded").Disk) })
-	add("disk per event (bytes)", "rate", false, func(r *Report) float64 {
+	add("disk per event (bytes)", "count", false, func(r *Report) float64 {
 		return float64(workload(r, "ingest-embedded").Disk) / float64(r.Stats.Events)
 	})
-	add("WHO embedded (calls/s)", "rate", false, rate("who-embedded"))
+	add("WHO embedded (calls/s)", "count", false, rate("who-embedded"))
 	add("WHO embedded p50", "latency", false, lat("who-embedded", p50))
 	add("WHO embedded p99", "latency", true, lat("who-embedded", p99))
-	add("WHO over TCP, -P 1 (requests/s)", "rate", true, rate("who-tcp"))
+	add("WHO over TCP, -P 1 (requests/s)", "count", true, rate("who-tcp"))
 	add("WHO over TCP, -P 1, p50", "latency", false, lat("who-tcp", p50))
 	add("WHO over TCP, -P 1, p99", "latency", false, lat("who-tcp", p99))
 	add("WHO over TCP ÷ Redis GET, -P 1", "ratio", false, func(r *Report) float64 {
 		return ratioOf(workload(r, "who-tcp").Throughput, workload(r, "redis-get").Throughput)
 	})
-	add("WHO over TCP, -P 16 (requests/s)", "rate", false, rate("who-tcp-P16"))
-	add("MERGE, 4 goroutines (logins/s)", "rate", false, rate("merge-embedded"))
+	add("WHO over TCP, -P 16 (requests/s)", "count", false, rate("who-tcp-P16"))
+	add("MERGE, 4 goroutines (logins/s)", "count", false, rate("merge-embedded"))
 	for _, w := range rs[len(rs)-1].Workloads {
 		if name, ok := strings.CutPrefix(w.Name, "segment-"); ok {
 			chart := name == "abandoned-cart" || name == "browsers-not-buyers"
@@ -137,9 +135,9 @@ func NewScaling(reports []*Report) (*Scaling, error) {
 			add("segment "+name+", p99", "latency", false, lat(w.Name, p99))
 		}
 	}
-	add("baseline: Redis GET, -P 1 (requests/s)", "rate", false, rate("redis-get"))
-	add("baseline: Redis GET, -P 16 (requests/s)", "rate", false, rate("redis-get-P16"))
-	add("baseline: raw Badger writes (keys/s)", "rate", false, rate("badger-writes"))
+	add("baseline: Redis GET, -P 1 (requests/s)", "count", false, rate("redis-get"))
+	add("baseline: Redis GET, -P 16 (requests/s)", "count", false, rate("redis-get-P16"))
+	add("baseline: raw Badger writes (keys/s)", "count", false, rate("badger-writes"))
 	add("baseline: raw Badger gets, 1 goroutine, p50", "latency", false, lat("badger-gets", p50))
 	add("baseline: PostgreSQL abandoned-cart, p50", "latency", false, lat("postgres-abandoned-cart", p50))
 	add("abandoned-cart: PostgreSQL p50 ÷ idgraph p50", "ratio", false, func(r *Report) float64 {

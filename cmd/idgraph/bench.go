@@ -539,7 +539,6 @@ func (b *benchRun) ingestEmbedded(ctx context.Context) error {
 		}
 		w := bench.NewWorkload("ingest-embedded", st.events, st.elapsed, st.chunks)
 		w.Unit, w.Baseline = "events", "badger-writes"
-		b.ingested[w.Name] = st.records
 		busy := float64(st.chunks.Mean()) * float64(st.chunks.Count()) / float64(st.elapsed)
 		w.Note = fmt.Sprintf("%s records/s (%s lines with consent and trait lines) through engine.DB.Apply in chunks of %d records, NDJSON parsed on another goroutine; latencies are per chunk; the loader waits on Apply %.0f%% of the time; %s links refused by the rules, %s lines rejected",
 			bench.FormatCount(float64(st.records)/st.elapsed.Seconds()), bench.FormatCount(float64(st.records)), loadChunk, 100*busy,
@@ -1145,14 +1144,6 @@ func (b *benchRun) accuracy(ctx context.Context) error {
 
 // goals states every claim of the issue with its measured value.
 func (b *benchRun) goals() {
-	find := func(list []bench.Workload, name string) *bench.Workload {
-		for i := range list {
-			if list[i].Name == name {
-				return &list[i]
-			}
-		}
-		return nil
-	}
 	scaleNote := ""
 	atScale := b.cfg.people >= 1_000_000
 	if !atScale {
@@ -1160,7 +1151,7 @@ func (b *benchRun) goals() {
 	}
 	var gs []bench.Goal
 
-	if w := find(b.rep.Workloads, "ingest-embedded"); w != nil {
+	if w := b.rep.Find("ingest-embedded"); w != nil {
 		gs = append(gs, bench.GoalAtLeast("ingest, embedded (events/s)", w.Throughput, 100_000, bench.FormatCount))
 	}
 	gs = append(gs, b.httpGoals()...)
@@ -1172,7 +1163,7 @@ func (b *benchRun) goals() {
 		if strings.Contains(p.name, "-P") {
 			title = fmt.Sprintf("WHO over TCP ÷ Redis GET (-P %d)", b.cfg.pipeline)
 		}
-		w, base := find(b.rep.Workloads, p.name), find(b.rep.Baselines, p.base)
+		w, base := b.rep.Find(p.name), b.rep.Find(p.base)
 		if w == nil || base == nil || base.Throughput <= 0 {
 			gs = append(gs, bench.GoalSkipped(title, fmt.Sprintf("≥ %.2f×", p.target), "WHO over TCP or the Redis baseline did not run"))
 			continue
@@ -1181,19 +1172,19 @@ func (b *benchRun) goals() {
 		g.Note = fmt.Sprintf("%s/s vs %s/s", bench.FormatCount(w.Throughput), bench.FormatCount(base.Throughput))
 		gs = append(gs, g)
 	}
-	if w := find(b.rep.Workloads, "who-during-ingest"); w != nil && w.P99 > 0 {
+	if w := b.rep.Find("who-during-ingest"); w != nil && w.P99 > 0 {
 		g := bench.GoalAtMost(fmt.Sprintf("WHO p99 during a steady %s events/s ingest", bench.FormatCount(steadyEvents)), float64(w.P99)/1e6, 2, bench.FormatMillis)
 		g.Note = fmt.Sprintf("embedded, %s WHO calls/s; p50 %s, p99.9 %s; the ingest achieved %s events/s", bench.FormatCount(steadyWHOs),
 			bench.FormatDuration(w.P50), bench.FormatDuration(w.P999), bench.FormatCount(b.steadyRate))
 		gs = append(gs, g)
 	}
-	cart := find(b.rep.Workloads, "segment-abandoned-cart")
+	cart := b.rep.Find("segment-abandoned-cart")
 	if cart != nil && cart.P50 > 0 {
 		g := bench.GoalAtMost("abandoned-cart p50 at 1M people", float64(cart.P50)/1e6, 5, bench.FormatMillis)
 		g.Indicative, g.Note = !atScale, scaleNote
 		gs = append(gs, g)
 	}
-	if pg := find(b.rep.Baselines, "postgres-abandoned-cart"); cart != nil && pg != nil && cart.P50 > 0 && pg.P50 > 0 {
+	if pg := b.rep.Find("postgres-abandoned-cart"); cart != nil && pg != nil && cart.P50 > 0 && pg.P50 > 0 {
 		g := bench.GoalAtLeast("abandoned-cart vs PostgreSQL (p50 ratio)", float64(pg.P50)/float64(cart.P50), 100, bench.FormatRatio)
 		g.Note = fmt.Sprintf("PostgreSQL p50 %s, idgraph p50 %s; PostgreSQL counts %d profiles over its own stitching (components without blocked values), idgraph %s",
 			bench.FormatDuration(pg.P50), bench.FormatDuration(cart.P50), b.pg.SegmentSize, cartSize(cart.Note))
@@ -1201,11 +1192,11 @@ func (b *benchRun) goals() {
 	} else {
 		gs = append(gs, bench.GoalSkipped("abandoned-cart vs PostgreSQL (p50 ratio)", "≥ 100.00×", "the PostgreSQL baseline did not run"))
 	}
-	phones := find(b.rep.Workloads, "segment-phones-over-500")
+	phones := b.rep.Find("segment-phones-over-500")
 	if phones != nil && phones.P50 > 0 {
 		gs = append(gs, bench.GoalAtMost("property-filtered segment p50 (phones over 500 in 90 days)", float64(phones.P50)/1e6, 10, bench.FormatMillis))
 	}
-	if pg := find(b.rep.Baselines, "postgres-phones-over-500"); phones != nil && pg != nil && phones.P50 > 0 && pg.P50 > 0 {
+	if pg := b.rep.Find("postgres-phones-over-500"); phones != nil && pg != nil && phones.P50 > 0 && pg.P50 > 0 {
 		g := bench.GoalAtLeast("property-filtered segment vs PostgreSQL (p50 ratio)", float64(pg.P50)/float64(phones.P50), 50, bench.FormatRatio)
 		g.Note = fmt.Sprintf("PostgreSQL p50 %s (%d profiles), idgraph p50 %s (%s)", bench.FormatDuration(pg.P50), b.pg.PropSegmentSize,
 			bench.FormatDuration(phones.P50), cartSize(phones.Note))
@@ -1213,7 +1204,7 @@ func (b *benchRun) goals() {
 	} else {
 		gs = append(gs, bench.GoalSkipped("property-filtered segment vs PostgreSQL (p50 ratio)", "≥ 50.00×", "the PostgreSQL baseline did not run"))
 	}
-	if w, base := find(b.rep.Workloads, "who-statement-computed5"), find(b.rep.Workloads, "who-statement"); w != nil && base != nil && base.Throughput > 0 {
+	if w, base := b.rep.Find("who-statement-computed5"), b.rep.Find("who-statement"); w != nil && base != nil && base.Throughput > 0 {
 		g := bench.GoalAtLeast("WHO with five computed traits ÷ WHO without", w.Throughput/base.Throughput, 0.8, bench.FormatRatio)
 		g.Note = fmt.Sprintf("%s/s vs %s/s", bench.FormatCount(w.Throughput), bench.FormatCount(base.Throughput))
 		gs = append(gs, g)
@@ -1226,7 +1217,7 @@ func (b *benchRun) goals() {
 		{"ingest with five computed traits ÷ ingest without", "ingest-embedded-computed5", 0.8},
 		{"ingest with three saved segments watched ÷ ingest without", "ingest-embedded-watch3", 0.8},
 	} {
-		if w := find(b.rep.Workloads, p.name); w != nil {
+		if w := b.rep.Find(p.name); w != nil {
 			if ratio, base, over := b.vsEmbedded(w); base > 0 {
 				g := bench.GoalAtLeast(p.title, ratio, p.target, bench.FormatRatio)
 				g.Note = fmt.Sprintf("%s/s vs %s/s (%s)", bench.FormatCount(w.Throughput), bench.FormatCount(base), over)

@@ -119,7 +119,7 @@ func (b *benchRun) whoHTTP(ctx context.Context) error {
 		w.Unit = "requests"
 		w.Note = fmt.Sprintf("GET /v1/profiles/{id} (WHO as JSON) from %d goroutines over keep-alive connections to the HTTP API in this process on 127.0.0.1, on identifiers sampled from the population as often as they occur; the clients share the machine's CPUs with the server",
 			httpClients)
-		if e := b.workload("who-embedded"); e != nil && e.Throughput > 0 {
+		if e := b.rep.Find("who-embedded"); e != nil && e.Throughput > 0 {
 			w.Note += fmt.Sprintf("; %.2f× WHO embedded (%s/s)", w.Throughput/e.Throughput, bench.FormatCount(e.Throughput))
 		}
 		return []bench.Workload{w}, nil
@@ -237,19 +237,9 @@ func (b *benchRun) ingestHTTP(ctx context.Context) error {
 	})
 }
 
-// workload returns the measured workload of that name, or nil.
-func (b *benchRun) workload(name string) *bench.Workload {
-	for i := range b.rep.Workloads {
-		if b.rep.Workloads[i].Name == name {
-			return &b.rep.Workloads[i]
-		}
-	}
-	return nil
-}
-
 // httpGoals states the HTTP API's goals (issue 12).
 func (b *benchRun) httpGoals() []bench.Goal {
-	h := b.workload("ingest-http")
+	h := b.rep.Find("ingest-http")
 	var ratio, base float64
 	var over string
 	if h != nil {
