@@ -178,12 +178,16 @@ func (p *definitionPlan) Apply(tx *writer.Tx) (any, error) {
 func (db *DB) setDefinition(kind store.Named, name, text string, present bool) {
 	db.segMu.Lock()
 	defer db.segMu.Unlock()
-	m := db.segs
+	// Replaced, not changed: SegmentDefs and ComputedDefs hand the maps
+	// out.
+	var m map[string]string
 	if kind == store.NamedCompute {
-		// Replaced, not changed: ComputedDefs hands the map out.
 		m = maps.Clone(db.comps)
 		db.comps = m
 		db.compsV++
+	} else {
+		m = maps.Clone(db.segs)
+		db.segs = m
 	}
 	if present {
 		m[name] = text
@@ -206,6 +210,14 @@ func (db *DB) Segments() map[string]string {
 	db.segMu.RLock()
 	defer db.segMu.RUnlock()
 	return maps.Clone(db.segs)
+}
+
+// SegmentDefs is Segments without the copy, for callers on every WHO: the
+// map is shared and must not be changed.
+func (db *DB) SegmentDefs() map[string]string {
+	db.segMu.RLock()
+	defer db.segMu.RUnlock()
+	return db.segs
 }
 
 // Computed returns every computed trait, name → definition; like saved

@@ -2,6 +2,7 @@ package index
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -413,45 +414,152 @@ func (x *Index) nextAfter(q AggQuery, p uint32, h *held) int64 {
 }
 
 // numericMatch is AggregateMatch for COUNT, SCORE and SUM: one float per
-// profile in a dense array instead of an accumulator in a map, as these
-// scans visit every event of a window.
-func (v *View) numericMatch(q AggQuery, holds func(AggValue) bool) *roaring.Bitmap {
-	n := int(v.x.maxP)
-	sums := make([]float64, n)
-	seen := make([]bool, n) // SUM: a number was added
-	v.x.scanAgg(q, 0, nil, func(p uint32, t int64, pv propValue, points float64) {
-		if int(p) >= n {
-			return
+// profile in a pooled dense array instead of an accumulator in a map, as
+// these scans visit every event of a window. Only the profiles the scan
+// touched are compared; the others have 0 (COUNT, SCORE) or no value
+// (SUM), decided once for all of them.
+func (v *View) numericMatch(q AggQuery, op, lit string) *roaring.Bitmap {
+	s := v.x.getSums()
+	defer v.x.putSums(s)
+	switch q.Kind {
+	case "count":
+		v.x.scanAgg(q, 0, nil, func(p uint32, _ int64, _ propValue, _ float64) { s.add(p, 1) })
+	case "score":
+		v.x.scanAgg(q, 0, nil, func(p uint32, _ int64, _ propValue, points float64) { s.add(p, points) })
+	case "sum":
+		// The values come from the path's dense column of numbers: a
+		// tuple per event would be a cache miss per event.
+		var last *series
+		var col []float64
+		v.x.scanAggEntries(q, 0, nil, func(sr *series, _ ScoreTerm, _ int64, e entry) {
+			if sr != last {
+				last, col = sr, sr.props.numbers(q.Path)
+			}
+			if int(e.tup) < len(col) && !math.IsNaN(col[e.tup]) {
+				s.add(e.p, col[e.tup])
+			}
+		})
+	}
+	holds := numberHolds(op, lit)
+	// COUNT and SCORE are 0 for a profile the scan did not touch; SUM has
+	// no value there, which satisfies nothing.
+	zeroHolds := q.Kind != "sum" && holds(0)
+	// Collect the touched profiles that decide differently from an
+	// untouched one: those that hold when zero does not, else those that
+	// do not.
+	odd := s.pick(func(n float64) bool { return holds(n) != zeroHolds })
+	if zeroHolds {
+		res := v.x.live.Clone()
+		res.AndNot(odd)
+		return res
+	}
+	odd.And(v.x.live)
+	return odd
+}
+
+// numberHolds returns AggValue.Holds(op, lit) for a numeric value, with
+// the operator and the literal parsed once.
+func numberHolds(op, lit string) func(float64) bool {
+	match, _ := traitPred(op)
+	litNum, litIsNum := parseNum(lit)
+	if !litIsNum {
+		return func(n float64) bool { return AggValue{Set: true, IsNum: true, Num: n}.Holds(op, lit) }
+	}
+	return func(n float64) bool {
+		c := 0
+		switch {
+		case n < litNum:
+			c = -1
+		case n > litNum:
+			c = 1
 		}
-		switch q.Kind {
-		case "count":
-			sums[p]++
-			seen[p] = true
-		case "score":
-			sums[p] += points
-			seen[p] = true
-		case "sum":
-			if pv.isNum {
-				sums[p] += pv.num
-				seen[p] = true
+		return match(c)
+	}
+}
+
+// maxDense bounds the dense arrays of sums (16M profiles).
+const maxDense = 1 << 24
+
+// sums adds up one number per profile: densely when profile ids are
+// small, in a map otherwise (as counter does for counts).
+type sums struct {
+	dense   []float64
+	seen    []bool
+	sparse  map[uint32]float64
+	touched []uint32
+}
+
+func (s *sums) add(p uint32, n float64) {
+	if s.sparse == nil {
+		if !s.seen[p] {
+			s.seen[p] = true
+			s.touched = append(s.touched, p)
+		}
+		s.dense[p] += n
+		return
+	}
+	if _, ok := s.sparse[p]; !ok {
+		s.touched = append(s.touched, p)
+	}
+	s.sparse[p] += n
+}
+
+func (s *sums) get(p uint32) float64 {
+	if s.sparse == nil {
+		return s.dense[p]
+	}
+	return s.sparse[p]
+}
+
+// pick returns the touched profiles whose sum satisfies keep, walking the
+// dense array in order when that is cheaper than sorting them.
+func (s *sums) pick(keep func(n float64) bool) *roaring.Bitmap {
+	var ids []uint32
+	if s.sparse == nil && len(s.touched) > len(s.dense)/32 {
+		for p, seen := range s.seen {
+			if seen && keep(s.dense[p]) {
+				ids = append(ids, uint32(p))
 			}
 		}
-	})
-	zeroHolds := q.Kind != "sum" && holds(AggValue{Set: true, IsNum: true})
-	var ids []uint32
-	it := v.x.live.Iterator()
-	for it.HasNext() {
-		p := it.Next()
-		switch {
-		case int(p) >= n || !seen[p]:
-			if zeroHolds {
+	} else {
+		for _, p := range s.touched {
+			if keep(s.get(p)) {
 				ids = append(ids, p)
 			}
-		case holds(AggValue{Set: true, IsNum: true, Num: sums[p]}):
-			ids = append(ids, p)
+		}
+		slices.Sort(ids)
+	}
+	bm := roaring.New()
+	bm.AddMany(ids)
+	return bm
+}
+
+func (x *Index) getSums() *sums {
+	s, _ := x.sums.Get().(*sums)
+	if s == nil {
+		s = new(sums)
+	}
+	if x.maxP > maxDense {
+		s.sparse = make(map[uint32]float64)
+		return s
+	}
+	s.sparse = nil
+	if int64(len(s.dense)) < x.maxP {
+		n := x.maxP + x.maxP/8
+		s.dense, s.seen = make([]float64, n), make([]bool, n)
+	}
+	return s
+}
+
+func (x *Index) putSums(s *sums) {
+	if s.sparse == nil {
+		for _, p := range s.touched {
+			s.dense[p], s.seen[p] = 0, false
 		}
 	}
-	return roaring.BitmapOf(ids...)
+	s.sparse = nil
+	s.touched = s.touched[:0]
+	x.sums.Put(s)
 }
 
 // AggregateAll returns the aggregate of each profile of ps, from one scan
@@ -490,10 +598,10 @@ func (v *View) AggregateMatch(q AggQuery, op, lit string) *roaring.Bitmap {
 	if _, ok := traitPred(op); !ok {
 		return roaring.New()
 	}
-	holds := func(val AggValue) bool { return val.Holds(op, lit) }
 	if q.Kind == "count" || q.Kind == "score" || q.Kind == "sum" {
-		return v.numericMatch(q, holds)
+		return v.numericMatch(q, op, lit)
 	}
+	holds := func(val AggValue) bool { return val.Holds(op, lit) }
 	accs := map[uint32]*agg{}
 	v.x.scanAgg(q, 0, nil, func(p uint32, t int64, pv propValue, points float64) {
 		a := accs[p]

@@ -79,8 +79,11 @@ type Index struct {
 	// (serialised among themselves by cache.mu), writers invalidate it under
 	// mu.Lock.
 	cache spanCache
-	// counters pools the scratch arrays TIMES queries count in.
-	counters sync.Pool
+	// counts pools the block counters TIMES queries count in.
+	counts sync.Pool
+	// sums pools the scratch arrays COUNT, SCORE and SUM comparisons add
+	// up in.
+	sums sync.Pool
 }
 
 // series is everything the index knows about one event name.

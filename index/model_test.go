@@ -333,11 +333,15 @@ func TestMatchesModel(t *testing.T) {
 		name                  string
 		seeds                 uint64
 		days, profiles, steps int
+		stride                uint32 // between profile ids
 	}{
-		{"90days", 6, 90, 300, 4000},
+		{"90days", 6, 90, 300, 4000, 1},
 		// One day and many profiles: buckets of thousands of events, so
 		// chunks split and empty out.
-		{"busyday", 2, 1, 2000, 6000},
+		{"busyday", 2, 1, 2000, 6000, 1},
+		// Profile ids up to about 1.2M: TIMES counts them in many blocks,
+		// and skips the blocks between.
+		{"spread", 2, 30, 300, 3000, 4099},
 	}
 	defer func(d int) { days = d }(days)
 	for _, cfg := range configs {
@@ -347,7 +351,7 @@ func TestMatchesModel(t *testing.T) {
 		for seed := uint64(1); seed <= cfg.seeds; seed++ {
 			t.Run(fmt.Sprintf("%s/%d", cfg.name, seed), func(t *testing.T) {
 				days = cfg.days
-				if chunks := testRandom(t, seed, cfg.profiles, cfg.steps); cfg.days < 10 && !raceEnabled && chunks < 3 {
+				if chunks := testRandom(t, seed, cfg.profiles, cfg.stride, cfg.steps); cfg.days < 10 && !raceEnabled && chunks < 3 {
 					t.Fatalf("largest bucket had %d chunks; the configuration no longer splits chunks", chunks)
 				}
 			})
@@ -357,11 +361,11 @@ func TestMatchesModel(t *testing.T) {
 
 // testRandom runs one random scenario and returns the largest number of
 // chunks a bucket had at a check point.
-func testRandom(t *testing.T, seed uint64, profiles, steps int) (chunks int) {
+func testRandom(t *testing.T, seed uint64, profiles int, stride uint32, steps int) (chunks int) {
 	r := rand.New(rand.NewPCG(seed, seed*7919))
 	x, m := New(), newModel()
 	for step := 0; step < steps; step++ {
-		p := uint32(r.IntN(profiles))
+		p := uint32(r.IntN(profiles)) * stride
 		switch k := r.IntN(20); {
 		case k < 9: // add a batch
 			evs := make([]Event, 1+r.IntN(4))
@@ -386,7 +390,7 @@ func testRandom(t *testing.T, seed uint64, profiles, steps int) (chunks int) {
 			x.Remove(p, evs...)
 			m.remove(p, evs...)
 		case k < 15: // move: merge (all) or split (some)
-			to := uint32(r.IntN(profiles))
+			to := uint32(r.IntN(profiles)) * stride
 			var evs []Event
 			all := r.IntN(2) == 0
 			for _, ev := range m.events[p] {

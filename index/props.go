@@ -53,6 +53,9 @@ type seriesProps struct {
 	paths  []string
 	tuples [][]propValue
 	ids    map[string]uint32
+	// nums holds, per path, each tuple's value as a number (NaN when it is
+	// not one): SUM scans read one dense column, not a tuple per event.
+	nums [][]float64
 
 	// memos are conditions' decisions per tuple, kept across queries (a
 	// saved segment asks the same conditions again and again): by the
@@ -67,7 +70,7 @@ type seriesProps struct {
 const maxMemos = 64
 
 func newSeriesProps(paths []string) *seriesProps {
-	sp := &seriesProps{paths: paths, ids: map[string]uint32{}}
+	sp := &seriesProps{paths: paths, ids: map[string]uint32{}, nums: make([][]float64, len(paths))}
 	sp.intern(make([]propValue, len(paths)))
 	return sp
 }
@@ -86,7 +89,28 @@ func (sp *seriesProps) intern(t []propValue) uint32 {
 	id := uint32(len(sp.tuples))
 	sp.tuples = append(sp.tuples, t)
 	sp.ids[k] = id
+	for i, v := range t {
+		n := math.NaN()
+		if v.isNum {
+			n = v.num
+		}
+		sp.nums[i] = append(sp.nums[i], n)
+	}
 	return id
+}
+
+// numbers returns the column of path's numeric values by tuple id (NaN
+// where the value is not a number); nil when path is not registered.
+func (sp *seriesProps) numbers(path string) []float64 {
+	if sp == nil {
+		return nil
+	}
+	for i, p := range sp.paths {
+		if p == path {
+			return sp.nums[i]
+		}
+	}
+	return nil
 }
 
 // tupleOf returns the tuple id of an event's properties.

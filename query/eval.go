@@ -34,12 +34,11 @@ type evaluator struct {
 }
 
 func (x *Executor) evaluator(v *index.View, now time.Time, args []string) *evaluator {
-	return newEvaluator(x.db, v, v, now, args, x.db.Segments())
+	return newEvaluator(x.db, v, v, now, args, x.db.SegmentDefs())
 }
 
 func newEvaluator(db *engine.DB, v *index.View, pv index.ProfileReader, now time.Time, args []string, saved map[string]string) *evaluator {
-	return &evaluator{db: db, v: v, pv: pv, now: now, args: args, saved: saved,
-		memo: map[string]*roaring.Bitmap{}, stack: map[string]bool{}, set: computedSetOf(db)}
+	return &evaluator{db: db, v: v, pv: pv, now: now, args: args, saved: saved, set: computedSetOf(db)}
 }
 
 // segment runs f with an evaluator on a pinned view at now or asOf.
@@ -151,7 +150,7 @@ func (e *evaluator) in(name string) (*roaring.Bitmap, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.stack[name] = true
+	e.push(name)
 	e.depth++
 	args := e.args
 	e.args = nil
@@ -161,6 +160,9 @@ func (e *evaluator) in(name string) (*roaring.Bitmap, error) {
 	delete(e.stack, name)
 	if err != nil {
 		return nil, err
+	}
+	if e.memo == nil {
+		e.memo = map[string]*roaring.Bitmap{}
 	}
 	e.memo[name] = b
 	return b, nil
@@ -225,7 +227,7 @@ func (e *evaluator) holdsFor(expr Expr, p uint32) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		e.stack[ex.Name] = true
+		e.push(ex.Name)
 		e.depth++
 		h, err := e.holdsFor(inner, p)
 		e.depth--
@@ -242,6 +244,9 @@ func (e *evaluator) holdsFor(expr Expr, p uint32) (bool, error) {
 // savedHolding lists the saved segments live profile p is in now (for
 // WHO), each decided from p's own index entries.
 func (e *evaluator) savedHolding(p uint32) ([]string, error) {
+	if len(e.saved) == 0 {
+		return nil, nil
+	}
 	e.holds = map[string]bool{}
 	var out []string
 	for name := range e.saved {
@@ -251,7 +256,7 @@ func (e *evaluator) savedHolding(p uint32) ([]string, error) {
 			if err != nil {
 				continue // a damaged saved segment does not fail WHO
 			}
-			e.stack[name] = true
+			e.push(name)
 			h, err = e.holdsFor(inner, p)
 			delete(e.stack, name)
 			if err != nil {
@@ -500,4 +505,13 @@ func (Watcher) Holds(db *engine.DB, r index.ProfileReader, name string, segments
 	e := newEvaluator(db, nil, r, now, nil, segments)
 	e.holds = map[string]bool{}
 	return e.holdsFor(&In{Name: name}, p)
+}
+
+// push marks a saved segment as being expanded; delete(e.stack, name)
+// pops it.
+func (e *evaluator) push(name string) {
+	if e.stack == nil {
+		e.stack = map[string]bool{}
+	}
+	e.stack[name] = true
 }

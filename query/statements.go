@@ -211,7 +211,7 @@ func execSegmentSave(c *call) (Value, error) {
 	// and, checked again in the writer against the segments saved at that
 	// moment, must not make a cycle or nest too deep.
 	err := c.x.segment(c.ctx, st.Expr, nil, c.args, func(e *evaluator) error {
-		e.stack[st.Name] = true
+		e.push(st.Name)
 		_, err := e.top(st.Expr)
 		return err
 	})
