@@ -2,7 +2,6 @@ package index
 
 import (
 	"math"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -413,48 +412,74 @@ func (x *Index) nextAfter(q AggQuery, p uint32, h *held) int64 {
 	return next
 }
 
-// numericMatch is AggregateMatch for COUNT, SCORE and SUM: one float per
-// profile in a pooled dense array instead of an accumulator in a map, as
-// these scans visit every event of a window. Only the profiles the scan
-// touched are compared; the others have 0 (COUNT, SCORE) or no value
-// (SUM), decided once for all of them.
+// numericMatch is AggregateMatch for COUNT, SCORE and SUM: the window's
+// entries are added up a block of profiles at a time (see scan.go), and
+// only the profiles with entries are compared; the others have 0 (COUNT,
+// SCORE) or no value (SUM), decided once for all of them.
 func (v *View) numericMatch(q AggQuery, op, lit string) *roaring.Bitmap {
-	s := v.x.getSums()
-	defer v.x.putSums(s)
-	switch q.Kind {
-	case "count":
-		v.x.scanAgg(q, 0, nil, func(p uint32, _ int64, _ propValue, _ float64) { s.add(p, 1) })
-	case "score":
-		v.x.scanAgg(q, 0, nil, func(p uint32, _ int64, _ propValue, points float64) { s.add(p, points) })
-	case "sum":
-		// The values come from the path's dense column of numbers: a
-		// tuple per event would be a cache miss per event.
-		var last *series
-		var col []float64
-		v.x.scanAggEntries(q, 0, nil, func(sr *series, _ ScoreTerm, _ int64, e entry) {
-			if sr != last {
-				last, col = sr, sr.props.numbers(q.Path)
+	x := v.x
+	var curs []cursor
+	if q.From <= q.To {
+		sp := newSpan(q.From, q.To)
+		for _, term := range termsOf(q) {
+			s := x.series[term.Event]
+			src, filter, ok := x.source(DidQuery{Source: term.Source})
+			if s == nil || !ok {
+				continue
 			}
-			if int(e.tup) < len(col) && !math.IsNaN(col[e.tup]) {
-				s.add(e.p, col[e.tup])
+			m := newMatcher(s.props, term.Where)
+			var col []float64
+			if q.Kind == "sum" {
+				// SUM reads the path's dense column of numbers: a tuple
+				// per entry would be another cache miss per entry.
+				if col = s.props.numbers(q.Path); col == nil {
+					continue // the path is not registered: no numbers
+				}
 			}
-		})
+			i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
+			for i := i0; i < i1; i++ {
+				c := newCursor(s.buckets[i], sp, filter, src, m)
+				c.points, c.col = term.Points, col
+				curs = append(curs, c)
+			}
+		}
 	}
 	holds := numberHolds(op, lit)
-	// COUNT and SCORE are 0 for a profile the scan did not touch; SUM has
-	// no value there, which satisfies nothing.
+	// COUNT and SCORE are 0 for a profile without entries; SUM has no
+	// value there, which satisfies nothing.
 	zeroHolds := q.Kind != "sum" && holds(0)
-	// Collect the touched profiles that decide differently from an
-	// untouched one: those that hold when zero does not, else those that
-	// do not.
-	odd := s.pick(func(n float64) bool { return holds(n) != zeroHolds })
+	// Collect the profiles with entries that decide differently from one
+	// without: those that hold when zero does not, else those that do not.
+	odd := func(n float64) bool { return holds(n) != zeroHolds }
+	t := x.getTally()
+	defer x.tallies.Put(t)
+	var ids []uint32
+	eachBlock(curs, func(base uint32, end uint64) {
+		for i := range curs {
+			c := &curs[i]
+			for run := c.take(end); len(run) > 0; run = c.take(end) {
+				for _, e := range run {
+					switch {
+					case !c.keeps(e):
+					case c.col == nil:
+						t.add(e.p-base, c.points)
+					case int(e.tup) < len(c.col) && !math.IsNaN(c.col[e.tup]):
+						t.add(e.p-base, c.col[e.tup])
+					}
+				}
+			}
+		}
+		ids = t.drain(base, odd, ids)
+	})
+	bm := roaring.New()
+	bm.AddMany(ids)
 	if zeroHolds {
-		res := v.x.live.Clone()
-		res.AndNot(odd)
+		res := x.live.Clone()
+		res.AndNot(bm)
 		return res
 	}
-	odd.And(v.x.live)
-	return odd
+	bm.And(x.live)
+	return bm
 }
 
 // numberHolds returns AggValue.Holds(op, lit) for a numeric value, with
@@ -475,91 +500,6 @@ func numberHolds(op, lit string) func(float64) bool {
 		}
 		return match(c)
 	}
-}
-
-// maxDense bounds the dense arrays of sums (16M profiles).
-const maxDense = 1 << 24
-
-// sums adds up one number per profile: densely when profile ids are
-// small, in a map otherwise (as counter does for counts).
-type sums struct {
-	dense   []float64
-	seen    []bool
-	sparse  map[uint32]float64
-	touched []uint32
-}
-
-func (s *sums) add(p uint32, n float64) {
-	if s.sparse == nil {
-		if !s.seen[p] {
-			s.seen[p] = true
-			s.touched = append(s.touched, p)
-		}
-		s.dense[p] += n
-		return
-	}
-	if _, ok := s.sparse[p]; !ok {
-		s.touched = append(s.touched, p)
-	}
-	s.sparse[p] += n
-}
-
-func (s *sums) get(p uint32) float64 {
-	if s.sparse == nil {
-		return s.dense[p]
-	}
-	return s.sparse[p]
-}
-
-// pick returns the touched profiles whose sum satisfies keep, walking the
-// dense array in order when that is cheaper than sorting them.
-func (s *sums) pick(keep func(n float64) bool) *roaring.Bitmap {
-	var ids []uint32
-	if s.sparse == nil && len(s.touched) > len(s.dense)/32 {
-		for p, seen := range s.seen {
-			if seen && keep(s.dense[p]) {
-				ids = append(ids, uint32(p))
-			}
-		}
-	} else {
-		for _, p := range s.touched {
-			if keep(s.get(p)) {
-				ids = append(ids, p)
-			}
-		}
-		slices.Sort(ids)
-	}
-	bm := roaring.New()
-	bm.AddMany(ids)
-	return bm
-}
-
-func (x *Index) getSums() *sums {
-	s, _ := x.sums.Get().(*sums)
-	if s == nil {
-		s = new(sums)
-	}
-	if x.maxP > maxDense {
-		s.sparse = make(map[uint32]float64)
-		return s
-	}
-	s.sparse = nil
-	if int64(len(s.dense)) < x.maxP {
-		n := x.maxP + x.maxP/8
-		s.dense, s.seen = make([]float64, n), make([]bool, n)
-	}
-	return s
-}
-
-func (x *Index) putSums(s *sums) {
-	if s.sparse == nil {
-		for _, p := range s.touched {
-			s.dense[p], s.seen[p] = 0, false
-		}
-	}
-	s.sparse = nil
-	s.touched = s.touched[:0]
-	x.sums.Put(s)
 }
 
 // AggregateAll returns the aggregate of each profile of ps, from one scan

@@ -9,7 +9,8 @@ import (
 )
 
 // TestPerProfileReadsMatchTheModel: a profile's aggregates (AggregateFor,
-// AggregatesFor) and DidHolds, which probe only the days of the 32-day
+// AggregatesFor), the comparisons of every profile's (AggregateMatch), and
+// DidHolds, which probe only the days of the 32-day
 // blocks that may hold the profile, equal a brute force over the model's
 // events: over 900 days on both sides of 1970, windows that start and end
 // inside blocks, and profiles whose events were removed or moved away
@@ -77,6 +78,23 @@ func TestPerProfileReadsMatchTheModel(t *testing.T) {
 				}
 				if got, want := v.DidHolds(dq, p), slices.Contains(holders, p); got != want {
 					t.Fatalf("seed %d, profile %d: DidHolds(%+v) = %v, model %v", seed, p, dq, got, want)
+				}
+			}
+			// The whole population's comparisons, which add up a block of
+			// profiles at a time (the even seeds' profiles straddle two
+			// blocks), agree with each profile's model value.
+			for i, q := range qs {
+				op := []string{"=", "!=", "<", "<=", ">", ">="}[rng.IntN(6)]
+				lit := []string{"0", "1", "3", "10", "50", "120", "abc"}[rng.IntN(7)]
+				var want []uint32
+				for _, p := range m.all() {
+					if modelAggregates(m.events[p], qs)[i].Holds(op, lit) {
+						want = append(want, p)
+					}
+				}
+				slices.Sort(want)
+				if got := ids(v.AggregateMatch(q, op, lit)); !sameIDs(got, want) {
+					t.Fatalf("seed %d, %s %s %s over [%d, %d]: AggregateMatch %v, model %v", seed, q.Kind, op, lit, q.From, q.To, got, want)
 				}
 			}
 		}

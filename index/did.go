@@ -2,8 +2,6 @@ package index
 
 import (
 	"math"
-	"slices"
-	"sort"
 	"strconv"
 	"sync"
 
@@ -120,10 +118,10 @@ func (x *Index) did(q DidQuery) *roaring.Bitmap {
 	if pred(0) {
 		// Start from everyone and take away those whose count fails.
 		res := x.live.Clone()
-		res.AndNot(x.counted(q, func(n uint32) bool { return !pred(int64(n)) }))
+		res.AndNot(x.counted(q, func(n float64) bool { return !pred(int64(n)) }))
 		return res
 	}
-	res := x.counted(q, func(n uint32) bool { return pred(int64(n)) })
+	res := x.counted(q, func(n float64) bool { return pred(int64(n)) })
 	res.And(x.live)
 	return res
 }
@@ -266,146 +264,47 @@ func (f dayFilter) profiles(b *bucket, lo, hi uint32, ids []uint32) []uint32 {
 }
 
 // counted returns the profiles with at least one event matching q whose
-// number of such events satisfies keep.
-//
-// It counts a block of countBlock profiles at a time, over every bucket of
-// the window: a bucket's entries are sorted by profile, so a cursor per
-// bucket hands over the block's entries in turn, and the block's counters
-// stay in the CPU's cache. Counting all profiles at once instead touches
-// a counter array as large as the profile ids, one cache miss per event
-// once it outgrows the cache (a million profiles: 4 MiB).
-func (x *Index) counted(q DidQuery, keep func(n uint32) bool) *roaring.Bitmap {
-	res := roaring.New()
+// number of such events satisfies keep, a block of profiles at a time
+// (see scan.go).
+func (x *Index) counted(q DidQuery, keep func(n float64) bool) *roaring.Bitmap {
 	src, filter, ok := x.source(q)
 	if !ok || q.From > q.To {
-		return res
+		return roaring.New()
 	}
 	sp := newSpan(q.From, q.To)
-	var curs []countCursor
+	var curs []cursor
 	for _, s := range x.selected(q) {
 		m := newMatcher(s.props, q.Where)
 		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
 		for i := i0; i < i1; i++ {
-			b := s.buckets[i]
-			lo, hi, whole := sp.bounds(b.day)
-			curs = append(curs, countCursor{chunks: b.ev.chunks, lo: lo, hi: hi,
-				every: whole && !filter && m == nil, filter: filter, src: src, m: m})
+			curs = append(curs, newCursor(s.buckets[i], sp, filter, src, m))
 		}
 	}
-	counts := x.getCounts()
-	defer x.counts.Put(counts)
-	var touched, ids []uint32
-	for {
-		// The next block is the one holding the smallest profile left.
-		next, any := uint32(math.MaxUint32), false
+	t := x.getTally()
+	defer x.tallies.Put(t)
+	var ids []uint32
+	eachBlock(curs, func(base uint32, end uint64) {
 		for i := range curs {
-			if p, ok := curs[i].peek(); ok {
-				next, any = min(next, p), true
-			}
-		}
-		if !any {
-			break
-		}
-		base := next &^ (countBlock - 1)
-		end := uint64(base) + countBlock
-		for i := range curs {
-			touched = curs[i].count(counts.n[:], base, end, touched)
-		}
-		if len(touched) > countBlock/64 {
-			// Many: walking the counters is cheaper than sorting.
-			for o, n := range counts.n {
-				if n > 0 {
-					if keep(n) {
-						ids = append(ids, base+uint32(o))
+			c := &curs[i]
+			for run := c.take(end); len(run) > 0; run = c.take(end) {
+				if c.every {
+					for _, e := range run {
+						t.add(e.p-base, 1)
 					}
-					counts.n[o] = 0
-				}
-			}
-		} else {
-			slices.Sort(touched)
-			for _, o := range touched {
-				if keep(counts.n[o]) {
-					ids = append(ids, base+o)
-				}
-				counts.n[o] = 0
-			}
-		}
-		touched = touched[:0]
-	}
-	res.AddMany(ids)
-	return res
-}
-
-// countBlock is how many profiles counted reads the events of at a time:
-// their counters take 128 KiB.
-const countBlock = 1 << 15
-
-// blockCounts are the counters of one block of profiles, all zero between
-// uses.
-type blockCounts struct{ n [countBlock]uint32 }
-
-func (x *Index) getCounts() *blockCounts {
-	if c, ok := x.counts.Get().(*blockCounts); ok {
-		return c
-	}
-	return new(blockCounts)
-}
-
-// countCursor walks one bucket's entries in profile order for counted.
-type countCursor struct {
-	chunks [][]entry
-	ci, k  int // the next entry: chunks[ci][k]
-	lo, hi uint32
-	every  bool // every entry counts: a whole day, no filter
-	filter bool
-	src    uint32
-	m      *matcher
-}
-
-// peek returns the profile of the next entry, if any.
-func (c *countCursor) peek() (uint32, bool) {
-	if c.ci >= len(c.chunks) {
-		return 0, false
-	}
-	return c.chunks[c.ci][c.k].p, true
-}
-
-// count adds the matching entries of profiles below end (all at or above
-// base) to n, indexed from base, and appends the offsets it counted first
-// to touched.
-func (c *countCursor) count(n []uint32, base uint32, end uint64, touched []uint32) []uint32 {
-	for c.ci < len(c.chunks) {
-		ch := c.chunks[c.ci]
-		// Up to k, the chunk's entries are of profiles in the block.
-		k := c.k + sort.Search(len(ch)-c.k, func(i int) bool { return uint64(ch[c.k+i].p) >= end })
-		if c.every {
-			for _, e := range ch[c.k:k] {
-				o := e.p - base
-				if n[o] == 0 {
-					touched = append(touched, o)
-				}
-				n[o]++
-			}
-		} else {
-			lo, hi, filter, src, m := c.lo, c.hi, c.filter, c.src, c.m
-			for _, e := range ch[c.k:k] {
-				if e.ms < lo || e.ms > hi || filter && e.src != src || !m.match(e.tup) {
 					continue
 				}
-				o := e.p - base
-				if n[o] == 0 {
-					touched = append(touched, o)
+				for _, e := range run {
+					if c.keeps(e) {
+						t.add(e.p-base, 1)
+					}
 				}
-				n[o]++
 			}
 		}
-		if k < len(ch) {
-			c.k = k
-			return touched
-		}
-		c.ci, c.k = c.ci+1, 0
-	}
-	return touched
+		ids = t.drain(base, keep, ids)
+	})
+	res := roaring.New()
+	res.AddMany(ids)
+	return res
 }
 
 // wholeDays returns the OR of the bitmaps of buckets [w0, w1) of s. The

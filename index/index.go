@@ -79,11 +79,9 @@ type Index struct {
 	// (serialised among themselves by cache.mu), writers invalidate it under
 	// mu.Lock.
 	cache spanCache
-	// counts pools the block counters TIMES queries count in.
-	counts sync.Pool
-	// sums pools the scratch arrays COUNT, SCORE and SUM comparisons add
-	// up in.
-	sums sync.Pool
+	// tallies pools the block tallies of TIMES counts and computed-trait
+	// comparisons (scan.go).
+	tallies sync.Pool
 }
 
 // series is everything the index knows about one event name.

@@ -1,0 +1,179 @@
+package index
+
+import (
+	"math"
+	"slices"
+)
+
+// Scans of a whole window. TIMES counts and comparisons of computed traits
+// add something up per profile over every entry of a window's buckets.
+// Adding into one array indexed by profile id touches it at random: a
+// bucket's entries are sorted by profile, but consecutive entries are far
+// apart in a large population, and once the array outgrows the CPU's
+// cache (a million profiles: 8 MiB) each entry costs a cache miss. So the
+// scans go a block of scanBlock profiles at a time: a cursor per bucket
+// hands over the block's entries in turn, and the block's tally stays in
+// cache. Each profile's additions are made in the same order as a scan of
+// one profile's entries (term by term, bucket by bucket, entry by entry),
+// so floating-point sums agree to the bit with WHO's values.
+
+// scanBlock is how many profiles a scan tallies at a time: 256 KiB of
+// sums.
+const scanBlock = 1 << 15
+
+// cursor walks one bucket's entries in profile order, keeping those a
+// query selects.
+type cursor struct {
+	chunks [][]entry
+	ci, k  int // the next entry: chunks[ci][k]
+	lo, hi uint32
+	every  bool // every entry is kept: a whole day, no filter
+	filter bool
+	src    uint32
+	m      *matcher
+
+	points float64   // what a kept entry adds (COUNT: 1; SCORE: its term's points)
+	col    []float64 // SUM: the path's numbers by tuple id; an entry adds col[tup]
+}
+
+func newCursor(b *bucket, sp span, filter bool, src uint32, m *matcher) cursor {
+	lo, hi, whole := sp.bounds(b.day)
+	return cursor{chunks: b.ev.chunks, lo: lo, hi: hi, every: whole && !filter && m == nil,
+		filter: filter, src: src, m: m, points: 1}
+}
+
+// peek returns the profile of the next entry, if any.
+func (c *cursor) peek() (uint32, bool) {
+	if c.ci >= len(c.chunks) {
+		return 0, false
+	}
+	return c.chunks[c.ci][c.k].p, true
+}
+
+// take returns the next entries of profiles below end, from one chunk;
+// none when the cursor has no more below end.
+func (c *cursor) take(end uint64) []entry {
+	for c.ci < len(c.chunks) {
+		ch := c.chunks[c.ci]
+		k := below(ch, c.k, end)
+		run := ch[c.k:k]
+		if k < len(ch) {
+			c.k = k
+			return run
+		}
+		c.ci, c.k = c.ci+1, 0
+		if len(run) > 0 {
+			return run
+		}
+	}
+	return nil
+}
+
+// below returns the first index at or after i of an entry of a profile at
+// or above end (len(ch) if none), searching from i with growing steps: a
+// block's run is often short, and a bucket's last block takes its chunks
+// whole.
+func below(ch []entry, i int, end uint64) int {
+	n := len(ch)
+	if uint64(ch[n-1].p) < end {
+		return n
+	}
+	lo, step := i, 1 // ch[lo-1] (if lo > i) is below end
+	for lo+step < n && uint64(ch[lo+step-1].p) < end {
+		lo += step
+		step *= 2
+	}
+	hi := min(lo+step, n) // ch[hi-1] is at or above end, or hi == n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if uint64(ch[m].p) < end {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// keeps reports whether the query selects e.
+func (c *cursor) keeps(e entry) bool {
+	return c.every || e.ms >= c.lo && e.ms <= c.hi && (!c.filter || e.src == c.src) && c.m.match(e.tup)
+}
+
+// eachBlock calls f for each block of scanBlock profiles that some cursor
+// has entries in, ascending; f must take the block's entries from every
+// cursor.
+func eachBlock(curs []cursor, f func(base uint32, end uint64)) {
+	for {
+		// The next block is the one holding the smallest profile left.
+		next, any := uint32(math.MaxUint32), false
+		for i := range curs {
+			if p, ok := curs[i].peek(); ok {
+				next, any = min(next, p), true
+			}
+		}
+		if !any {
+			return
+		}
+		base := next &^ (scanBlock - 1)
+		f(base, uint64(base)+scanBlock)
+	}
+}
+
+// walkAbove is how many kept offsets of a block tally.drain sorts at most
+// (a variable only so that a test can lower it).
+var walkAbove = scanBlock / 16
+
+// tally adds up a number per profile of one block, by offset in the block.
+// It is all zero between uses.
+type tally struct {
+	v       [scanBlock]float64
+	seen    [scanBlock]bool
+	touched []uint32 // offsets added to, in the order first added
+}
+
+func (x *Index) getTally() *tally {
+	if t, ok := x.tallies.Get().(*tally); ok {
+		return t
+	}
+	return new(tally)
+}
+
+func (t *tally) add(o uint32, n float64) {
+	if !t.seen[o] {
+		t.seen[o] = true
+		t.touched = append(t.touched, o)
+	}
+	t.v[o] += n
+}
+
+// drain appends base+o to ids for every offset o added to whose sum
+// satisfies keep, ascending, and zeroes the tally. The kept offsets are
+// sorted when they are few; when many, walking the block in order is
+// cheaper.
+func (t *tally) drain(base uint32, keep func(float64) bool, ids []uint32) []uint32 {
+	start := len(ids)
+	for _, o := range t.touched {
+		if keep(t.v[o]) {
+			ids = append(ids, base+o)
+		}
+	}
+	if len(ids)-start > walkAbove {
+		ids = ids[:start]
+		for o, seen := range t.seen {
+			if seen {
+				if keep(t.v[o]) {
+					ids = append(ids, base+uint32(o))
+				}
+				t.v[o], t.seen[o] = 0, false
+			}
+		}
+	} else {
+		slices.Sort(ids[start:])
+		for _, o := range t.touched {
+			t.v[o], t.seen[o] = 0, false
+		}
+	}
+	t.touched = t.touched[:0]
+	return ids
+}
