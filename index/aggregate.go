@@ -451,28 +451,7 @@ func (v *View) numericMatch(q AggQuery, op, lit string) *roaring.Bitmap {
 	// Collect the profiles with entries that decide differently from one
 	// without: those that hold when zero does not, else those that do not.
 	odd := func(n float64) bool { return holds(n) != zeroHolds }
-	t := x.getTally()
-	defer x.tallies.Put(t)
-	var ids []uint32
-	eachBlock(curs, func(base uint32, end uint64) {
-		for i := range curs {
-			c := &curs[i]
-			for run := c.take(end); len(run) > 0; run = c.take(end) {
-				for _, e := range run {
-					switch {
-					case !c.keeps(e):
-					case c.col == nil:
-						t.add(e.p-base, c.points)
-					case int(e.tup) < len(c.col) && !math.IsNaN(c.col[e.tup]):
-						t.add(e.p-base, c.col[e.tup])
-					}
-				}
-			}
-		}
-		ids = t.drain(base, odd, ids)
-	})
-	bm := roaring.New()
-	bm.AddMany(ids)
+	bm := x.tallied(curs, odd)
 	if zeroHolds {
 		res := x.live.Clone()
 		res.AndNot(bm)

@@ -280,31 +280,7 @@ func (x *Index) counted(q DidQuery, keep func(n float64) bool) *roaring.Bitmap {
 			curs = append(curs, newCursor(s.buckets[i], sp, filter, src, m))
 		}
 	}
-	t := x.getTally()
-	defer x.tallies.Put(t)
-	var ids []uint32
-	eachBlock(curs, func(base uint32, end uint64) {
-		for i := range curs {
-			c := &curs[i]
-			for run := c.take(end); len(run) > 0; run = c.take(end) {
-				if c.every {
-					for _, e := range run {
-						t.add(e.p-base, 1)
-					}
-					continue
-				}
-				for _, e := range run {
-					if c.keeps(e) {
-						t.add(e.p-base, 1)
-					}
-				}
-			}
-		}
-		ids = t.drain(base, keep, ids)
-	})
-	res := roaring.New()
-	res.AddMany(ids)
-	return res
+	return x.tallied(curs, keep)
 }
 
 // wholeDays returns the OR of the bitmaps of buckets [w0, w1) of s. The

@@ -28,10 +28,13 @@
 // only the day buckets that a series' 32-day blocks mark for the profile
 // (a mark p*32 + day in the block, found by one ordered seek per block),
 // and View.Unchanged tells callers that keep values computed from a
-// profile's events whether they still hold. Counting
-// uses a pooled dense array indexed by profile id. Comparisons that hold for
-// zero (< n, <= n, = 0) start from the live profiles and take away those
-// whose count fails, so profiles that never did the event are included.
+// profile's events whether they still hold. TIMES counts and comparisons
+// of computed traits add up a block of 32k profile ids at a time over
+// every bucket of the window (scan.go), so the tally stays in the CPU's
+// cache however many profiles there are; SUM reads a dense column of each
+// path's numbers. Comparisons that hold for zero (< n, <= n, = 0) start
+// from the live profiles and take away those whose count fails, so
+// profiles that never did the event are included.
 //
 // Sorting entries by profile makes Remove and Move a binary search per
 // event: a merge relabels exactly the moved events and touches only the

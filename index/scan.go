@@ -3,6 +3,8 @@ package index
 import (
 	"math"
 	"slices"
+
+	"github.com/RoaringBitmap/roaring/v2"
 )
 
 // Scans of a whole window. TIMES counts and comparisons of computed traits
@@ -98,6 +100,41 @@ func below(ch []entry, i int, end uint64) int {
 // keeps reports whether the query selects e.
 func (c *cursor) keeps(e entry) bool {
 	return c.every || e.ms >= c.lo && e.ms <= c.hi && (!c.filter || e.src == c.src) && c.m.match(e.tup)
+}
+
+// tallied adds up what each cursor's kept entries add per profile, a block
+// at a time, and returns the profiles with entries whose sum satisfies
+// keep.
+func (x *Index) tallied(curs []cursor, keep func(float64) bool) *roaring.Bitmap {
+	t := x.getTally()
+	defer x.tallies.Put(t)
+	var ids []uint32
+	eachBlock(curs, func(base uint32, end uint64) {
+		for i := range curs {
+			c := &curs[i]
+			for run := c.take(end); len(run) > 0; run = c.take(end) {
+				if c.every && c.col == nil {
+					for _, e := range run {
+						t.add(e.p-base, c.points)
+					}
+					continue
+				}
+				for _, e := range run {
+					switch {
+					case !c.keeps(e):
+					case c.col == nil:
+						t.add(e.p-base, c.points)
+					case int(e.tup) < len(c.col) && !math.IsNaN(c.col[e.tup]):
+						t.add(e.p-base, c.col[e.tup])
+					}
+				}
+			}
+		}
+		ids = t.drain(base, keep, ids)
+	})
+	bm := roaring.New()
+	bm.AddMany(ids)
+	return bm
 }
 
 // eachBlock calls f for each block of scanBlock profiles that some cursor
