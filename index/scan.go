@@ -57,6 +57,9 @@ func (c *cursor) peek() (uint32, bool) {
 func (c *cursor) take(end uint64) []entry {
 	for c.ci < len(c.chunks) {
 		ch := c.chunks[c.ci]
+		if uint64(ch[c.k].p) >= end {
+			return nil // the common end of a block's run
+		}
 		k := below(ch, c.k, end)
 		run := ch[c.k:k]
 		if k < len(ch) {
