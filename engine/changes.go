@@ -285,7 +285,7 @@ func (db *DB) beforeCommit(tx *writer.Tx) error {
 // segmentsIn returns the saved segments as the transaction leaves them.
 func (db *DB) segmentsIn(tx *writer.Tx, l *txLocal) (map[string]string, error) {
 	if !l.defsChanged {
-		return db.Segments(), nil
+		return db.SegmentDefs(), nil // read only
 	}
 	all, err := tx.NamedAll(store.NamedSegment)
 	if err != nil {

@@ -212,8 +212,8 @@ func (db *DB) Segments() map[string]string {
 	return maps.Clone(db.segs)
 }
 
-// SegmentDefs is Segments without the copy, for callers on every WHO: the
-// map is shared and must not be changed.
+// SegmentDefs is Segments without the copy, for callers on every WHO and
+// every watched commit: the map is shared and must not be changed.
 func (db *DB) SegmentDefs() map[string]string {
 	db.segMu.RLock()
 	defer db.segMu.RUnlock()

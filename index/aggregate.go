@@ -55,12 +55,7 @@ func (v AggValue) Holds(op, lit string) bool {
 	litNum, litIsNum := parseNum(lit)
 	var c int
 	if v.IsNum && litIsNum {
-		switch {
-		case v.Num < litNum:
-			c = -1
-		case v.Num > litNum:
-			c = 1
-		}
+		c = compareNums(v.Num, litNum)
 	} else {
 		s := v.Str
 		if v.IsNum && s == "" {
@@ -432,15 +427,16 @@ func (v *View) numericMatch(q AggQuery, op, lit string) *roaring.Bitmap {
 			if q.Kind == "sum" {
 				// SUM reads the path's dense column of numbers: a tuple
 				// per entry would be another cache miss per entry.
-				if col = s.props.numbers(q.Path); col == nil {
+				pi := pathIndex(s, q.Path)
+				if pi < 0 {
 					continue // the path is not registered: no numbers
 				}
+				col = s.props.nums[pi]
 			}
-			i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
-			for i := i0; i < i1; i++ {
-				c := newCursor(s.buckets[i], sp, filter, src, m)
-				c.points, c.col = term.Points, col
-				curs = append(curs, c)
+			first := len(curs)
+			curs = appendCursors(curs, s, sp, filter, src, m)
+			for i := first; i < len(curs); i++ {
+				curs[i].points, curs[i].col = term.Points, col
 			}
 		}
 	}
@@ -469,16 +465,7 @@ func numberHolds(op, lit string) func(float64) bool {
 	if !litIsNum {
 		return func(n float64) bool { return AggValue{Set: true, IsNum: true, Num: n}.Holds(op, lit) }
 	}
-	return func(n float64) bool {
-		c := 0
-		switch {
-		case n < litNum:
-			c = -1
-		case n > litNum:
-			c = 1
-		}
-		return match(c)
-	}
+	return func(n float64) bool { return match(compareNums(n, litNum)) }
 }
 
 // AggregateAll returns the aggregate of each profile of ps, from one scan

@@ -219,15 +219,22 @@ func compareTrait(v *traitValue, value string) int {
 
 func compareValue(v *traitValue, value string, gnum float64, gIsNum bool) int {
 	if v.isNum && gIsNum {
-		switch {
-		case v.num < gnum:
-			return -1
-		case v.num > gnum:
-			return 1
-		}
-		return 0
+		return compareNums(v.num, gnum)
 	}
 	return strings.Compare(v.s, value)
+}
+
+// compareNums is -1, 0 or 1 as a is below, neither below nor above, or
+// above b: the comparison of traits, aggregates and literals as numbers.
+// Unlike cmp.Compare, it orders no NaN below the rest.
+func compareNums(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func traitPred(op string) (func(c int) bool, bool) {

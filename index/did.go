@@ -274,11 +274,7 @@ func (x *Index) counted(q DidQuery, keep func(n float64) bool) *roaring.Bitmap {
 	sp := newSpan(q.From, q.To)
 	var curs []cursor
 	for _, s := range x.selected(q) {
-		m := newMatcher(s.props, q.Where)
-		i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
-		for i := i0; i < i1; i++ {
-			curs = append(curs, newCursor(s.buckets[i], sp, filter, src, m))
-		}
+		curs = appendCursors(curs, s, sp, filter, src, newMatcher(s.props, q.Where))
 	}
 	return x.tallied(curs, keep)
 }

@@ -69,10 +69,18 @@ type seriesProps struct {
 // maxMemos bounds the memos kept per event name.
 const maxMemos = 64
 
+// newSeriesProps returns the props of paths with tuple 0, every path
+// missing, interned.
 func newSeriesProps(paths []string) *seriesProps {
-	sp := &seriesProps{paths: paths, ids: map[string]uint32{}, nums: make([][]float64, len(paths))}
+	sp := emptySeriesProps(paths)
 	sp.intern(make([]propValue, len(paths)))
 	return sp
+}
+
+// emptySeriesProps returns the props of paths without any tuple (a
+// snapshot brings its own, tuple 0 first).
+func emptySeriesProps(paths []string) *seriesProps {
+	return &seriesProps{paths: paths, ids: map[string]uint32{}, nums: make([][]float64, len(paths))}
 }
 
 func (sp *seriesProps) intern(t []propValue) uint32 {
@@ -97,20 +105,6 @@ func (sp *seriesProps) intern(t []propValue) uint32 {
 		sp.nums[i] = append(sp.nums[i], n)
 	}
 	return id
-}
-
-// numbers returns the column of path's numeric values by tuple id (NaN
-// where the value is not a number); nil when path is not registered.
-func (sp *seriesProps) numbers(path string) []float64 {
-	if sp == nil {
-		return nil
-	}
-	for i, p := range sp.paths {
-		if p == path {
-			return sp.nums[i]
-		}
-	}
-	return nil
 }
 
 // tupleOf returns the tuple id of an event's properties.

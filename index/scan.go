@@ -38,10 +38,16 @@ type cursor struct {
 	col    []float64 // SUM: the path's numbers by tuple id; an entry adds col[tup]
 }
 
-func newCursor(b *bucket, sp span, filter bool, src uint32, m *matcher) cursor {
-	lo, hi, whole := sp.bounds(b.day)
-	return cursor{chunks: b.ev.chunks, lo: lo, hi: hi, every: whole && !filter && m == nil,
-		filter: filter, src: src, m: m, points: 1}
+// appendCursors appends a cursor, adding 1 per kept entry, for each of s's
+// buckets in the span.
+func appendCursors(curs []cursor, s *series, sp span, filter bool, src uint32, m *matcher) []cursor {
+	i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
+	for _, b := range s.buckets[i0:i1] {
+		lo, hi, whole := sp.bounds(b.day)
+		curs = append(curs, cursor{chunks: b.ev.chunks, lo: lo, hi: hi, every: whole && !filter && m == nil,
+			filter: filter, src: src, m: m, points: 1})
+	}
+	return curs
 }
 
 // peek returns the profile of the next entry, if any.

@@ -358,7 +358,7 @@ func Read(r io.Reader) (*Index, error) {
 					d.fail("bad property path %q", paths[k])
 				}
 			}
-			s.props = &seriesProps{paths: paths, ids: map[string]uint32{}, nums: make([][]float64, len(paths))}
+			s.props = emptySeriesProps(paths)
 			nt := d.count(np * 2)
 			for k := 0; k < nt && d.err == nil; k++ {
 				t := make([]propValue, np)

@@ -444,7 +444,7 @@ func (x *Executor) exportMoment(ctx context.Context, st *SegmentExport, key stri
 	}
 	em := &exportMoment{key: key, computed: map[string]map[uint32]index.AggValue{}}
 	moment, err := x.db.Moment(func(v *index.View) error {
-		e := newEvaluator(x.db, v, v, now, args, x.db.Segments())
+		e := x.evaluator(v, now, args)
 		members, err := e.top(st.Expr)
 		if err != nil {
 			return err
