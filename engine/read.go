@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,8 +91,8 @@ func profileOf(p uint32, pr *store.Profile) *Profile {
 	for i, m := range pr.Members {
 		out.IDs[i] = m.ID
 	}
-	sort.Strings(out.IDs)
-	sort.Strings(out.Tags)
+	slices.Sort(out.IDs)
+	slices.Sort(out.Tags)
 	return out
 }
 

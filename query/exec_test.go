@@ -15,7 +15,7 @@ import (
 
 var ctx = context.Background()
 
-func newExec(t *testing.T, now time.Time) (*query.Executor, *engine.DB) {
+func newExec(t testing.TB, now time.Time) (*query.Executor, *engine.DB) {
 	t.Helper()
 	opts := engine.DefaultOptions("")
 	opts.InMemory = true

@@ -1,7 +1,8 @@
 package query
 
 import (
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/idgraph/idgraph/engine"
 )
@@ -37,7 +38,7 @@ func profileReply(p *engine.Profile, segs []string, withComputed bool, computed 
 		}
 		consent = append(consent, Pair{k, String(d)})
 	}
-	sort.Slice(consent, func(i, j int) bool { return consent[i].Key < consent[j].Key })
+	slices.SortFunc(consent, byKey)
 	pairs := make([]Pair, 0, 10)
 	pairs = append(pairs,
 		Pair{"profile", Int(int64(p.ID))},
@@ -63,9 +64,11 @@ func sortedPairs(m map[string]string, f func(string) Value) []Pair {
 	for k, v := range m {
 		out = append(out, Pair{k, f(v)})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	slices.SortFunc(out, byKey)
 	return out
 }
+
+func byKey(a, b Pair) int { return strings.Compare(a.Key, b.Key) }
 
 func whyReply(w *engine.Why) Value {
 	path := make([]Value, len(w.Path))
