@@ -1174,8 +1174,8 @@ func (b *benchRun) goals() {
 	}
 	if w := b.rep.Find("who-during-ingest"); w != nil && w.P99 > 0 {
 		g := bench.GoalAtMost(fmt.Sprintf("WHO p99 during a steady %s events/s ingest", bench.FormatCount(steadyEvents)), float64(w.P99)/1e6, 2, bench.FormatMillis)
-		g.Note = fmt.Sprintf("embedded, %s WHO calls/s; p50 %s, p99.9 %s; the ingest achieved %s events/s", bench.FormatCount(steadyWHOs),
-			bench.FormatDuration(w.P50), bench.FormatDuration(w.P999), bench.FormatCount(b.steadyRate))
+		g.Note = fmt.Sprintf("embedded, %s WHO calls/s; p50 %s, p99.9 %s; the ingest achieved %s events/s; GOMAXPROCS %d (the tail is goroutines waiting to be scheduled, see the README)", bench.FormatCount(steadyWHOs),
+			bench.FormatDuration(w.P50), bench.FormatDuration(w.P999), bench.FormatCount(b.steadyRate), runtime.GOMAXPROCS(0))
 		gs = append(gs, g)
 	}
 	cart := b.rep.Find("segment-abandoned-cart")
