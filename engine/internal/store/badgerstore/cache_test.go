@@ -2,6 +2,7 @@ package badgerstore_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/idgraph/idgraph/engine/internal/store"
@@ -221,4 +222,95 @@ func TestTxnKnowsANodeFromItsIdentifier(t *testing.T) {
 	if h, m := lookups(s, &last); h != 0 || m != 1 {
 		t.Fatalf("node 2: %d hits, %d misses; want a read of its own", h, m)
 	}
+}
+
+// Whether a partner entry exists is cached, absent or present, and the
+// commit that adds or deletes one replaces its entry.
+func TestCacheKnowsPartners(t *testing.T) {
+	s := reopened(t, nil)
+	var last badgerstore.CacheStats
+	ask := func(step string, want bool, hits, misses uint64) {
+		t.Helper()
+		snap := s.View()
+		defer snap.Close()
+		got, err := snap.HasPartner(1, 2)
+		if err != nil || got != want {
+			t.Fatalf("%s: HasPartner(1, 2) = %v, %v; want %v", step, got, err, want)
+		}
+		if h, m := lookups(s, &last); h != hits || m != misses {
+			t.Fatalf("%s: %d hits, %d misses; want %d, %d", step, h, m, hits, misses)
+		}
+	}
+	ask("first", false, 0, 1)
+	ask("again", false, 1, 0)
+	commit := func(f func(store.Txn)) {
+		tx := s.Begin()
+		f(tx)
+		if _, err := s.Commit(tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(func(tx store.Txn) { tx.AddPartner(1, 2) })
+	ask("added", true, 1, 0)
+	commit(func(tx store.Txn) { tx.DeletePartner(1, 2) })
+	ask("deleted", false, 1, 0)
+}
+
+// Random adds and deletes of partner entries through a cache small enough
+// to evict: every snapshot answers as the model does, and after a reopen
+// (nothing cached) Badger answers the same.
+func TestCachedPartnersMatchTheModel(t *testing.T) {
+	dir := t.TempDir()
+	open := func() *badgerstore.Store {
+		s, err := badgerstore.Open(badgerstore.Options{Dir: dir, CacheBytes: 2 << 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open()
+	const side = 12
+	model := map[[2]uint32]bool{}
+	check := func(s *badgerstore.Store, when string) {
+		t.Helper()
+		snap := s.View()
+		defer snap.Close()
+		for n := uint32(1); n <= side; n++ {
+			for a := uint32(1); a <= side; a++ {
+				got, err := snap.HasPartner(n, a)
+				if err != nil || got != model[[2]uint32{n, a}] {
+					t.Fatalf("%s: HasPartner(%d, %d) = %v, %v; want %v", when, n, a, got, err, model[[2]uint32{n, a}])
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	for c := range 150 {
+		tx := s.Begin()
+		for range 1 + rng.IntN(6) {
+			n, a := 1+uint32(rng.IntN(side)), 1+uint32(rng.IntN(side))
+			// Ask first, as the engine does, so the transaction's reads fill
+			// the cache too.
+			if _, err := tx.HasPartner(n, a); err != nil {
+				t.Fatal(err)
+			}
+			if rng.IntN(3) == 0 {
+				tx.DeletePartner(n, a)
+				model[[2]uint32{n, a}] = false
+			} else {
+				tx.AddPartner(n, a)
+				model[[2]uint32{n, a}] = true
+			}
+		}
+		if _, err := s.Commit(tx); err != nil {
+			t.Fatal(err)
+		}
+		check(s, fmt.Sprintf("commit %d", c))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open()
+	defer s.Close()
+	check(s, "reopened")
 }

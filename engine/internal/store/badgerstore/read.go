@@ -261,8 +261,12 @@ func (r *reader) Partners(n uint32) ([]uint32, error) {
 	return out, c.err
 }
 
+// HasPartner is cached, absent entries too: the commit that adds or
+// deletes one replaces its entry.
 func (r *reader) HasPartner(n, a uint32) (bool, error) {
-	return r.exists(partnerKey(n, a))
+	return cached(r, &r.s.cache.partners, [2]uint32{n, a}, func() (bool, error) {
+		return r.exists(partnerKey(n, a))
+	})
 }
 
 func (r *reader) exists(key []byte) (ok bool, err error) {

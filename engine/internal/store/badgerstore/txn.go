@@ -576,6 +576,11 @@ func (t *txn) publish(gen uint64) {
 	for p, rec := range t.profs {
 		c.profs.write(p, rec, rec == nil)
 	}
+	for n, d := range t.partners {
+		for a, present := range d {
+			c.partners.write([2]uint32{n, a}, present, false)
+		}
+	}
 	c.trim()
 }
 
