@@ -496,7 +496,7 @@ type Stats struct {
 	Traits     int    // trait names held by at least one live profile
 	Purposes   int    // consent purposes granted by at least one live profile
 	Cached     int    // whole-day-span ORs currently cached
-	Bytes      uint64 // approximate heap bytes of the index structures
+	Bytes      uint64 // approximate heap bytes of the index structures, property tuples and their columns included
 	Version    uint64 // as Version
 }
 
@@ -532,6 +532,9 @@ func (x *Index) Stats() Stats {
 		}
 		for _, b := range s.buckets {
 			st.Bytes += 64 + b.bm.GetSizeInBytes() + b.ev.bytes()
+		}
+		if s.props != nil {
+			st.Bytes += s.props.bytes()
 		}
 	}
 	for _, bm := range x.types {

@@ -476,3 +476,25 @@ func TestUnchangedFollowsEachChangeOfAProfile(t *testing.T) {
 		}
 	}
 }
+
+// Stats().Bytes counts what registered property paths keep: the same
+// events with distinct amounts cost more when "amount" is registered,
+// at least a tuple and a number per distinct value.
+func TestStatsCountPropertyTuples(t *testing.T) {
+	d := ms("2026-05-01T00:00:00Z")
+	fill := func(paths []string) uint64 {
+		x := New()
+		x.ReplaceSeries("purchase", paths, nil)
+		for i := range 1000 {
+			x.Add(uint32(i), Event{Name: "purchase", Source: "web", Time: d + int64(i%30)*dayMS,
+				Props: []byte(`{"amount":` + strconv.Itoa(1000+i) + `}`)})
+		}
+		return x.Stats().Bytes
+	}
+	plain, with := fill(nil), fill([]string{"amount"})
+	// Each of the 1,000 tuples holds one value (40 bytes) and its number
+	// in the column (8 bytes).
+	if with < plain+1000*48 {
+		t.Fatalf("Stats().Bytes %d with amount registered, %d without: want at least %d more", with, plain, 1000*48)
+	}
+}

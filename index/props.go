@@ -66,6 +66,35 @@ type seriesProps struct {
 	memos  map[string][]int8
 }
 
+// bytes estimates the heap the props hold: the interned tuples and their
+// strings, the map that interns them, the columns of numbers and the
+// conditions' memos.
+func (sp *seriesProps) bytes() uint64 {
+	const valueBytes = 40 // a propValue
+	n := uint64(64 + 16*len(sp.paths))
+	for _, p := range sp.paths {
+		n += uint64(len(p))
+	}
+	for _, t := range sp.tuples {
+		n += 24 + uint64(cap(t))*valueBytes
+		for _, v := range t {
+			n += uint64(len(v.str))
+		}
+	}
+	for k := range sp.ids {
+		n += 48 + uint64(len(k)) // key, value and the map's share per entry
+	}
+	for _, col := range sp.nums {
+		n += 24 + uint64(cap(col))*8
+	}
+	sp.memoMu.Lock()
+	for k, m := range sp.memos {
+		n += 48 + uint64(len(k)+cap(m))
+	}
+	sp.memoMu.Unlock()
+	return n
+}
+
 // maxMemos bounds the memos kept per event name.
 const maxMemos = 64
 
