@@ -343,7 +343,7 @@ func TestMatchesModel(t *testing.T) {
 		// and skips the blocks between.
 		{"spread", 2, 30, 300, 3000, 4099},
 	}
-	defer func(d, w int) { days, walkAbove = d, w }(days, walkAbove)
+	defer func(d int) { days = d }(days)
 	for _, cfg := range configs {
 		if raceEnabled {
 			cfg.seeds, cfg.steps = 1, cfg.steps/2
@@ -351,12 +351,6 @@ func TestMatchesModel(t *testing.T) {
 		for seed := uint64(1); seed <= cfg.seeds; seed++ {
 			t.Run(fmt.Sprintf("%s/%d", cfg.name, seed), func(t *testing.T) {
 				days = cfg.days
-				// Odd seeds walk every block of a scan's tally, even ones
-				// sort what they keep.
-				walkAbove = scanBlock / 16
-				if seed%2 == 1 {
-					walkAbove = 0
-				}
 				if chunks := testRandom(t, seed, cfg.profiles, cfg.stride, cfg.steps); cfg.days < 10 && !raceEnabled && chunks < 3 {
 					t.Fatalf("largest bucket had %d chunks; the configuration no longer splits chunks", chunks)
 				}

@@ -2,7 +2,7 @@ package index
 
 import (
 	"math"
-	"slices"
+	"math/bits"
 
 	"github.com/RoaringBitmap/roaring/v2"
 )
@@ -166,16 +166,13 @@ func eachBlock(curs []cursor, f func(base uint32, end uint64)) {
 	}
 }
 
-// walkAbove is how many kept offsets of a block tally.drain sorts at most
-// (a variable only so that a test can lower it).
-var walkAbove = scanBlock / 16
-
 // tally adds up a number per profile of one block, by offset in the block.
 // It is all zero between uses.
 type tally struct {
 	v       [scanBlock]float64
 	seen    [scanBlock]bool
-	touched []uint32 // offsets added to, in the order first added
+	kept    [scanBlock / 64]uint64 // drain's marks, a bit per offset
+	touched []uint32               // offsets added to, in the order first added
 }
 
 func (x *Index) getTally() *tally {
@@ -195,31 +192,25 @@ func (t *tally) add(o uint32, n float64) {
 
 // drain appends base+o to ids for every offset o added to whose sum
 // satisfies keep, ascending, and zeroes the tally. The kept offsets are
-// sorted when they are few; when many, walking the block in order is
-// cheaper.
+// marked in a bitset and read back in order, which sorts them without a
+// sort: scanBlock/64 words a block, however many are kept.
 func (t *tally) drain(base uint32, keep func(float64) bool, ids []uint32) []uint32 {
-	start := len(ids)
 	for _, o := range t.touched {
 		if keep(t.v[o]) {
-			ids = append(ids, base+o)
+			t.kept[o/64] |= 1 << (o % 64)
 		}
-	}
-	if len(ids)-start > walkAbove {
-		ids = ids[:start]
-		for o, seen := range t.seen {
-			if seen {
-				if keep(t.v[o]) {
-					ids = append(ids, base+uint32(o))
-				}
-				t.v[o], t.seen[o] = 0, false
-			}
-		}
-	} else {
-		slices.Sort(ids[start:])
-		for _, o := range t.touched {
-			t.v[o], t.seen[o] = 0, false
-		}
+		t.v[o], t.seen[o] = 0, false
 	}
 	t.touched = t.touched[:0]
+	for w, word := range t.kept {
+		if word == 0 {
+			continue
+		}
+		t.kept[w] = 0
+		for word != 0 {
+			ids = append(ids, base+uint32(w*64+bits.TrailingZeros64(word)))
+			word &= word - 1
+		}
+	}
 	return ids
 }
