@@ -433,11 +433,7 @@ func (v *View) numericMatch(q AggQuery, op, lit string) *roaring.Bitmap {
 				}
 				col = s.props.nums[pi]
 			}
-			first := len(curs)
-			curs = appendCursors(curs, s, sp, filter, src, m)
-			for i := first; i < len(curs); i++ {
-				curs[i].points, curs[i].col = term.Points, col
-			}
+			curs = appendCursors(curs, s, sp, filter, src, m, term.Points, col)
 		}
 	}
 	holds := numberHolds(op, lit)

@@ -274,7 +274,7 @@ func (x *Index) counted(q DidQuery, keep func(n float64) bool) *roaring.Bitmap {
 	sp := newSpan(q.From, q.To)
 	var curs []cursor
 	for _, s := range x.selected(q) {
-		curs = appendCursors(curs, s, sp, filter, src, newMatcher(s.props, q.Where))
+		curs = appendCursors(curs, s, sp, filter, src, newMatcher(s.props, q.Where), 1, nil)
 	}
 	return x.tallied(curs, keep)
 }

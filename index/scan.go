@@ -38,14 +38,14 @@ type cursor struct {
 	col    []float64 // SUM: the path's numbers by tuple id; an entry adds col[tup]
 }
 
-// appendCursors appends a cursor, adding 1 per kept entry, for each of s's
-// buckets in the span.
-func appendCursors(curs []cursor, s *series, sp span, filter bool, src uint32, m *matcher) []cursor {
+// appendCursors appends a cursor for each of s's buckets in the span; a
+// kept entry adds points, or with a column col[tup] (see cursor).
+func appendCursors(curs []cursor, s *series, sp span, filter bool, src uint32, m *matcher, points float64, col []float64) []cursor {
 	i0, i1 := s.search(sp.d0), s.search(sp.d1+1)
 	for _, b := range s.buckets[i0:i1] {
 		lo, hi, whole := sp.bounds(b.day)
 		curs = append(curs, cursor{chunks: b.ev.chunks, lo: lo, hi: hi, every: whole && !filter && m == nil,
-			filter: filter, src: src, m: m, points: 1})
+			filter: filter, src: src, m: m, points: points, col: col})
 	}
 	return curs
 }
@@ -166,13 +166,11 @@ func eachBlock(curs []cursor, f func(base uint32, end uint64)) {
 	}
 }
 
-// tally adds up a number per profile of one block, by offset in the block.
-// It is all zero between uses.
+// tally adds up a number per profile of one block, by offset in the block,
+// and marks the offsets added to. It is all zero between uses.
 type tally struct {
-	v       [scanBlock]float64
-	seen    [scanBlock]bool
-	kept    [scanBlock / 64]uint64 // drain's marks, a bit per offset
-	touched []uint32               // offsets added to, in the order first added
+	v    [scanBlock]float64
+	seen [scanBlock / 64]uint64 // a bit per offset added to
 }
 
 func (x *Index) getTally() *tally {
@@ -183,33 +181,27 @@ func (x *Index) getTally() *tally {
 }
 
 func (t *tally) add(o uint32, n float64) {
-	if !t.seen[o] {
-		t.seen[o] = true
-		t.touched = append(t.touched, o)
-	}
+	t.seen[o/64] |= 1 << (o % 64)
 	t.v[o] += n
 }
 
 // drain appends base+o to ids for every offset o added to whose sum
-// satisfies keep, ascending, and zeroes the tally. The kept offsets are
-// marked in a bitset and read back in order, which sorts them without a
-// sort: scanBlock/64 words a block, however many are kept.
+// satisfies keep, ascending, and zeroes the tally. Reading the marks word
+// by word gives the offsets in order, however many there are, without a
+// sort: scanBlock/64 words a block.
 func (t *tally) drain(base uint32, keep func(float64) bool, ids []uint32) []uint32 {
-	for _, o := range t.touched {
-		if keep(t.v[o]) {
-			t.kept[o/64] |= 1 << (o % 64)
-		}
-		t.v[o], t.seen[o] = 0, false
-	}
-	t.touched = t.touched[:0]
-	for w, word := range t.kept {
+	for w, word := range t.seen {
 		if word == 0 {
 			continue
 		}
-		t.kept[w] = 0
+		t.seen[w] = 0
 		for word != 0 {
-			ids = append(ids, base+uint32(w*64+bits.TrailingZeros64(word)))
+			o := w*64 + bits.TrailingZeros64(word)
 			word &= word - 1
+			if keep(t.v[o]) {
+				ids = append(ids, base+uint32(o))
+			}
+			t.v[o] = 0
 		}
 	}
 	return ids
