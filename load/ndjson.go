@@ -29,6 +29,19 @@ func parseJSONLine(line []byte, opts Options) (Record, string) {
 			return parseGA4(&row, opts.GA4)
 		}
 	}
+	// A line of our shape has none of the members a Segment call or a GA4
+	// row is known by, so the walk cannot take one of those for ours.
+	if opts.Format == FormatNDJSON || opts.Format == FormatAuto {
+		if rec, ok := walkOurs(line); ok {
+			return rec, ""
+		}
+	}
+	return decodeJSONLine(line, opts)
+}
+
+// decodeJSONLine parses a line by decoding it into a map of its members
+// first: the general way, which every line walkOurs declines takes.
+func decodeJSONLine(line []byte, opts Options) (Record, string) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
 		var te *json.UnmarshalTypeError
@@ -220,20 +233,39 @@ func present(obj map[string]json.RawMessage, key string) (json.RawMessage, bool)
 	return raw, true
 }
 
+// isCompact reports whether raw, JSON text, has no space outside its
+// strings (what json.Compact would remove).
+func isCompact(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
+		case ' ', '\t', '\n', '\r':
+			return false
+		case '"':
+			e := stringEnd(raw, i)
+			if e < 0 {
+				return false
+			}
+			i = e - 1
+		}
+	}
+	return true
+}
+
 func isNull(raw json.RawMessage) bool {
 	return string(bytes.TrimSpace(raw)) == "null"
 }
 
-// parseJSONTime accepts an RFC 3339 string or a whole number of Unix
-// milliseconds.
 // parseJSONTime reads "time": an RFC 3339 string or a number of Unix
 // milliseconds, by the engine's rule (engine.ParseTime), as TRACK ... AT
 // reads it: a number of 10 or 11 digits is refused as ambiguous.
 func parseJSONTime(raw json.RawMessage) (time.Time, string) {
 	raw = bytes.TrimSpace(raw)
-	s := string(raw)
-	if len(raw) > 0 && raw[0] == '"' {
-		if json.Unmarshal(raw, &s) != nil {
+	var s string
+	if len(raw) == 0 || raw[0] != '"' {
+		s = string(raw)
+	} else {
+		var ok bool
+		if s, ok = jsonString(raw); !ok {
 			return time.Time{}, fmt.Sprintf("bad time %s: use RFC 3339 or Unix milliseconds", raw)
 		}
 		if isDigits(s) { // a number in a string is not a time
@@ -261,10 +293,10 @@ func scalarString(raw json.RawMessage) (s string, ok bool, err error) {
 	}
 	switch c := raw[0]; {
 	case c == '"':
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", false, err
+		if s, ok := jsonString(raw); ok {
+			return s, true, nil
 		}
-		return s, true, nil
+		return "", false, fmt.Errorf("not a JSON string")
 	case c == 'n':
 		return "", false, nil
 	case c == 't', c == 'f':
@@ -281,6 +313,9 @@ func compactObject(raw json.RawMessage) (json.RawMessage, bool) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, false
+	}
+	if isCompact(raw) && json.Valid(raw) {
+		return bytes.Clone(raw), true
 	}
 	var b bytes.Buffer
 	if json.Compact(&b, raw) != nil {
