@@ -472,16 +472,8 @@ func ingestFile(ctx context.Context, path string, sink loadSink, max int, each f
 
 	st := ingestStats{chunks: bench.NewRecorder(0)}
 	start := time.Now()
-	for chunk := range chunks {
-		t := time.Now()
-		refused, errs, err := sink.apply(ctx, chunk)
-		if err != nil {
-			cancel()
-			for range chunks { // let the reader finish
-			}
-			return st, err
-		}
-		st.chunks.Record(time.Since(t))
+	done := func(chunk []load.Record, refused []int, errs []error, took time.Duration) error {
+		st.chunks.Record(took)
 		for i, rec := range chunk {
 			if errs[i] != nil {
 				st.rejected++
@@ -494,6 +486,20 @@ func ingestFile(ctx context.Context, path string, sink loadSink, max int, each f
 			st.refused += int64(refused[i])
 		}
 		st.marks = append(st.marks, ingestMark{st.records, st.events, time.Since(start)})
+		return nil
+	}
+	fl := &inFlight{sink: sink} // a remote sink keeps one chunk in flight
+	for chunk := range chunks {
+		if err := fl.put(ctx, chunk, done); err != nil {
+			cancel()
+			for range chunks { // let the reader finish
+			}
+			fl.drain(done)
+			return st, err
+		}
+	}
+	if err := fl.drain(done); err != nil {
+		return st, err
 	}
 	st.elapsed = time.Since(start)
 	st.rejected += badLines

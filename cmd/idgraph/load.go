@@ -175,6 +175,84 @@ type loadSink interface {
 	types() []string
 }
 
+// sender is a sink that takes the next chunk before the results of the
+// last one are read (a remote sink: the server applies a connection's
+// statements in order, so the client can send while it applies). Its
+// send returns the wait for that chunk's results; flush waits for what is
+// in flight and ends the sending.
+type sender interface {
+	send(ctx context.Context, recs []load.Record) (wait func() ([]int, []error, error))
+	flush() error
+}
+
+// inFlight applies chunks in order and hands each one's results to done,
+// in order. Through a sender it keeps one chunk in flight while the next
+// is sent; through any other sink it applies each chunk at once.
+type inFlight struct {
+	sink    loadSink
+	recs    []load.Record // the chunk in flight
+	wait    func() ([]int, []error, error)
+	started time.Time
+}
+
+type chunkDone func(recs []load.Record, refused []int, errs []error, took time.Duration) error
+
+// put sends recs, then hands the chunk sent before it to done.
+func (f *inFlight) put(ctx context.Context, recs []load.Record, done chunkDone) error {
+	s, ok := f.sink.(sender)
+	if !ok {
+		t := time.Now()
+		refused, errs, err := f.sink.apply(ctx, recs)
+		if err != nil {
+			return err
+		}
+		return done(recs, refused, errs, time.Since(t))
+	}
+	prev, prevWait, prevStart := f.recs, f.wait, f.started
+	f.recs, f.wait, f.started = recs, s.send(ctx, recs), time.Now()
+	if prevWait == nil {
+		return nil
+	}
+	return f.complete(prev, prevWait, prevStart, true, done)
+}
+
+// drain hands the chunk in flight, if any, to done and ends the sending.
+func (f *inFlight) drain(done chunkDone) error {
+	var err error
+	if f.wait != nil {
+		wait := f.wait
+		f.wait = nil
+		err = f.complete(f.recs, wait, f.started, false, done)
+	}
+	if s, ok := f.sink.(sender); ok {
+		err = errors.Join(err, s.flush())
+	}
+	return err
+}
+
+// complete waits for a chunk's results and hands them to done. When done
+// fails (the reject limits) and another chunk was sent after this one,
+// that chunk is applied all the same: it is waited for and handed to done
+// too, so that the summary counts what the server applied, and done's
+// first error is returned.
+func (f *inFlight) complete(recs []load.Record, wait func() ([]int, []error, error), start time.Time, next bool, done chunkDone) error {
+	refused, errs, err := wait()
+	if err != nil {
+		return err
+	}
+	if err := done(recs, refused, errs, time.Since(start)); err != nil {
+		if next && f.wait != nil {
+			nextWait := f.wait
+			f.wait = nil
+			if r2, e2, werr := nextWait(); werr == nil {
+				done(f.recs, r2, e2, time.Since(f.started))
+			}
+		}
+		return err
+	}
+	return nil
+}
+
 type loader struct {
 	sink           loadSink
 	stderr         io.Writer
@@ -267,25 +345,38 @@ func (l *loader) file(ctx context.Context, r *load.Reader, progress func()) erro
 			}
 		}
 	}()
+	// A chunk may be in flight while the next is read: it is accounted
+	// before anything after it (a rejected line, the end, an error).
+	fl := &inFlight{sink: l.sink}
+	done := func(recs []load.Record, refused []int, errs []error, _ time.Duration) error {
+		err := l.account(recs, refused, errs)
+		progress()
+		return err
+	}
 	for it := range items {
 		if err := ctx.Err(); err != nil {
+			fl.drain(done)
 			return fmt.Errorf("interrupted in %s after %d lines; everything before that is loaded", r.Name(), l.sum.Lines)
 		}
 		switch {
 		case it.err != nil:
-			return it.err
+			return errors.Join(it.err, fl.drain(done))
 		case it.reject != "":
+			if err := fl.drain(done); err != nil {
+				return err
+			}
+			fl = &inFlight{sink: l.sink}
 			if err := l.reject(it.reject); err != nil {
 				return err
 			}
 		default:
-			if err := l.apply(ctx, it.recs); err != nil {
+			if err := fl.put(ctx, it.recs, done); err != nil {
+				fl.drain(func([]load.Record, []int, []error, time.Duration) error { return nil })
 				return err
 			}
-			progress()
 		}
 	}
-	return nil
+	return fl.drain(done)
 }
 
 func (l *loader) reject(msg string) error {
@@ -302,11 +393,9 @@ func (l *loader) reject(msg string) error {
 	return nil
 }
 
-func (l *loader) apply(ctx context.Context, recs []load.Record) error {
-	refused, errs, err := l.sink.apply(ctx, recs)
-	if err != nil {
-		return err
-	}
+// account adds a chunk's results to the summary and reports the records
+// that failed as rejected lines.
+func (l *loader) account(recs []load.Record, refused []int, errs []error) error {
 	for i, rec := range recs {
 		if errs[i] != nil {
 			if rerr := l.reject(fmt.Sprintf("%s:%d: %v", rec.File, rec.Line, errs[i])); rerr != nil {
@@ -356,6 +445,7 @@ func (s *engineSink) apply(ctx context.Context, recs []load.Record) ([]int, []er
 // remoteSink pipelines statements to a server.
 type remoteSink struct {
 	c      *client.Client
+	stream *client.Stream // while a load sends: the pipelines in flight
 	known  []string
 	nodes0 int64 // identifiers_allocated when the load started; -1 if unknown
 }
@@ -415,6 +505,33 @@ func (s *remoteSink) created(ctx context.Context) int64 {
 }
 
 func (s *remoteSink) apply(ctx context.Context, recs []load.Record) ([]int, []error, error) {
+	res, errs, err := s.send(ctx, recs)()
+	if ferr := s.flush(); err == nil {
+		err = ferr
+	}
+	return res, errs, err
+}
+
+// flush waits for the pipelines in flight and gives the connection back.
+func (s *remoteSink) flush() error {
+	if s.stream == nil {
+		return nil
+	}
+	err := s.stream.Close()
+	s.stream = nil
+	return err
+}
+
+// send writes the chunk as one pipeline on the sink's stream (opened on
+// first use) and returns the wait for its replies.
+func (s *remoteSink) send(ctx context.Context, recs []load.Record) func() ([]int, []error, error) {
+	if s.stream == nil {
+		st, err := s.c.Stream(ctx)
+		if err != nil {
+			return func() ([]int, []error, error) { return nil, nil, err }
+		}
+		s.stream = st
+	}
 	// Each line is one RECORD statement holding it in our own shape: the
 	// server applies it as one atomic operation, exactly as an embedded
 	// load applies it (load.Record.EngineRecord on both sides).
@@ -431,8 +548,22 @@ func (s *remoteSink) apply(ctx context.Context, recs []load.Record) ([]int, []er
 		}
 		cmds[i] = pipe.Do("RECORD", string(b))
 	}
-	pipe.Exec(ctx)
-	refused := make([]int, len(recs))
+	flight, err := s.stream.Send(pipe)
+	if err != nil {
+		return func() ([]int, []error, error) { return nil, nil, err }
+	}
+	return func() ([]int, []error, error) {
+		if err := flight.Wait(); err != nil {
+			return nil, nil, err
+		}
+		return replies(cmds, owner, errs)
+	}
+}
+
+// replies reads a chunk's RECORD replies: the links each record had
+// refused, and the error of each that failed.
+func replies(cmds []*client.Cmd[any], owner []int, errs []error) ([]int, []error, error) {
+	refused := make([]int, len(errs))
 	for j, c := range cmds {
 		if c == nil {
 			continue
