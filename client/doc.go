@@ -32,6 +32,11 @@
 //     A connection that saw any transport or protocol error is never reused.
 //   - A Pipeline sends all its statements in one write on one connection and
 //     reads all replies in one round trip; each statement has its own result.
+//   - A Stream keeps pipelines in flight on one connection of its own: Send
+//     writes a pipeline and returns at once, a goroutine reads the replies
+//     in order, and Flight.Wait waits for one pipeline's. A bulk load
+//     prepares its next pipeline while the server applies the last one;
+//     the server applies them in the order they were sent.
 //   - Error replies are returned as *Error, which carries the code, the word
 //     position and the message, and matches ErrSyntax, ErrBadID,
 //     ErrNotFound, ErrTooLarge, ErrNoAuth and ErrReadOnly with errors.Is.
