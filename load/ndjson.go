@@ -12,13 +12,6 @@ import (
 	"time"
 )
 
-// ourFields are the top-level fields of this project's own shape. Anything
-// else is rejected, so that a typo such as "evnt" cannot drop data silently.
-var ourFields = map[string]bool{
-	"event": true, "ids": true, "time": true, "source": true,
-	"props": true, "traits": true, "consent": true, "tags": true, "message_id": true,
-}
-
 // parseJSONLine parses one non-blank NDJSON line. It returns the reason the
 // line is rejected, or "".
 func parseJSONLine(line []byte, opts Options) (Record, string) {
@@ -198,7 +191,7 @@ func parseOurs(obj map[string]json.RawMessage) (Record, string) {
 func unknownFields(obj map[string]json.RawMessage) []string {
 	var unknown []string
 	for k := range obj {
-		if !ourFields[k] {
+		if _, ok := ourField[k]; !ok {
 			unknown = append(unknown, k)
 		}
 	}

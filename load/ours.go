@@ -19,8 +19,9 @@ import (
 // and the line goes the decoding way, which gives the record or the reason.
 // TestWalkOursAgreesWithDecoding and FuzzWalkOurs hold it to that.
 
-// ourField numbers the members of our shape, for the walk's duplicate
-// check.
+// ourField numbers the top-level members of our shape (for the walk's
+// duplicate check). Anything else is rejected, so that a typo such as
+// "evnt" cannot drop data silently.
 var ourField = map[string]uint{
 	"event": 0, "ids": 1, "time": 2, "source": 3, "props": 4,
 	"traits": 5, "consent": 6, "tags": 7, "message_id": 8,

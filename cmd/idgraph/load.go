@@ -365,7 +365,6 @@ func (l *loader) file(ctx context.Context, r *load.Reader, progress func()) erro
 			if err := fl.drain(done); err != nil {
 				return err
 			}
-			fl = &inFlight{sink: l.sink}
 			if err := l.reject(it.reject); err != nil {
 				return err
 			}
