@@ -133,6 +133,9 @@ type DB struct {
 	segs    map[string]string // saved segments, name → expression text
 	comps   map[string]string // computed traits, name → definition text; replaced, never changed
 	compsV  uint64            // counts the changes to comps
+	// defsV counts the changes to the definitions readers use: types,
+	// saved segments and computed traits (DefsVersion).
+	defsV atomic.Uint64
 
 	snapPath string
 	restored bool // Restore replaced the store: Close must not save the index
@@ -406,6 +409,13 @@ func (db *DB) Index() *index.Index { return db.idx }
 
 // Gen returns the generation of the last commit.
 func (db *DB) Gen() uint64 { return db.st.Gen() }
+
+// DefsVersion counts the changes to the definitions that shape replies:
+// declared types, saved segments and computed traits. It moves after a
+// change is visible, so a reply built after reading it, from the
+// definitions then, is stale once it moves (a definition is a commit too,
+// but readers see it a moment after its generation).
+func (db *DB) DefsVersion() uint64 { return db.defsV.Load() }
 
 func (db *DB) logError(err error) {
 	if db.opts.Logger != nil {

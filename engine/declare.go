@@ -64,7 +64,10 @@ func (p *declarePlan) Apply(tx *writer.Tx) (any, error) {
 	// readers once it is committed.
 	db, tt := p.op.db, p.types
 	db.local(tx).types = tt
-	tx.After(func(uint64) { db.types.Store(tt) })
+	tx.After(func(uint64) {
+		db.types.Store(tt)
+		db.defsV.Add(1)
+	})
 	return Result{}, nil
 }
 
@@ -178,6 +181,7 @@ func (p *definitionPlan) Apply(tx *writer.Tx) (any, error) {
 func (db *DB) setDefinition(kind store.Named, name, text string, present bool) {
 	db.segMu.Lock()
 	defer db.segMu.Unlock()
+	defer db.defsV.Add(1)
 	// Replaced, not changed: SegmentDefs and ComputedDefs hand the maps
 	// out.
 	var m map[string]string

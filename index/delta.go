@@ -96,6 +96,13 @@ func (v *View) Unchanged(p uint32, since uint64) bool {
 	return v.x.touchedAt(p) <= since
 }
 
+// Latest returns the time (Unix ms) of the latest event the index has
+// taken in since it was made or read (math.MinInt64: none), whether or not
+// it is still there. When it is before now, no event of the index lies in
+// the future, so a span that ends at now takes in no event as the clock
+// moves on without a write.
+func (v *View) Latest() int64 { return v.x.latest }
+
 // Index returns the index the view reads.
 func (v *View) Index() *Index { return v.x }
 

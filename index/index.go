@@ -69,6 +69,9 @@ type Index struct {
 	sourceID map[string]uint32
 	maxP     int64 // 1 + the largest profile id that ever held an event
 	events   int
+	// latest is the time (Unix ms) of the latest event ever added, or
+	// math.MinInt64; removing events does not lower it (View.Latest).
+	latest int64
 
 	types   map[string]*roaring.Bitmap
 	consent map[string]*roaring.Bitmap
@@ -252,6 +255,7 @@ func New() *Index {
 		consent:  make(map[string]*roaring.Bitmap),
 		tags:     make(map[string]*roaring.Bitmap),
 		traits:   make(map[string]*trait),
+		latest:   math.MinInt64,
 	}
 }
 
@@ -369,6 +373,7 @@ func (x *Index) add(p uint32, ev Event) {
 	if int64(p) >= x.maxP {
 		x.maxP = int64(p) + 1
 	}
+	x.latest = max(x.latest, ev.Time)
 	x.cache.invalidate(s, day)
 }
 

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -496,5 +497,42 @@ func TestStatsCountPropertyTuples(t *testing.T) {
 	// in the column (8 bytes).
 	if with < plain+1000*48 {
 		t.Fatalf("Stats().Bytes %d with amount registered, %d without: want at least %d more", with, plain, 1000*48)
+	}
+}
+
+// Latest is the latest event time taken in: adding raises it, removing and
+// moving do not lower it, and a snapshot read back gives the latest of the
+// events it holds.
+func TestLatestEventTime(t *testing.T) {
+	x := New()
+	v := x.View()
+	if got := v.Latest(); got != math.MinInt64 {
+		t.Fatalf("empty index: Latest = %d", got)
+	}
+	v.Close()
+	early, late := ms("2026-11-01T10:00:00Z"), ms("2026-11-12T23:59:59.999Z")
+	x.Add(1, Event{Name: "view", Time: early, Source: "web"})
+	x.Add(2, Event{Name: "buy", Time: late, Source: "web"}, Event{Name: "view", Time: early - 5, Source: "app"})
+	x.Move(2, 3, []Event{{Name: "buy", Time: late, Source: "web"}})
+	x.Remove(3, Event{Name: "buy", Time: late, Source: "web"})
+	v = x.View()
+	got := v.Latest()
+	v.Close()
+	if got != late {
+		t.Fatalf("after a remove: Latest = %d, want %d (never lowered)", got, late)
+	}
+	var b strings.Builder
+	if _, err := x.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	y, err := Read(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v = y.View()
+	got = v.Latest()
+	v.Close()
+	if got != early {
+		t.Fatalf("read back: Latest = %d, want %d (the latest event it holds)", got, early)
 	}
 }

@@ -414,6 +414,7 @@ func Read(r io.Reader) (*Index, error) {
 			}
 			es := make([]entry, 0, ne)
 			var prev entry
+			var last uint32 // the day's latest ms
 			for k := 0; k < ne && d.err == nil; k++ {
 				dp := d.uvarint()
 				e := entry{ms: d.u32("ms"), src: d.u32("source"), tup: d.u32("tuple")}
@@ -436,12 +437,14 @@ func Read(r io.Reader) (*Index, error) {
 				}
 				es = append(es, e)
 				prev = e
+				last = max(last, e.ms)
 			}
 			if d.err != nil {
 				break
 			}
 			s.buckets = append(s.buckets, newBucket(day, es))
 			x.events += len(es)
+			x.latest = max(x.latest, day*dayMS+int64(last))
 			if int64(prev.p) >= x.maxP {
 				x.maxP = int64(prev.p) + 1
 			}

@@ -122,17 +122,17 @@ func (k *keptValues) current(set *computedSet, ix *index.Index) bool {
 	return k.set == set && k.ix == ix && k.m != nil
 }
 
-func (k *keptValues) get(set *computedSet, v *index.View, p uint32, now int64) ([]index.AggValue, bool) {
+func (k *keptValues) get(set *computedSet, v *index.View, p uint32, now int64) (vals []index.AggValue, until int64, ok bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if !k.current(set, v.Index()) {
-		return nil, false
+		return nil, 0, false
 	}
 	e, ok := k.m[p]
 	if !ok || now < e.from || now >= e.until || !v.Unchanged(p, e.version) {
-		return nil, false
+		return nil, 0, false
 	}
-	return e.vals, true
+	return e.vals, e.until, true
 }
 
 // room reports whether more profiles can be kept for set on ix without
@@ -206,11 +206,13 @@ func (x *Executor) computedValues(e *evaluator, p uint32) []Pair {
 }
 
 // keptOrComputed returns profile p's computed values in e.set's order: the
-// kept ones while they hold, else computed and kept.
+// kept ones while they hold, else computed and kept. It lowers e.until to
+// the moment they stop holding.
 func (x *Executor) keptOrComputed(e *evaluator, p uint32) []index.AggValue {
 	set := e.set
 	now := e.now.UnixMilli()
-	if vals, ok := x.kept.get(set, e.v, p, now); ok {
+	if vals, until, ok := x.kept.get(set, e.v, p, now); ok {
+		e.until = min(e.until, until)
 		return vals
 	}
 	qs := make([]index.AggQuery, len(set.aggs))
@@ -225,5 +227,6 @@ func (x *Executor) keptOrComputed(e *evaluator, p uint32) []index.AggValue {
 	if until > now {
 		x.kept.put(set, e.v, p, keptEntry{version: e.v.Version(), from: now, until: until, vals: vals})
 	}
+	e.until = min(e.until, until)
 	return vals
 }

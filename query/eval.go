@@ -31,6 +31,12 @@ type evaluator struct {
 	depth int
 
 	set *computedSet // the computed traits defined
+
+	// until is the first moment (Unix ms) at which what holdsFor and the
+	// computed values decided so far could change with the clock alone,
+	// without a write (math.MaxInt64: never); see bound. WHO stamps its
+	// reply with it.
+	until int64
 }
 
 func (x *Executor) evaluator(v *index.View, now time.Time, args []string) *evaluator {
@@ -38,7 +44,7 @@ func (x *Executor) evaluator(v *index.View, now time.Time, args []string) *evalu
 }
 
 func newEvaluator(db *engine.DB, v *index.View, pv index.ProfileReader, now time.Time, args []string, saved map[string]string) *evaluator {
-	return &evaluator{db: db, v: v, pv: pv, now: now, args: args, saved: saved, set: computedSetOf(db)}
+	return &evaluator{db: db, v: v, pv: pv, now: now, args: args, saved: saved, set: computedSetOf(db), until: math.MaxInt64}
 }
 
 // segment runs f with an evaluator on a pinned view at now or asOf.
@@ -207,11 +213,14 @@ func (e *evaluator) holdsFor(expr Expr, p uint32) (bool, error) {
 		x, err := e.holdsFor(ex.X, p)
 		return !x && e.pv.Live(p), err
 	case *Did:
+		e.bound(ex.Window)
 		return e.pv.DidHolds(e.didQuery(ex), p), nil
 	case *Has:
 		return e.pv.HasType(ex.Type, p), nil
 	case *TraitCmp:
 		if a, ok := e.set.byName[ex.Name]; ok {
+			// No bound here: WHO's reply carries every computed trait's
+			// value, whose own bound (keptOrComputed) is the exact one.
 			return e.pv.AggregateFor(e.aggQuery(a), p).Holds(ex.Op, ex.Value), nil
 		}
 		return e.pv.TraitHolds(ex.Name, ex.Op, ex.Value, p), nil
@@ -301,6 +310,31 @@ func (e *evaluator) span(w Window) (from, to int64) {
 		to = min(w.To.UnixMilli(), nowMs)
 	}
 	return from, to
+}
+
+// bound lowers e.until to the first moment at which w's span (see span)
+// could take in or drop an event as the clock moves on, with no write: for
+// WITHIN <n>d the next UTC midnight, when its first day moves; for WITHIN
+// <n>h the next millisecond (its start moves with every one); for a span
+// that ends at now, the next millisecond too when the index holds an event
+// stamped after now (it comes in when the clock reaches it), else never.
+// A BETWEEN that ended by now never moves.
+func (e *evaluator) bound(w Window) {
+	now := e.now.UnixMilli()
+	if w.Kind == WindowBetween && w.To.UnixMilli() <= now {
+		return
+	}
+	at := int64(math.MaxInt64)
+	switch w.Kind {
+	case WindowWithin:
+		at = (floorDiv(now, dayMs) + 1) * dayMs
+	case WindowHours:
+		at = now + 1
+	}
+	if e.v == nil || e.v.Latest() > now {
+		at = now + 1
+	}
+	e.until = min(e.until, at)
 }
 
 // checkComputed refuses, in the statement's own text, a comparison of a

@@ -82,9 +82,17 @@ func execWrite(c *call, build func(c *call) (engine.Op, func(engine.Result) Valu
 }
 
 func execWho(c *call) (Value, error) {
+	v, _, err := c.x.who(c)
+	return v, err
+}
+
+// who answers WHO with the stamp of its reply (a zero Stamp for none).
+func (x *Executor) who(c *call) (Value, Stamp, error) {
 	st := c.st.(*Who)
+	defs := x.db.DefsVersion() // before the definitions are read: see Stamp
 	var out Value
-	err := c.x.db.Read(func(r *engine.Reader) error {
+	var stamp Stamp
+	err := x.db.Read(func(r *engine.Reader) error {
 		p, err := r.Who(st.ID)
 		if errors.Is(err, engine.ErrNotFound) {
 			out = Nil()
@@ -93,15 +101,18 @@ func execWho(c *call) (Value, error) {
 		if err != nil {
 			return err
 		}
-		e := c.x.evaluator(r.Index(), c.x.clock(c.ctx), nil)
+		e := x.evaluator(r.Index(), x.clock(c.ctx), nil)
 		segs, err := e.savedHolding(p.ID)
 		if err != nil {
 			return err
 		}
-		out = profileReply(p, segs, e.set.byName != nil, c.x.computedValues(e, p.ID))
+		out = profileReply(p, segs, e.set.byName != nil, x.computedValues(e, p.ID))
+		if now := e.now.UnixMilli(); e.until > now {
+			stamp = Stamp{ok: true, gen: r.Gen(), defs: defs, from: now, until: e.until}
+		}
 		return nil
 	})
-	return out, err
+	return out, stamp, err
 }
 
 func execWhy(c *call) (Value, error) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"crypto/tls"
@@ -46,6 +47,10 @@ type conn struct {
 	quit    bool // close once the replies so far are flushed
 
 	authFailures int // consecutive failed AUTH/HELLO AUTH on this connection
+
+	key      []byte        // the reply cache's key of the WHO being answered
+	scratch  *bytes.Buffer // a WHO reply being encoded for the cache
+	scratchW *bufio.Writer // writes into scratch
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
@@ -155,7 +160,23 @@ func (c *conn) writeFailed(err error) {
 // past the hard limit; then the client gets an error instead and the
 // connection closes.
 func (c *conn) reply(v query.Value) {
-	size := encodedSize(v, c.w.proto)
+	if c.fits(encodedSize(v, c.w.proto)) {
+		c.w.value(v)
+	}
+}
+
+// replyEncoded writes a reply already encoded for this connection's
+// protocol, under the same limit as reply.
+func (c *conn) replyEncoded(enc []byte) {
+	if c.fits(int64(len(enc))) {
+		c.w.bw.Write(enc)
+	}
+}
+
+// fits reports whether a reply of size bytes may be written; when it would
+// take the output held past the hard limit, the client gets an error
+// instead and the connection closes.
+func (c *conn) fits(size int64) bool {
 	held := int64(c.w.bw.Buffered()) + size
 	if lim := c.out.lim.Hard; lim >= 0 && held > lim {
 		remote, id := c.log()
@@ -166,10 +187,10 @@ func (c *conn) reply(v query.Value) {
 		c.out.farewell()
 		c.w.err(query.Errorf(query.CodeTooLarge, 0, "a reply of %d bytes is over the client output buffer limit of %d bytes; ask for less (LIMIT)", size, lim).Error())
 		c.quit = true
-		return
+		return false
 	}
 	c.out.replyEnd = c.out.sent + held
-	c.w.value(v)
+	return true
 }
 
 func (c *conn) limits() limits {
@@ -292,8 +313,44 @@ func (c *conn) run(id cmdID, args [][]byte) {
 	case cmdInfo:
 		c.w.bulk(c.s.info(args[1:]))
 	default:
+		if id == cmdWho && len(args) == 2 && c.s.replies != nil {
+			c.who(args[1])
+			return
+		}
 		c.execute(args)
 	}
+}
+
+// who answers WHO id from the cache of encoded replies while the kept
+// reply holds, else afresh, keeping the reply.
+func (c *conn) who(id []byte) {
+	c.key = append(append(c.key[:0], byte('0'+c.w.proto), ' '), id...)
+	if enc, ok := c.s.replies.get(c.s.ctx, c.key); ok {
+		c.replyEncoded(enc)
+		return
+	}
+	x := c.s.replies.x
+	var v query.Value
+	var st query.Stamp
+	var err error
+	if c.survive("WHO", func() { v, st, err = x.WhoStamped(c.s.ctx, c.sess, string(id)) }) {
+		v, err = query.Value{}, errInternal
+	}
+	if err != nil || v.Kind != query.KindMap {
+		c.respond(v, err, c.sess.Warnings)
+		return
+	}
+	if c.scratch == nil {
+		c.scratch = &bytes.Buffer{}
+		c.scratchW = bufio.NewWriterSize(c.scratch, 1024)
+	}
+	c.scratch.Reset()
+	sw := writer{bw: c.scratchW, proto: c.w.proto}
+	sw.value(v)
+	c.scratchW.Flush()
+	enc := bytes.Clone(c.scratch.Bytes())
+	c.s.replies.put(c.key, st, enc)
+	c.replyEncoded(enc)
 }
 
 func (c *conn) arity(name string) {

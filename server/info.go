@@ -169,6 +169,13 @@ func (s *Server) infoStats(b *strings.Builder) {
 	field(b, "protocol_violations", itoa(st.violations.Load()))
 	field(b, "client_output_buffer_disconnections", itoa(st.outputCut.Load()))
 	field(b, "auth_failures", itoa(st.authFailed.Load()))
+	if s.replies != nil {
+		n, bytes, hits, misses := s.replies.stats()
+		field(b, "reply_cache_entries", itoa(int64(n)))
+		field(b, "reply_cache_bytes", itoa(bytes))
+		field(b, "reply_cache_hits", itoa(hits))
+		field(b, "reply_cache_misses", itoa(misses))
+	}
 	for id := range numCmds {
 		calls := st.calls[id].Load()
 		if calls == 0 {

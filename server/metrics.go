@@ -80,6 +80,9 @@ var cmdByName = func() map[string]cmdID {
 	return m
 }()
 
+// cmdWho is WHO's id: the server keeps its encoded replies (replies.go).
+var cmdWho = cmdByName["WHO"]
+
 // lookupCmd identifies a command by its first word, case-insensitively and
 // without allocating.
 func lookupCmd(name []byte) cmdID {

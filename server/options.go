@@ -67,6 +67,12 @@ type Options struct {
 	// read them (see OutputLimit).
 	OutputLimit OutputLimit
 
+	// ReplyCacheBytes bounds the encoded WHO replies the server keeps to
+	// answer a WHO asked again before anything changes, when the Executor
+	// stamps its replies (query.Executor does; see query.Stamp). Default
+	// 32 MiB; negative: keep none.
+	ReplyCacheBytes int64
+
 	// Logger receives connection events (Debug), limit violations (Warn)
 	// and server start/stop (Info). Default slog.Default().
 	Logger *slog.Logger
@@ -137,6 +143,7 @@ func DefaultOptions() Options {
 		IdleTimeout:     5 * time.Minute,
 		MaxClients:      10000,
 		OutputLimit:     DefaultOutputLimit,
+		ReplyCacheBytes: 32 << 20,
 	}
 }
 
@@ -167,6 +174,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxClients <= 0 {
 		o.MaxClients = d.MaxClients
+	}
+	if o.ReplyCacheBytes == 0 {
+		o.ReplyCacheBytes = d.ReplyCacheBytes
 	}
 	if o.IdleTimeout < 0 {
 		o.IdleTimeout = 0

@@ -67,6 +67,8 @@ type Server struct {
 	now     func() time.Time
 	sleep   func(d time.Duration, done <-chan struct{})
 	authLog *logLimiter // failed logins are logged at this pace
+
+	replies *replies // encoded WHO replies (nil: not kept)
 }
 
 // New checks the options and returns a Server that is not yet listening.
@@ -90,7 +92,12 @@ func New(exec Executor, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	var rc *replies
+	if x, ok := exec.(whoStamper); ok && opts.ReplyCacheBytes > 0 {
+		rc = newReplies(x, opts.ReplyCacheBytes)
+	}
 	return &Server{
+		replies:   rc,
 		exec:      exec,
 		opts:      opts,
 		metrics:   m,
