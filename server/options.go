@@ -70,7 +70,7 @@ type Options struct {
 	// ReplyCacheBytes bounds the encoded WHO replies the server keeps to
 	// answer a WHO asked again before anything changes, when the Executor
 	// stamps its replies (query.Executor does; see query.Stamp). Default
-	// 32 MiB; negative: keep none.
+	// 64 MiB; negative: keep none.
 	ReplyCacheBytes int64
 
 	// Logger receives connection events (Debug), limit violations (Warn)
@@ -143,7 +143,7 @@ func DefaultOptions() Options {
 		IdleTimeout:     5 * time.Minute,
 		MaxClients:      10000,
 		OutputLimit:     DefaultOutputLimit,
-		ReplyCacheBytes: 32 << 20,
+		ReplyCacheBytes: 64 << 20,
 	}
 }
 

@@ -71,7 +71,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	keyFile := fs.String("tls-key", "", "TLS private key (PEM)")
 	metrics := fs.String("metrics", "", "serve Prometheus metrics on this address, e.g. 127.0.0.1:9380")
 	pprofAddr := fs.String("pprof", "", "serve Go profiling (/debug/pprof) on this address, e.g. 127.0.0.1:6060")
-	replyCache := fs.String("reply-cache", "32m", "bound of the encoded WHO replies kept to answer a WHO asked again before anything changes (suffix k, m, g; 0: keep none)")
+	replyCache := fs.String("reply-cache", "64m", "bound of the encoded WHO replies kept to answer a WHO asked again before anything changes (suffix k, m, g; 0: keep none)")
 	idle := fs.Duration("idle-timeout", 5*time.Minute, "close connections idle this long (0: never)")
 	maxClients := fs.Int("max-clients", 10000, "most connections at once")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
