@@ -496,11 +496,19 @@ func (db *DB) tickLoop() {
 		case <-db.quit:
 			return
 		case <-t.C:
-			if db.watch() != nil || db.hasChanges() {
+			if db.tickDue() {
 				db.tickNow()
 			}
 		}
 	}
+}
+
+// tickDue reports whether a tick has anything to do: saved segments to
+// evaluate at the clock (with a watcher), or feed entries that may have
+// aged out. A tick is a commit, so a store with neither is left alone
+// (a commit would end every WHO reply the server keeps, for nothing).
+func (db *DB) tickDue() bool {
+	return db.watch() != nil && len(db.SegmentDefs()) > 0 || db.hasChanges()
 }
 
 func (db *DB) hasChanges() bool {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/idgraph/idgraph/engine"
+	"github.com/idgraph/idgraph/query"
 )
 
 // DefsVersion moves with every definition readers use (types, saved
@@ -39,4 +40,30 @@ func TestDefsVersionMovesWithDefinitionsOnly(t *testing.T) {
 		t.Fatalf("refused save: %v", err)
 	}
 	step("a refused definition", false, nil)
+}
+
+// The change feed's tick commits only when it has something to do: saved
+// segments to evaluate (with a watcher) or feed entries to age out. A
+// server's executor always installs a watcher; without a saved segment its
+// store is left alone, so kept WHO replies are not ended every tick.
+func TestTickOnlyWithSavedSegmentsOrFeedEntries(t *testing.T) {
+	db := openMem(t)
+	db.SetWatcher(query.Watcher{})
+	track(t, db, "view", 1, "cookie:a")
+	if db.TickDue() {
+		t.Fatal("a tick is due with no saved segment and no feed entry")
+	}
+	if err := db.SaveSegment(ctx, "s", "DID view", nil); err != nil {
+		t.Fatal(err)
+	}
+	if !db.TickDue() {
+		t.Fatal("no tick due with a saved segment watched")
+	}
+	track(t, db, "view", 2, "cookie:b") // cookie:b enters s: a feed entry
+	if _, err := db.DropSegment(ctx, "s", nil); err != nil {
+		t.Fatal(err)
+	}
+	if !db.TickDue() {
+		t.Fatal("no tick due with feed entries to age out")
+	}
 }

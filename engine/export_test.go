@@ -39,3 +39,6 @@ func (db *DB) DumpGroups() []string {
 func (db *DB) RawEntries(f func(key, value []byte, deleted bool)) error {
 	return db.bst.ScanAllVersions(f)
 }
+
+// TickDue reports whether the change feed's tick would commit now.
+func (db *DB) TickDue() bool { return db.tickDue() }

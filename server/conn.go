@@ -313,7 +313,7 @@ func (c *conn) run(id cmdID, args [][]byte) {
 	case cmdInfo:
 		c.w.bulk(c.s.info(args[1:]))
 	default:
-		if id == cmdWho && len(args) == 2 && c.s.replies != nil {
+		if id == cmdWho && len(args) == 2 && len(args[1]) <= maxCachedKey && c.s.replies != nil {
 			c.who(args[1])
 			return
 		}
@@ -336,8 +336,8 @@ func (c *conn) who(id []byte) {
 	if c.survive("WHO", func() { v, st, err = x.WhoStamped(c.s.ctx, c.sess, string(id)) }) {
 		v, err = query.Value{}, errInternal
 	}
-	if err != nil || v.Kind != query.KindMap {
-		c.respond(v, err, c.sess.Warnings)
+	if err != nil || v.Kind != query.KindMap || encodedSize(v, c.w.proto) > maxCachedReply {
+		c.respond(v, err, c.sess.Warnings) // not kept: written as any reply
 		return
 	}
 	if c.scratch == nil {

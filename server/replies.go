@@ -41,9 +41,16 @@ type cachedReply struct {
 	enc   []byte
 }
 
-// entryOverhead approximates a map entry's own bytes beyond its key and
-// reply.
-const entryOverhead = 64
+// entryOverhead approximates what an entry holds beyond its key's bytes
+// and its reply's capacity: the map slot (key header, stamp, slice
+// header), the map's spare slots and the allocator's rounding.
+const entryOverhead = 128
+
+// maxCachedKey is the longest identifier whose reply is kept (an
+// identifier's value is at most 1 KiB after normalisation, its raw form
+// up to four times that); a longer one is answered afresh, without the
+// connection keeping a key buffer that long.
+const maxCachedKey = 256
 
 // maxCachedReply is the largest reply kept: a profile with thousands of
 // identifiers is answered afresh each time rather than crowd out hundreds
@@ -70,7 +77,7 @@ func (r *replies) get(ctx context.Context, key []byte) ([]byte, bool) {
 
 // put keeps enc, stamped st, for key.
 func (r *replies) put(key []byte, st query.Stamp, enc []byte) {
-	size := int64(len(key)+len(enc)) + entryOverhead
+	size := entrySize(len(key), enc)
 	if len(enc) > maxCachedReply || size > r.limit {
 		return
 	}
@@ -84,7 +91,8 @@ func (r *replies) put(key []byte, st query.Stamp, enc []byte) {
 		r.bytes, r.gen = 0, st
 	}
 	if old, ok := r.m[string(key)]; ok {
-		r.bytes -= int64(len(key)+len(old.enc)) + entryOverhead
+		r.bytes -= entrySize(len(key), old.enc)
+		delete(r.m, string(key))
 	}
 	for r.bytes+size > r.limit && len(r.m) > 0 {
 		// Full: drop about a tenth, any (map order), as Redis's
@@ -94,7 +102,7 @@ func (r *replies) put(key []byte, st query.Stamp, enc []byte) {
 			if n == 0 {
 				break
 			}
-			r.bytes -= int64(len(k)+len(e.enc)) + entryOverhead
+			r.bytes -= entrySize(len(k), e.enc)
 			delete(r.m, k)
 			n--
 		}
@@ -102,6 +110,10 @@ func (r *replies) put(key []byte, st query.Stamp, enc []byte) {
 	r.m[string(key)] = cachedReply{stamp: st, enc: enc}
 	r.bytes += size
 }
+
+// entrySize is what an entry of a key of klen bytes and reply enc counts
+// against the bound.
+func entrySize(klen int, enc []byte) int64 { return int64(klen+cap(enc)) + entryOverhead }
 
 // stats returns the entries and bytes held, and the hits and misses since
 // the server started.
