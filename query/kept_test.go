@@ -53,22 +53,11 @@ func keptDifferential(t *testing.T, seed int64) {
 		pool = append(pool, fmt.Sprintf("user:u%d", i), fmt.Sprintf("email:e%d@x.io", i))
 	}
 	pick := func() string { return pool[r.Intn(len(pool))] }
-	midnight := func(t time.Time) time.Time { return t.Truncate(24 * time.Hour) }
 	for step := 0; step < 300; step++ {
 		// An event's time, relative to the clock: the hours window's and
 		// the days windows' edges exactly and a millisecond either side,
 		// and up to three hours ahead (it counts once the clock gets there).
-		var at time.Time
-		switch r.Intn(6) {
-		case 0:
-			at = clock.Add(-48 * time.Hour).Add(time.Duration(r.Intn(3)-1) * time.Millisecond)
-		case 1:
-			at = midnight(clock).Add(-time.Duration(r.Intn(31)) * 24 * time.Hour).Add(time.Duration(r.Intn(2)) * -time.Millisecond)
-		case 2:
-			at = clock.Add(time.Duration(r.Int63n(int64(3 * time.Hour))))
-		default:
-			at = clock.Add(-time.Duration(r.Int63n(int64(40 * 24 * time.Hour))))
-		}
+		at := eventTime(r, clock, 48*time.Hour, 31, 40*24*time.Hour)
 		var line string
 		switch k := r.Intn(20); {
 		case k < 12:
@@ -90,24 +79,7 @@ func keptDifferential(t *testing.T, seed int64) {
 				}
 			}
 		}
-		switch r.Intn(8) {
-		case 0:
-		case 1:
-			clock = clock.Add(time.Millisecond)
-		case 2:
-			clock = midnight(clock).Add(24 * time.Hour)
-		case 3:
-			clock = midnight(clock).Add(24*time.Hour - time.Millisecond)
-		case 4:
-			clock = clock.Add(time.Duration(r.Int63n(int64(3 * time.Hour))))
-		case 5:
-			clock = clock.Add(24 * time.Hour)
-		case 6:
-			clock = clock.Add(-time.Duration(r.Int63n(int64(time.Hour))))
-		default:
-			clock = clock.Add(time.Duration(r.Intn(600)) * time.Second)
-		}
-		clock = clock.Truncate(time.Millisecond) // statements see milliseconds
+		clock = moveClock(r, clock)
 		env.now = clock
 		// WHO twice for a few identifiers: the second answer is the kept one.
 		some := []string{pick(), pick(), pick()}
@@ -167,3 +139,46 @@ func TestKeptValuesFollowTheDefinitions(t *testing.T) {
 		}
 	}
 }
+
+// eventTime picks an event's time for the differential tests, relative to
+// the clock: a window's edge (edge before the clock) exactly and a
+// millisecond either side; a midnight up to days back and a millisecond
+// before it; up to three hours ahead (it counts once the clock gets
+// there); or anywhere up to back before the clock.
+func eventTime(r *rand.Rand, clock time.Time, edge time.Duration, days int, back time.Duration) time.Time {
+	switch r.Intn(6) {
+	case 0:
+		return clock.Add(-edge).Add(time.Duration(r.Intn(3)-1) * time.Millisecond)
+	case 1:
+		return midnight(clock).Add(-time.Duration(r.Intn(days)) * 24 * time.Hour).Add(time.Duration(r.Intn(2)) * -time.Millisecond)
+	case 2:
+		return clock.Add(time.Duration(r.Int63n(int64(3 * time.Hour))))
+	}
+	return clock.Add(-time.Duration(r.Int63n(int64(back))))
+}
+
+// moveClock moves the differential tests' clock: not at all, by a
+// millisecond, to midnight and just before it, by up to three hours, by a
+// day, now and then backwards, or by up to ten minutes. Statements see
+// milliseconds.
+func moveClock(r *rand.Rand, clock time.Time) time.Time {
+	switch r.Intn(8) {
+	case 1:
+		clock = clock.Add(time.Millisecond)
+	case 2:
+		clock = midnight(clock).Add(24 * time.Hour)
+	case 3:
+		clock = midnight(clock).Add(24*time.Hour - time.Millisecond)
+	case 4:
+		clock = clock.Add(time.Duration(r.Int63n(int64(3 * time.Hour))))
+	case 5:
+		clock = clock.Add(24 * time.Hour)
+	case 6:
+		clock = clock.Add(-time.Duration(r.Int63n(int64(time.Hour))))
+	case 7:
+		clock = clock.Add(time.Duration(r.Intn(600)) * time.Second)
+	}
+	return clock.Truncate(time.Millisecond)
+}
+
+func midnight(t time.Time) time.Time { return t.Truncate(24 * time.Hour) }

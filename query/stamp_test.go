@@ -71,7 +71,6 @@ func stampDifferential(t *testing.T, seed int64) {
 		pool = append(pool, fmt.Sprintf("user:u%d", i), fmt.Sprintf("email:e%d@x.io", i))
 	}
 	pick := func() string { return pool[r.Intn(len(pool))] }
-	midnight := func(t time.Time) time.Time { return t.Truncate(24 * time.Hour) }
 	for _, c := range computed {
 		mustExec(t, x, "COMPUTE "+c[0]+" AS "+c[1])
 	}
@@ -81,17 +80,7 @@ func stampDifferential(t *testing.T, seed int64) {
 	kept := map[string]stamped{}
 	var held, staleByClock int
 	for step := 0; step < 1000; step++ {
-		var at time.Time
-		switch r.Intn(6) {
-		case 0:
-			at = clock.Add(-3 * time.Hour).Add(time.Duration(r.Intn(3)-1) * time.Millisecond)
-		case 1:
-			at = midnight(clock).Add(-time.Duration(r.Intn(8)) * 24 * time.Hour).Add(time.Duration(r.Intn(2)) * -time.Millisecond)
-		case 2:
-			at = clock.Add(time.Duration(r.Int63n(int64(3 * time.Hour))))
-		default:
-			at = clock.Add(-time.Duration(r.Int63n(int64(20 * 24 * time.Hour))))
-		}
+		at := eventTime(r, clock, 3*time.Hour, 8, 20*24*time.Hour)
 		var line string
 		switch k := r.Intn(110); {
 		case k < 14:
@@ -133,22 +122,7 @@ func stampDifferential(t *testing.T, seed int64) {
 				}
 			}
 		}
-		switch r.Intn(8) {
-		case 0, 1:
-		case 2:
-			clock = clock.Add(time.Millisecond)
-		case 3:
-			clock = midnight(clock).Add(24 * time.Hour)
-		case 4:
-			clock = midnight(clock).Add(24*time.Hour - time.Millisecond)
-		case 5:
-			clock = clock.Add(time.Duration(r.Int63n(int64(3 * time.Hour))))
-		case 6:
-			clock = clock.Add(-time.Duration(r.Int63n(int64(time.Hour))))
-		default:
-			clock = clock.Add(time.Duration(r.Intn(600)) * time.Second)
-		}
-		clock = clock.Truncate(time.Millisecond)
+		clock = moveClock(r, clock)
 		for _, id := range pool {
 			k, ok := kept[id]
 			if !ok {
