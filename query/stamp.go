@@ -48,6 +48,9 @@ func (x *Executor) Holds(ctx context.Context, st Stamp) bool {
 	return now >= st.from && now < st.until && x.db.Gen() == st.gen && x.db.DefsVersion() == st.defs
 }
 
+// IsZero reports whether st is the zero Stamp, which holds never.
+func (st Stamp) IsZero() bool { return !st.ok }
+
 // SameGen reports whether st and o were read at the same commit
 // generation with the same definitions.
 func (st Stamp) SameGen(o Stamp) bool { return st.gen == o.gen && st.defs == o.defs }

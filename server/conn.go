@@ -336,7 +336,7 @@ func (c *conn) who(id []byte) {
 	if c.survive("WHO", func() { v, st, err = x.WhoStamped(c.s.ctx, c.sess, string(id)) }) {
 		v, err = query.Value{}, errInternal
 	}
-	if err != nil || v.Kind != query.KindMap || encodedSize(v, c.w.proto) > maxCachedReply {
+	if err != nil || st.IsZero() || v.Kind != query.KindMap || encodedSize(v, c.w.proto) > maxCachedReply {
 		c.respond(v, err, c.sess.Warnings) // not kept: written as any reply
 		return
 	}
