@@ -96,18 +96,7 @@ func (p *Pipeline) Exec(ctx context.Context) ([]any, error) {
 	if len(cmds) == 0 {
 		return nil, nil
 	}
-	// Statements that could not be built are answered here, not sent.
-	var wire [][]string
-	var sent []queued
-	for _, q := range cmds {
-		args, err := q.words()
-		if err != nil {
-			q.finish(nil, err)
-			continue
-		}
-		wire = append(wire, args)
-		sent = append(sent, q)
-	}
+	wire, sent := sendable(cmds)
 	var connErr error
 	if len(wire) > 0 {
 		replies, err := p.c.exec(ctx, wire)
@@ -132,6 +121,22 @@ func (p *Pipeline) Exec(ctx context.Context) ([]any, error) {
 		first = connErr
 	}
 	return results, first
+}
+
+// sendable returns the words of the queued commands that could be built,
+// and those commands; the others are answered with their error here, not
+// sent.
+func sendable(cmds []queued) (wire [][]string, sent []queued) {
+	for _, q := range cmds {
+		args, err := q.words()
+		if err != nil {
+			q.finish(nil, err)
+			continue
+		}
+		wire = append(wire, args)
+		sent = append(sent, q)
+	}
+	return wire, sent
 }
 
 // Do queues a raw command; see Client.Do.

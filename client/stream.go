@@ -53,17 +53,12 @@ func (s *Stream) Send(p *Pipeline) (*Flight, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	f := &Flight{ready: make(chan struct{})}
-	for _, q := range p.cmds {
-		args, err := q.words()
-		if err != nil {
-			q.finish(nil, err)
-			continue
-		}
-		s.cn.writeCommand(args)
-		f.cmds = append(f.cmds, q)
-	}
+	wire, sent := sendable(p.cmds)
 	p.cmds = nil
+	f := &Flight{cmds: sent, ready: make(chan struct{})}
+	for _, args := range wire {
+		s.cn.writeCommand(args)
+	}
 	if err := s.cn.bw.Flush(); err != nil {
 		s.err = fmt.Errorf("idgraph: %w", err)
 		for _, q := range f.cmds {

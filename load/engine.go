@@ -39,11 +39,6 @@ func ParseRecord(line []byte) (Record, error) {
 	return rec, nil
 }
 
-// IsCompactObject reports whether b starts as a JSON object and has no
-// insignificant whitespace (MarshalOurs writes such lines): if it is valid
-// JSON, json.Compact would leave it as it is. It does not check validity.
-func IsCompactObject(b []byte) bool { return len(b) > 0 && b[0] == '{' && isCompact(b) }
-
 // MarshalOurs writes the record in idgraph's own NDJSON shape (without a
 // newline): what `idgraph load --addr` sends in a RECORD statement, so a
 // record read from any format reaches a server exactly as it would be

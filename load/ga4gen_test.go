@@ -122,28 +122,10 @@ func writeFile(path string, fill func(io.Writer) error) error {
 	return f.Close()
 }
 
-// writeOurs writes rec in idgraph's own NDJSON shape.
+// writeOurs writes rec in idgraph's own NDJSON shape, as encoding/json
+// writes it (marshalByEncoder).
 func writeOurs(w io.Writer, rec Record) error {
-	type ours struct {
-		Event   string            `json:"event,omitempty"`
-		IDs     []string          `json:"ids"`
-		Time    string            `json:"time,omitempty"`
-		Source  string            `json:"source,omitempty"`
-		Props   json.RawMessage   `json:"props,omitempty"`
-		Traits  map[string]string `json:"traits,omitempty"`
-		Consent map[string]string `json:"consent,omitempty"`
-	}
-	o := ours{Event: rec.Event, IDs: rec.IDs, Source: rec.Source, Props: rec.Props, Traits: rec.Traits}
-	if !rec.Time.IsZero() {
-		o.Time = rec.Time.Format(time.RFC3339Nano)
-	}
-	for k, v := range rec.Consent {
-		if o.Consent == nil {
-			o.Consent = map[string]string{}
-		}
-		o.Consent[k] = map[bool]string{true: "grant", false: "deny"}[v]
-	}
-	b, err := json.Marshal(o)
+	b, err := marshalByEncoder(rec)
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/idgraph/idgraph/load"
 )
 
 // Statement is one parsed statement. Its String method prints valid source:
@@ -46,11 +44,6 @@ type Merge struct {
 // shape, applied as one atomic write.
 type Record struct {
 	JSON string // a compacted JSON object
-
-	// rec is JSON parsed, when the parser could take it at once (a
-	// compact object of the load shape, as remote loads send it); nil
-	// leaves the parsing, and its errors, to the execution.
-	rec *load.Record
 }
 
 // Set is SET <id> <name>=<value> [...] [AT <time>]: profile traits.

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/idgraph/idgraph/engine"
-	"github.com/idgraph/idgraph/load"
 )
 
 // Limits of the language.
@@ -383,26 +382,11 @@ func (p *parser) record() (Statement, *Error) {
 	if !ok {
 		return nil, p.errAt(t, ok, "expected a JSON object after RECORD, found %s", endOfStatement)
 	}
-	// A compact object, as remote loads send it, is parsed in one walk
-	// and kept; any other text is compacted first. Either way the
-	// statement keeps the record parsed when it parses (so a statement
-	// equals the one its String gives), and leaves a record's own errors
-	// to the execution.
-	js := t.text
-	if !load.IsCompactObject([]byte(js)) {
-		var b bytes.Buffer
-		if err := json.Compact(&b, []byte(js)); err != nil || b.Len() == 0 || b.Bytes()[0] != '{' {
-			return nil, p.errAt(t, ok, "RECORD takes one JSON object of idgraph's load shape, quoted: RECORD '{\"event\":\"view\",\"ids\":[\"cookie:a\"]}'")
-		}
-		js = b.String()
-	}
-	st := &Record{JSON: js}
-	if rec, err := load.ParseRecord([]byte(js)); err == nil {
-		st.rec = &rec
-	} else if !json.Valid([]byte(js)) {
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(t.text)); err != nil || b.Len() == 0 || b.Bytes()[0] != '{' {
 		return nil, p.errAt(t, ok, "RECORD takes one JSON object of idgraph's load shape, quoted: RECORD '{\"event\":\"view\",\"ids\":[\"cookie:a\"]}'")
 	}
-	return st, p.expectEnd("RECORD")
+	return &Record{JSON: b.String()}, p.expectEnd("RECORD")
 }
 
 func (p *parser) set() (Statement, *Error) {

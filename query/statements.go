@@ -31,13 +31,7 @@ func opMerge(c *call) (engine.Op, func(engine.Result) Value, error) {
 
 func opRecord(c *call) (engine.Op, func(engine.Result) Value, error) {
 	st := c.st.(*Record)
-	var rec load.Record
-	var err error
-	if st.rec != nil {
-		rec = *st.rec
-	} else {
-		rec, err = load.ParseRecord([]byte(st.JSON))
-	}
+	rec, err := load.ParseRecord([]byte(st.JSON))
 	if err != nil {
 		var le *load.LineError
 		if errors.As(err, &le) {

@@ -52,9 +52,9 @@ const entryOverhead = 128
 // connection keeping a key buffer that long.
 const maxCachedKey = 256
 
-// maxCachedReply is the largest reply kept: a profile with thousands of
-// identifiers is answered afresh each time rather than crowd out hundreds
-// of others.
+// maxCachedReply is the largest reply kept (conn.who does not encode a
+// larger one for the cache): a profile with thousands of identifiers is
+// answered afresh each time rather than crowd out hundreds of others.
 const maxCachedReply = 16 << 10
 
 func newReplies(x whoStamper, limit int64) *replies {
@@ -78,7 +78,7 @@ func (r *replies) get(ctx context.Context, key []byte) ([]byte, bool) {
 // put keeps enc, stamped st, for key.
 func (r *replies) put(key []byte, st query.Stamp, enc []byte) {
 	size := entrySize(len(key), enc)
-	if len(enc) > maxCachedReply || size > r.limit {
+	if size > r.limit {
 		return
 	}
 	r.mu.Lock()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -356,5 +357,53 @@ func TestClientsThatNeverReadTimelinesAreCutOff(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// --reply-cache bounds the cache of encoded WHO replies: a WHO asked again
+// is answered from it (INFO counts the hit), 0 keeps none (INFO has no
+// such lines), and a size that does not parse is refused.
+func TestServeReplyCacheFlag(t *testing.T) {
+	errb, code := runBounded(t, "serve", "--listen", freeAddr(t), "--data", t.TempDir(), "--reply-cache", "lots")
+	if code != 2 || !strings.Contains(errb, "--reply-cache") {
+		t.Errorf("--reply-cache lots: exit %d %q", code, errb)
+	}
+	for _, tc := range []struct {
+		flag     string
+		wantHits string // the reply_cache_hits line of INFO stats; "" for none
+	}{
+		{"64m", "reply_cache_hits:1"},
+		{"0", ""},
+	} {
+		addr, _, stop := serveCapture(t, t.TempDir(), "--reply-cache", tc.flag)
+		c, err := dialRESP(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.do("MERGE", "email:a@x.io", "cookie:c1"); err != nil {
+			t.Fatal(err)
+		}
+		first, err := c.do("WHO", "cookie:c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err := c.do("WHO", "cookie:c1"); err != nil || fmt.Sprint(again) != fmt.Sprint(first) {
+			t.Errorf("--reply-cache %s: WHO again gave %v, %v; first %v", tc.flag, again, err, first)
+		}
+		info, err := c.do("INFO", "stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, line := range strings.Split(fmt.Sprint(info), "\r\n") {
+			if strings.HasPrefix(line, "reply_cache_hits:") {
+				got = line
+			}
+		}
+		if got != tc.wantHits {
+			t.Errorf("--reply-cache %s: INFO stats has %q, want %q", tc.flag, got, tc.wantHits)
+		}
+		c.Close()
+		stop()
 	}
 }
